@@ -1,0 +1,148 @@
+import DaemonKit
+
+/// Checks that span several fields or daemons, run on a tree the shape validator accepted.
+struct ManifestChecks {
+    private(set) var errors: [ManifestError] = []
+
+    mutating func check(_ root: YAMLNode) {
+        let daemons = root["daemons"]?.pairs ?? []
+        for (key, daemon) in daemons {
+            let path = "daemons.\(key.text)"
+            checkDurations(daemon, path: path)
+            checkAuth(daemon, path: path)
+        }
+        checkDependencies(daemons)
+        checkPorts(root, daemons)
+    }
+
+    private mutating func checkDurations(_ daemon: YAMLNode, path: String) {
+        if let debounce = daemon["debounce"], let maxWait = daemon["max_wait"],
+            let short = debounce.scalarText.flatMap(DurationText.parse), let long = maxWait.scalarText.flatMap(DurationText.parse),
+            long < short
+        {
+            fail(
+                .invalidValue, maxWait.origin, path + ".max_wait",
+                "max_wait (\(DurationText.format(long))) must be at least the debounce (\(DurationText.format(short)))")
+        }
+        if let backoff = daemon["restart"]?["backoff"], let initial = backoff["initial"], let max = backoff["max"],
+            let first = initial.scalarText.flatMap(DurationText.parse), let last = max.scalarText.flatMap(DurationText.parse),
+            last < first
+        {
+            fail(
+                .invalidValue, max.origin, path + ".restart.backoff.max",
+                "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))")
+        }
+    }
+
+    private mutating func checkAuth(_ daemon: YAMLNode, path: String) {
+        guard daemon["kind"]?.scalarText == "rpc", let listen = daemon["listen"],
+            let address = listen.scalarText.flatMap(ListenAddress.init(parsing:)), !address.isLoopback
+        else { return }
+        let auth = daemon["auth"]
+        if auth?["api_key_env"] == nil, auth?["insecure"]?.scalarText != "true" {
+            fail(
+                .invalidValue, listen.origin, path + ".listen",
+                "listening on \(address), which is not loopback, needs auth.api_key_env",
+                "set auth: {api_key_env: NAME}, or auth: {insecure: true} to allow it without a key")
+        }
+    }
+
+    private mutating func checkDependencies(_ daemons: [(key: YAMLNode.Key, value: YAMLNode)]) {
+        let byName = Dictionary(daemons.map { ($0.key.text, $0.value) }, uniquingKeysWith: { first, _ in first })
+        var graph: [String: [String]] = [:]
+        for (key, daemon) in daemons {
+            let path = "daemons.\(key.text).depends_on"
+            let enabled = daemon["enabled"]?.scalarText != "false"
+            for (name, condition, origin) in Self.dependencies(of: daemon) {
+                guard let target = byName[name] else {
+                    fail(
+                        .reference, origin, path, "depends on '\(name)', which is not a daemon of this manifest",
+                        Suggestion.didYouMean(name, among: byName.keys.sorted()))
+                    continue
+                }
+                if name == key.text {
+                    fail(.reference, origin, path, "a daemon cannot depend on itself")
+                    continue
+                }
+                if enabled, target["enabled"]?.scalarText == "false" {
+                    fail(
+                        .reference, origin, path, "depends on '\(name)', which is disabled",
+                        "enable '\(name)' or disable '\(key.text)' too")
+                }
+                if condition == "completed",
+                    target["kind"]?.scalarText != "process" || target["restart"]?["policy"]?.scalarText == "always"
+                {
+                    fail(
+                        .reference, origin, path,
+                        "'completed' needs '\(name)' to be a process that can finish (restart policy 'never' or 'on-failure')")
+                }
+                graph[key.text, default: []].append(name)
+            }
+        }
+        for cycle in Self.cycles(in: graph, order: daemons.map(\.key.text)) {
+            let first = cycle[0]
+            let origin = byName[first]?["depends_on"]?.origin ?? .builtInDefault
+            fail(.cycle, origin, "daemons.\(first).depends_on", "dependency cycle: " + (cycle + [first]).joined(separator: " → "))
+        }
+    }
+
+    /// The dependencies of a daemon node: name, condition and where each is written.
+    static func dependencies(of daemon: YAMLNode) -> [(String, String, ValueOrigin)] {
+        guard let node = daemon["depends_on"] else { return [] }
+        if let items = node.items { return items.compactMap { item in item.scalarText.map { ($0, "ready", item.origin) } } }
+        return (node.pairs ?? []).map { ($0.key.text, $0.value.scalarText ?? "ready", $0.key.origin) }
+    }
+
+    /// Each elementary cycle reachable in `graph`, reported once, starting at its first daemon in manifest order.
+    static func cycles(in graph: [String: [String]], order: [String]) -> [[String]] {
+        var state: [String: Int] = [:]  // 1: on the stack, 2: done
+        var stack: [String] = []
+        var found: [[String]] = []
+        func visit(_ name: String) {
+            state[name] = 1
+            stack.append(name)
+            for next in graph[name] ?? [] {
+                if state[next] == 1, let start = stack.firstIndex(of: next) {
+                    found.append(Array(stack[start...]))
+                } else if state[next] == nil {
+                    visit(next)
+                }
+            }
+            stack.removeLast()
+            state[name] = 2
+        }
+        for name in order where state[name] == nil { visit(name) }
+        return found
+    }
+
+    private mutating func checkPorts(_ root: YAMLNode, _ daemons: [(key: YAMLNode.Key, value: YAMLNode)]) {
+        var taken: [Int: String] = [:]
+        var listeners: [(String, YAMLNode)] = daemons.compactMap { key, daemon in
+            guard daemon["kind"]?.scalarText == "rpc", daemon["enabled"]?.scalarText != "false",
+                let listen = daemon["listen"]
+            else { return nil }
+            return ("daemons.\(key.text).listen", listen)
+        }
+        if let http = root["control"]?["http"] { listeners.insert(("control.http", http), at: 0) }
+        for (path, node) in listeners {
+            guard case .tcp(_, let port)? = node.scalarText.flatMap(ListenAddress.init(parsing:)), port != 0 else {
+                continue
+            }
+            if let other = taken[port] {
+                fail(.invalidValue, node.origin, path, "port \(port) is already used by \(other)")
+            } else {
+                taken[port] = path
+            }
+        }
+    }
+
+    private mutating func fail(
+        _ code: ManifestError.Code,
+        _ origin: ValueOrigin,
+        _ path: String,
+        _ message: String,
+        _ suggestion: String? = nil
+    ) {
+        errors.append(ManifestError(code: code, origin: origin, path: path, message: message, suggestion: suggestion))
+    }
+}

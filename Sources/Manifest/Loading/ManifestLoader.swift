@@ -1,0 +1,211 @@
+import Foundation
+
+/// Loads a `daemons.yaml`: YAML with source marks, interpolation, environment and `--set` overrides,
+/// `defaults` merged under each daemon, then validation against the model, all problems at once.
+///
+/// Loading reads files and nothing else: it starts no process and touches no state folder.
+public struct ManifestLoader: Sendable {
+    /// The manifest file.
+    public var file: String
+    /// How the file is named in messages (as the user gave it, or relative to the current folder).
+    public var fileLabel: String
+    /// The environment interpolation and `ORCHESTRATE__…` overrides are read from.
+    public var environment: [String: String]
+    /// `--set path=value` arguments, applied after the environment's overrides.
+    public var setArguments: [String]
+
+    /// Makes a loader; by default it reads the process environment.
+    public init(
+        file: String,
+        fileLabel: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        setArguments: [String] = []
+    ) {
+        self.file = Paths.absolute(file, from: FileManager.default.currentDirectoryPath)
+        self.fileLabel = fileLabel ?? file
+        self.environment = environment
+        self.setArguments = setArguments
+    }
+
+    /// Loads and validates the manifest, or throws every problem found.
+    public func load() throws(ManifestErrors) -> LoadedManifest {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            let reason = FileManager.default.fileExists(atPath: file) ? "cannot be read" : "does not exist"
+            throw ManifestErrors([
+                ManifestError(code: .unreadable, origin: nil, path: "", message: "\(fileLabel) \(reason)")
+            ])
+        }
+        return try load(bytes: Array(data))
+    }
+
+    /// Loads a manifest from `bytes` as if they were the content of ``file``.
+    public func load(bytes: [UInt8]) throws(ManifestErrors) -> LoadedManifest {
+        var errors: [ManifestError] = []
+        var warnings: [String] = []
+        let (parsed, parseErrors) = YAMLParser(fileLabel: fileLabel).parse(bytes)
+        guard parseErrors.isEmpty else { throw ManifestErrors(parseErrors) }
+        guard var root = parsed, !root.isNull else {
+            throw ManifestErrors([
+                ManifestError(
+                    code: .missingKey, origin: .file(path: fileLabel, line: 1, column: 1), path: "",
+                    message: "the manifest is empty; it needs at least a 'daemons:' mapping")
+            ])
+        }
+        guard root.pairs != nil else {
+            throw ManifestErrors([
+                ManifestError(
+                    code: .invalidValue, origin: root.origin, path: "",
+                    message: "expected a mapping at the top of the manifest, found \(root.found)")
+            ])
+        }
+        let (environmentOverrides, argumentOverrides, overrideErrors) = overrides()
+        errors += overrideErrors
+
+        // Interpolation reads the process environment, then the env_file; the process wins, as in compose.
+        let directory = (file as NSString).deletingLastPathComponent
+        var fileVariables: [String: String] = [:]
+        if let envFile = envFileNode(root, overrides: environmentOverrides + argumentOverrides) {
+            var resolver = Interpolator(lookup: { environment[$0] })
+            if let path = resolver.substitute(envFile) {
+                fileVariables = readEnvFile(path, origin: envFile.origin, directory: directory, errors: &errors)
+            }
+            errors += resolver.errors
+        }
+        var interpolator = Interpolator(lookup: { environment[$0] ?? fileVariables[$0] })
+        root = interpolator.interpolate(root)
+        errors += interpolator.errors
+        warnings += interpolator.warnings
+
+        var applier = OverrideApplier()
+        applier.apply(environmentOverrides + argumentOverrides, to: &root)
+        errors += applier.errors
+
+        var validator = ShapeValidator()
+        if let defaults = root["defaults"], !defaults.isNull {
+            _ = validator.resolve(defaults, as: .object(ManifestShape.defaults), path: ["defaults"])
+            if validator.errors.isEmpty { root = Self.mergingDefaults(defaults, into: root) }
+        }
+        let resolved = validator.resolve(root, as: .object(ManifestShape.root), path: [])
+        errors += validator.errors
+        if errors.isEmpty {
+            var checks = ManifestChecks()
+            checks.check(resolved)
+            errors += checks.errors
+        }
+        guard errors.isEmpty else { throw ManifestErrors(errors) }
+        let manifest = Manifest(resolved: resolved, file: file, environment: environment)
+        return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings)
+    }
+
+    private func overrides() -> ([Override], [Override], [ManifestError]) {
+        let fromArguments = Override.fromArguments(setArguments)
+        return (Override.fromEnvironment(environment), fromArguments.overrides, fromArguments.errors)
+    }
+
+    /// The `env_file` value, taking an override of it into account (it is needed before overrides apply).
+    private func envFileNode(_ root: YAMLNode, overrides: [Override]) -> YAMLNode? {
+        let override = overrides.last { $0.segments.map(Suggestion.normalize) == ["env_file"] }
+        if let override { return YAMLNode(.scalar(override.value, .quoted), origin: override.origin) }
+        guard let node = root["env_file"], !node.isNull else { return nil }
+        return node
+    }
+
+    private func readEnvFile(
+        _ path: String,
+        origin: ValueOrigin,
+        directory: String,
+        errors: inout [ManifestError]
+    ) -> [String: String] {
+        let absolute = Paths.absolute(path, from: directory)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            errors.append(
+                ManifestError(
+                    code: .envFile, origin: origin, path: "env_file", message: "env_file '\(path)' cannot be read"))
+            return [:]
+        }
+        let label = Paths.relative(absolute, to: FileManager.default.currentDirectoryPath)
+        do {
+            let pairs = try DotEnv.parse(String(decoding: data, as: UTF8.self), lookup: { environment[$0] })
+            return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        } catch {
+            errors.append(
+                ManifestError(
+                    code: .envFile, origin: .file(path: label, line: error.line, column: error.column), path: "",
+                    message: error.message))
+            return [:]
+        }
+    }
+
+    /// Each daemon with `defaults` merged under it: mappings merge key by key, the daemon's own values win.
+    static func mergingDefaults(_ defaults: YAMLNode, into root: YAMLNode) -> YAMLNode {
+        guard let daemons = root["daemons"], let pairs = daemons.pairs else { return root }
+        var result = root
+        let merged = pairs.map { pair in
+            (key: pair.key, value: pair.value.pairs == nil ? pair.value : deepMerge(base: defaults, over: pair.value))
+        }
+        result.set("daemons", to: YAMLNode(.mapping(merged), origin: daemons.origin))
+        return result
+    }
+
+    static func deepMerge(base: YAMLNode, over: YAMLNode) -> YAMLNode {
+        guard let basePairs = base.pairs, var overPairs = over.pairs else { return over }
+        for pair in basePairs {
+            if let index = overPairs.firstIndex(where: { $0.key.text == pair.key.text }) {
+                if !overPairs[index].value.isNull {
+                    overPairs[index].value = deepMerge(base: pair.value, over: overPairs[index].value)
+                }
+            } else {
+                overPairs.append(pair)
+            }
+        }
+        return YAMLNode(.mapping(overPairs), origin: over.origin)
+    }
+}
+
+/// The result of loading: the typed manifest, the resolved tree `config` prints, and warnings.
+public struct LoadedManifest: Sendable {
+    /// The typed, validated manifest.
+    public var manifest: Manifest
+    /// The tree after interpolation, overrides, `defaults` and built-in defaults.
+    public var resolved: YAMLNode
+    /// Things worth saying that are not errors, such as variables that were not set.
+    public var warnings: [String]
+}
+
+/// Interpolates every scalar value of a tree (keys are left alone, as docker compose does).
+private struct Interpolator {
+    let interpolation: Interpolation
+    var errors: [ManifestError] = []
+    var warnings: [String] = []
+    private var warned: Set<String> = []
+
+    init(lookup: @escaping (String) -> String?) { interpolation = Interpolation(lookup: lookup) }
+
+    mutating func interpolate(_ node: YAMLNode) -> YAMLNode {
+        switch node.content {
+        case .scalar(let text, let style):
+            guard text.contains("$") else { return node }
+            guard let value = substitute(node) else { return node }
+            return YAMLNode(.scalar(value, style), origin: node.origin)
+        case .sequence(let items):
+            return YAMLNode(.sequence(items.map { interpolate($0) }), origin: node.origin)
+        case .mapping(let pairs):
+            return YAMLNode(.mapping(pairs.map { ($0.key, interpolate($0.value)) }), origin: node.origin)
+        }
+    }
+
+    mutating func substitute(_ node: YAMLNode) -> String? {
+        guard let text = node.scalarText else { return nil }
+        do {
+            let result = try interpolation.substitute(text)
+            for name in result.unsetVariables where warned.insert(name).inserted {
+                warnings.append(
+                    "\(node.origin.label): the \(name) variable is not set; defaulting to a blank string")
+            }
+            return result.value
+        } catch {
+            errors.append(ManifestError(code: .interpolation, origin: node.origin, path: "", message: error.message))
+            return nil
+        }
+    }
+}

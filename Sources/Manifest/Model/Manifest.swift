@@ -1,0 +1,61 @@
+import DaemonKit
+
+/// A loaded, validated `daemons.yaml`: plain values, with every default applied and every path absolute.
+///
+/// Loading starts nothing. Each daemon's spec is `Hashable`, so a reload can tell exactly which daemons
+/// changed.
+public struct Manifest: Hashable, Sendable {
+    /// Whether saves of the manifest are applied by themselves.
+    public enum ReloadMode: String, Hashable, Sendable {
+        /// Saves are applied as they happen.
+        case auto
+        /// Only `orchestrate reload` or SIGHUP apply the file.
+        case manual
+    }
+
+    /// The control API over TCP.
+    public struct Control: Hashable, Sendable {
+        /// The TCP address the control API is also served on.
+        public var http: ListenAddress?
+        /// The environment variable holding the key the TCP routes require.
+        public var apiKeyEnvironment: String?
+    }
+
+    /// The manifest file, absolute.
+    public var file: String
+    /// The folder relative paths are resolved from.
+    public var directory: String
+    /// The format version (1).
+    public var version: Int
+    /// The folder of the PID lock, control socket and logs, absolute.
+    public var stateDirectory: String
+    /// The dotenv file interpolation read, absolute, if any.
+    public var envFile: String?
+    /// Variables given to every command (already merged into each daemon's environment).
+    public var environment: [String: String]
+    /// Whether saves are applied by themselves.
+    public var reload: ReloadMode
+    /// Whether commands that need a supervisor start one.
+    public var autoStart: Bool
+    /// The control API over TCP, if configured.
+    public var control: Control?
+    /// The daemons, in the manifest's order.
+    public var daemons: [DaemonSpec]
+
+    /// The daemon named `name`.
+    public subscript(daemon name: String) -> DaemonSpec? { daemons.first { $0.name == name } }
+
+    /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (disabled daemons counted separately).
+    public var summary: String {
+        let counts = DaemonSpec.kindNames.compactMap { kind -> String? in
+            let count = daemons.filter { $0.kindName == kind }.count
+            return count > 0 ? "\(count) \(kind)" : nil
+        }
+        let noun = daemons.count == 1 ? "daemon" : "daemons"
+        var text = "\(daemons.count) \(noun)"
+        if !counts.isEmpty { text += ": " + counts.joined(separator: ", ") }
+        let disabled = daemons.filter { !$0.enabled }.count
+        if disabled > 0 { text += " (\(disabled) disabled)" }
+        return text
+    }
+}

@@ -1,0 +1,241 @@
+import DaemonKit
+import Foundation
+
+/// The formats a scalar field of the manifest can have: each knows how to read a value, what to say when
+/// it cannot, how to write the value canonically for `config`, and how to describe itself in JSON Schema.
+enum ScalarFormat: Hashable, Sendable {
+    /// Any scalar, read as text (numbers and booleans too, as docker compose does for `environment`).
+    case text
+    /// Text that must not be empty.
+    case nonEmptyText
+    /// A name matching a regular expression, described by `expectation`.
+    case name(pattern: String, expectation: String)
+    /// A duration such as `250ms` or `1h30m`, within bounds.
+    case duration(min: Duration, max: Duration?)
+    /// A size such as `512KiB` or `10MiB` (or a plain number of bytes), within bounds.
+    case size(min: Int, max: Int?)
+    /// `host:port`, `[v6]:port` or, with `allowUnix`, `unix:PATH`.
+    case listen(allowUnix: Bool)
+    /// A 5-field cron expression.
+    case cron
+    /// A doublestar glob.
+    case glob
+    /// A signal name such as `SIGTERM` or `term`.
+    case signal
+    /// A regular expression.
+    case regex
+    /// An `http://` or `https://` URL.
+    case httpURL
+    /// A file system path (not empty).
+    case path
+
+    /// Names a daemon may have.
+    static let daemonName = ScalarFormat.name(
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        expectation: "a name of letters, digits, '.', '_' and '-', starting with a letter or digit"
+    )
+    /// Names of environment variables.
+    static let environmentName = ScalarFormat.name(
+        pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+        expectation: "an environment variable name (letters, digits and '_', not starting with a digit)"
+    )
+    /// Names of JSON-RPC methods.
+    static let methodName = ScalarFormat.name(
+        pattern: "^[A-Za-z0-9_][A-Za-z0-9_.:-]*$",
+        expectation: "a method name of letters, digits, '.', ':', '_' and '-'"
+    )
+
+    /// What a valid value looks like, for "expected …" in messages.
+    var expectation: String {
+        switch self {
+        case .text: "a string"
+        case .nonEmptyText: "a non-empty string"
+        case .name(_, let expectation): expectation
+        case .duration: "a duration like 250ms, 30s, 5m or 1h30m"
+        case .size: "a size like 512KiB, 10MiB or 1GB"
+        case .listen(let allowUnix):
+            allowUnix ? "an address like 127.0.0.1:8420, [::1]:8420 or unix:PATH" : "an address like 127.0.0.1:9400"
+        case .cron: "a cron expression like \"*/5 * * * *\""
+        case .glob: "a glob pattern like **/*.py"
+        case .signal: "a signal name like SIGTERM or INT"
+        case .regex: "a regular expression"
+        case .httpURL: "an http:// or https:// URL"
+        case .path: "a path"
+        }
+    }
+
+    /// Reads `node` (a scalar); the canonical value for `config`, or why it is not valid.
+    func read(_ node: YAMLNode) -> Result<JSONValue, FormatFailure> {
+        guard case .scalar(let text, let style) = node.content, !node.isNull else {
+            return .failure(FormatFailure("expected \(expectation), found \(node.found)"))
+        }
+        let plainType = style == .plain ? CoreSchema.type(ofPlain: text) : .string
+        let mismatch = FormatFailure("expected \(expectation), found \(node.found)")
+        switch self {
+        case .text:
+            return .success(.string(text))
+        case .nonEmptyText, .path:
+            return text.isEmpty ? .failure(mismatch) : .success(.string(text))
+        case .name(let pattern, _):
+            guard plainType == .string || plainType == .integer,
+                text.range(of: pattern, options: .regularExpression) != nil
+            else { return .failure(mismatch) }
+            return .success(.string(text))
+        case .duration(let min, let max):
+            if plainType == .integer || plainType == .float, text != "0" {
+                return .failure(FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)"))
+            }
+            guard let duration = DurationText.parse(text) else { return .failure(mismatch) }
+            if duration < min {
+                return .failure(FormatFailure("expected a duration of at least \(DurationText.format(min)), found \(text)"))
+            }
+            if let max, duration > max {
+                return .failure(FormatFailure("expected a duration of at most \(DurationText.format(max)), found \(text)"))
+            }
+            return .success(.string(DurationText.format(duration)))
+        case .size(let min, let max):
+            guard let bytes = SizeText.parse(text) else { return .failure(mismatch) }
+            if bytes < min { return .failure(FormatFailure("expected a size of at least \(SizeText.format(min)), found \(text)")) }
+            if let max, bytes > max {
+                return .failure(FormatFailure("expected a size of at most \(SizeText.format(max)), found \(text)"))
+            }
+            return .success(.string(SizeText.format(bytes)))
+        case .listen(let allowUnix):
+            guard plainType == .string, let address = ListenAddress(parsing: text) else {
+                if text.contains(":"), let port = text.split(separator: ":").last, let number = Int(port),
+                    !(0...65_535).contains(number)
+                {
+                    return .failure(FormatFailure("port \(number) is out of range 0-65535"))
+                }
+                return .failure(mismatch)
+            }
+            if case .unix = address, !allowUnix {
+                return .failure(FormatFailure("expected a TCP address like 127.0.0.1:9400, found '\(text)'"))
+            }
+            return .success(.string(address.description))
+        case .cron:
+            do {
+                _ = try CronSchedule(parsing: text)
+                return .success(.string(text))
+            } catch {
+                return .failure(FormatFailure("invalid cron expression '\(text)': \(error.message)"))
+            }
+        case .glob:
+            do {
+                _ = try Glob(text)
+                return .success(.string(text))
+            } catch {
+                return .failure(FormatFailure("invalid glob '\(text)': \(error.message)"))
+            }
+        case .signal:
+            guard let signal = Signal(name: text) else {
+                return .failure(
+                    FormatFailure(
+                        "expected \(expectation), found \(node.found)",
+                        candidates: Signal.all.map(\.name),
+                        given: text.uppercased().hasPrefix("SIG") ? text.uppercased() : "SIG" + text.uppercased()
+                    )
+                )
+            }
+            return .success(.string(signal.name))
+        case .regex:
+            do {
+                _ = try Regex(text)
+                return .success(.string(text))
+            } catch {
+                return .failure(FormatFailure("invalid regular expression '\(text)': \(error)"))
+            }
+        case .httpURL:
+            guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+            else { return .failure(mismatch) }
+            return .success(.string(text))
+        }
+    }
+}
+
+/// Why a scalar is not valid, and the candidates for a did-you-mean.
+struct FormatFailure: Error, Hashable {
+    var message: String
+    var candidates: [String] = []
+    var given: String = ""
+
+    init(_ message: String, candidates: [String] = [], given: String = "") {
+        self.message = message
+        self.candidates = candidates
+        self.given = given
+    }
+}
+
+/// Durations as the manifest writes them: `250ms`, `30s`, `5m`, `1h`, `1h30m`, `1.5s`, `2d`.
+enum DurationText {
+    private static let units: [(String, Duration)] = [
+        ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3_600)),
+        ("d", .seconds(86_400)),
+    ]
+
+    /// The duration, or nil when `text` is not one.
+    static func parse(_ text: String) -> Duration? {
+        if text == "0" { return .zero }
+        var total = Duration.zero
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !number.isEmpty, let value = Double(number), value.isFinite else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { $0.isASCII && $0.isLetter }
+            guard let unit = units.first(where: { $0.0 == unitText })?.1 else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            guard value < 1e9 else { return nil }
+            total += unit * value
+        }
+        return total
+    }
+
+    /// The canonical text of a duration: the largest units first, such as `1h30m` or `1s500ms`.
+    static func format(_ duration: Duration) -> String {
+        var milliseconds = Int(duration.components.seconds) * 1_000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
+        guard milliseconds > 0 else { return "0s" }
+        var text = ""
+        for (suffix, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {
+            text += "\(milliseconds / size)\(suffix)"
+            milliseconds %= size
+        }
+        return text
+    }
+}
+
+/// Sizes as the manifest writes them: `512KiB`, `10MiB`, `1GB`, `100B`, or a plain number of bytes.
+enum SizeText {
+    private static let units: [String: Int] = [
+        "": 1, "b": 1, "k": 1_024, "kb": 1_000, "kib": 1_024, "m": 1_048_576, "mb": 1_000_000, "mib": 1_048_576,
+        "g": 1_073_741_824, "gb": 1_000_000_000, "gib": 1_073_741_824, "t": 1_099_511_627_776,
+        "tb": 1_000_000_000_000, "tib": 1_099_511_627_776,
+    ]
+
+    /// The number of bytes, or nil when `text` is not a size.
+    static func parse(_ text: String) -> Int? {
+        let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard !number.isEmpty, let value = Double(number), value.isFinite else { return nil }
+        let unit = text.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
+        guard let multiplier = units[unit] else { return nil }
+        let bytes = value * Double(multiplier)
+        guard bytes < 9e15 else { return nil }
+        return Int(bytes.rounded())
+    }
+
+    /// The canonical text: the largest binary unit that divides it, else a decimal one, else bytes.
+    static func format(_ bytes: Int) -> String {
+        guard bytes > 0 else { return "0B" }
+        for (suffix, size) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes % size == 0 {
+            return "\(bytes / size)\(suffix)"
+        }
+        for (suffix, size) in [("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000)]
+        where bytes % size == 0 {
+            return "\(bytes / size)\(suffix)"
+        }
+        return "\(bytes)B"
+    }
+}

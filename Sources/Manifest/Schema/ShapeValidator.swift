@@ -1,0 +1,214 @@
+/// Checks a node tree against a ``Shape``, collecting every problem, and fills in defaults.
+///
+/// The result is the resolved tree: the same nodes, with absent keys that have defaults added
+/// (origin ``ValueOrigin/builtInDefault``) and null optional values removed.
+struct ShapeValidator {
+    /// Every problem found so far.
+    var errors: [ManifestError] = []
+
+    /// Validates `node` as `shape` at `path`, returning the resolved node.
+    mutating func resolve(_ node: YAMLNode, as shape: Shape, path: [String]) -> YAMLNode {
+        switch shape {
+        case .scalar(let format):
+            if case .failure(let failure) = format.read(node) {
+                fail(
+                    .invalidValue, node.origin, path, failure.message,
+                    Suggestion.didYouMean(failure.given, among: failure.candidates))
+            }
+            return node
+        case .integer(let min, let max):
+            guard case .scalar(let text, .plain) = node.content, let value = CoreSchema.integer(text) else {
+                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                return node
+            }
+            if let min, value < min { fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)") }
+            else if let max, value > max {
+                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)")
+            }
+            return node
+        case .boolean:
+            guard case .scalar(let text, .plain) = node.content, CoreSchema.boolean(text) != nil else {
+                let hint = ["yes", "no", "on", "off", "y", "n"].contains(node.scalarText?.lowercased() ?? "")
+                    ? "write true or false (YAML 1.2 reads '\(node.scalarText ?? "")' as a string)" : nil
+                fail(.invalidValue, node.origin, path, "expected true or false, found \(node.found)", hint)
+                return node
+            }
+            return node
+        case .choice(let values):
+            guard let text = node.scalarText, !node.isNull, values.contains(text) else {
+                let given = node.scalarText ?? ""
+                fail(
+                    .invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)",
+                    Suggestion.didYouMean(given, among: values))
+                return node
+            }
+            return node
+        case .list(let item, let minCount):
+            guard let items = node.items else {
+                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                return node
+            }
+            if items.count < minCount {
+                fail(.invalidValue, node.origin, path, "expected at least \(minCount) item(s), found an empty list")
+            }
+            let resolved = items.enumerated().map { index, child in resolve(child, as: item, path: path + ["\(index)"]) }
+            return YAMLNode(.sequence(resolved), origin: node.origin)
+        case .dictionary(let keyFormat, let value):
+            guard let pairs = node.pairs else {
+                fail(.invalidValue, node.origin, path, "expected a mapping, found \(node.found)")
+                return node
+            }
+            var resolved: [(key: YAMLNode.Key, value: YAMLNode)] = []
+            for pair in pairs {
+                let keyNode = YAMLNode(.scalar(pair.key.text, .quoted), origin: pair.key.origin)
+                if case .failure(let failure) = keyFormat.read(keyNode) {
+                    fail(.invalidValue, pair.key.origin, (path + [pair.key.text]).joined(separator: "."),
+                        "invalid key: " + failure.message)
+                }
+                // A null value in a mapping of strings (env) is kept: it means "take it from the environment".
+                if case .scalar = value, pair.value.isNull {
+                    resolved.append(pair)
+                    continue
+                }
+                resolved.append((pair.key, resolve(pair.value, as: value, path: path + [pair.key.text])))
+            }
+            return YAMLNode(.mapping(resolved), origin: node.origin)
+        case .object(let object):
+            return resolve(node, as: object, path: path, siblings: nil)
+        case .either(let shapes):
+            guard let chosen = shapes.first(where: { $0.accepts(node) }) else {
+                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                return node
+            }
+            return resolve(node, as: chosen, path: path)
+        case .tagged(let tagged):
+            guard node.pairs != nil else {
+                fail(.invalidValue, node.origin, path, "expected a mapping with a '\(tagged.key)', found \(node.found)")
+                return node
+            }
+            let tags = tagged.variants.map(\.tag)
+            guard let tagNode = node[tagged.key], !tagNode.isNull else {
+                fail(
+                    .missingKey, node.origin, path,
+                    "missing key '\(tagged.key)' (one of \(tags.map { "'\($0)'" }.joined(separator: ", ")))")
+                return node
+            }
+            guard let tag = tagNode.scalarText, let variant = tagged.variant(tag) else {
+                fail(
+                    .invalidValue, tagNode.origin, path + [tagged.key],
+                    "expected one of \(tags.map { "'\($0)'" }.joined(separator: ", ")), found \(tagNode.found)",
+                    Suggestion.didYouMean(tagNode.scalarText ?? "", among: tags))
+                return node
+            }
+            return resolve(node, as: variant, path: path, siblings: tagged)
+        }
+    }
+
+    private mutating func resolve(_ node: YAMLNode, as object: ObjectShape, path: [String], siblings: TaggedShape?)
+        -> YAMLNode
+    {
+        guard let pairs = node.pairs else {
+            fail(.invalidValue, node.origin, path, "expected a mapping (\(object.title)), found \(node.found)")
+            return node
+        }
+        var resolved: [(key: YAMLNode.Key, value: YAMLNode)] = []
+        for pair in pairs {
+            guard let property = object.property(pair.key.text) else {
+                if object.allowsExtensions, pair.key.text.hasPrefix("x-") { continue }
+                unknownKey(pair.key, in: object, path: path, siblings: siblings)
+                continue
+            }
+            // An explicit null means "not set": the default applies, as if the key were absent.
+            if pair.value.isNull, !property.required { continue }
+            resolved.append((pair.key, resolve(pair.value, as: property.shape, path: path + [property.name])))
+        }
+        for property in object.properties where !resolved.contains(where: { $0.key.text == property.name }) {
+            if property.required {
+                fail(.missingKey, node.origin, path, "missing key '\(property.name)' (\(object.title) needs it)")
+            } else if let value = property.defaultValue {
+                let defaultNode = resolve(value.node, as: property.shape, path: path + [property.name])
+                resolved.append((YAMLNode.Key(text: property.name, origin: .builtInDefault), defaultNode))
+            }
+        }
+        if !object.exactlyOneOf.isEmpty {
+            let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
+            let names = object.exactlyOneOf.map { "'\($0)'" }
+            if present.isEmpty {
+                let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
+                fail(.missingKey, node.origin, path, "\(object.title) needs one of \(list)")
+            } else if present.count > 1 {
+                let origin = resolved.first { $0.key.text == present[1] }?.key.origin ?? node.origin
+                fail(
+                    .invalidValue, origin, path,
+                    "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one")
+            }
+        }
+        // Keep the model's order, so that `config` prints every daemon the same way.
+        let order = Dictionary(uniqueKeysWithValues: object.properties.enumerated().map { ($1.name, $0) })
+        resolved.sort { (order[$0.key.text] ?? .max) < (order[$1.key.text] ?? .max) }
+        return YAMLNode(.mapping(resolved), origin: node.origin)
+    }
+
+    private mutating func unknownKey(_ key: YAMLNode.Key, in object: ObjectShape, path: [String], siblings: TaggedShape?) {
+        var suggestion = Suggestion.didYouMean(key.text, among: object.properties.map(\.name))
+        if suggestion == nil, let siblings {
+            let owners = siblings.variants.filter { $0.shape.property(key.text) != nil }.map(\.tag)
+            if !owners.isEmpty {
+                suggestion = "'\(key.text)' belongs to \(owners.map { "\($0)" }.joined(separator: " and ")) daemons"
+            }
+        }
+        fail(.unknownKey, key.origin, path, "unknown key '\(key.text)' in \(object.title)", suggestion)
+    }
+
+    mutating func fail(
+        _ code: ManifestError.Code,
+        _ origin: ValueOrigin,
+        _ path: [String],
+        _ message: String,
+        _ suggestion: String? = nil
+    ) {
+        fail(code, origin, path.joined(separator: "."), message, suggestion)
+    }
+
+    mutating func fail(
+        _ code: ManifestError.Code,
+        _ origin: ValueOrigin,
+        _ path: String,
+        _ message: String,
+        _ suggestion: String? = nil
+    ) {
+        errors.append(ManifestError(code: code, origin: origin, path: path, message: message, suggestion: suggestion))
+    }
+}
+
+extension Shape {
+    /// Whether `node`'s type (scalar, list or mapping) fits this shape, to choose among ``Shape/either(_:)``.
+    func accepts(_ node: YAMLNode) -> Bool {
+        switch (self, node.content) {
+        case (.scalar, .scalar), (.integer, .scalar), (.boolean, .scalar), (.choice, .scalar): true
+        case (.list, .sequence): true
+        case (.dictionary, .mapping), (.object, .mapping), (.tagged, .mapping): true
+        case (.either(let shapes), _): shapes.contains { $0.accepts(node) }
+        default: false
+        }
+    }
+
+}
+
+extension JSONValue {
+    /// The value as a node of a manifest, for defaults.
+    var node: YAMLNode {
+        switch self {
+        case .null: YAMLNode(.scalar("null", .plain), origin: .builtInDefault)
+        case .bool(let value): YAMLNode(.scalar(value ? "true" : "false", .plain), origin: .builtInDefault)
+        case .int(let value): YAMLNode(.scalar(String(value), .plain), origin: .builtInDefault)
+        case .double(let value): YAMLNode(.scalar(String(value), .plain), origin: .builtInDefault)
+        case .string(let value): YAMLNode(.scalar(value, .quoted), origin: .builtInDefault)
+        case .array(let items): YAMLNode(.sequence(items.map(\.node)), origin: .builtInDefault)
+        case .object(let pairs):
+            YAMLNode(
+                .mapping(pairs.map { (YAMLNode.Key(text: $0.0, origin: .builtInDefault), $0.1.node) }),
+                origin: .builtInDefault)
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+
+/// Where a value of the manifest came from: a place in a file, an environment override, a `--set`
+/// argument, or a built-in default.
+public enum ValueOrigin: Hashable, Sendable {
+    /// A line and column (1-based) in the manifest or another YAML file.
+    case file(path: String, line: Int, column: Int)
+    /// An `ORCHESTRATE__…` environment variable.
+    case environment(variable: String)
+    /// A `--set path=value` argument.
+    case commandLine(argument: String)
+    /// A default filled in by the loader.
+    case builtInDefault
+
+    /// Short human form: `daemons.yaml:7:15`, `ORCHESTRATE__DAEMONS__X__INTERVAL`, `--set x=1`.
+    public var label: String {
+        switch self {
+        case .file(let path, let line, let column): "\(path):\(line):\(column)"
+        case .environment(let variable): variable
+        case .commandLine(let argument): "--set \(argument)"
+        case .builtInDefault: "default"
+        }
+    }
+}
+
+/// One node of a parsed YAML document, with the place it came from.
+///
+/// Aliases are resolved while parsing, so the tree is plain data: scalars, sequences and mappings
+/// whose keys are strings. Mappings keep the order of the file.
+public struct YAMLNode: Hashable, Sendable {
+    /// How a scalar was written: plain scalars are typed by YAML 1.2's core schema, the others are strings.
+    public enum ScalarStyle: Hashable, Sendable {
+        case plain
+        case quoted
+    }
+
+    /// A key of a mapping with the place it was written.
+    public struct Key: Hashable, Sendable {
+        /// The key's text.
+        public var text: String
+        /// Where the key was written.
+        public var origin: ValueOrigin
+    }
+
+    /// The content of a node.
+    public enum Content: Hashable, Sendable {
+        case scalar(String, ScalarStyle)
+        case sequence([YAMLNode])
+        case mapping([(key: Key, value: YAMLNode)])
+
+        public static func == (lhs: Content, rhs: Content) -> Bool {
+            switch (lhs, rhs) {
+            case (.scalar(let a, let s), .scalar(let b, let t)): a == b && s == t
+            case (.sequence(let a), .sequence(let b)): a == b
+            case (.mapping(let a), .mapping(let b)):
+                a.count == b.count && zip(a, b).allSatisfy { $0.key.text == $1.key.text && $0.value == $1.value }
+            default: false
+            }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            switch self {
+            case .scalar(let text, let style):
+                hasher.combine(0)
+                hasher.combine(text)
+                hasher.combine(style)
+            case .sequence(let items):
+                hasher.combine(1)
+                hasher.combine(items)
+            case .mapping(let pairs):
+                hasher.combine(2)
+                hasher.combine(pairs.count)
+                for pair in pairs {
+                    hasher.combine(pair.key.text)
+                    hasher.combine(pair.value)
+                }
+            }
+        }
+    }
+
+    /// What the node holds.
+    public var content: Content
+    /// Where the node came from. Equality ignores it: two nodes with the same content are equal.
+    public var origin: ValueOrigin
+
+    /// Makes a node.
+    public init(_ content: Content, origin: ValueOrigin) {
+        self.content = content
+        self.origin = origin
+    }
+
+    public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool { lhs.content == rhs.content }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(content) }
+}
+
+extension YAMLNode {
+    /// A plain or quoted scalar's text, nil for collections.
+    public var scalarText: String? {
+        if case .scalar(let text, _) = content { return text }
+        return nil
+    }
+
+    /// Whether this is a plain scalar that YAML's core schema reads as null (`~`, `null`, or nothing).
+    public var isNull: Bool {
+        if case .scalar(let text, .plain) = content {
+            return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
+        }
+        return false
+    }
+
+    /// The pairs of a mapping, nil for other nodes.
+    public var pairs: [(key: Key, value: YAMLNode)]? {
+        if case .mapping(let pairs) = content { return pairs }
+        return nil
+    }
+
+    /// The items of a sequence, nil for other nodes.
+    public var items: [YAMLNode]? {
+        if case .sequence(let items) = content { return items }
+        return nil
+    }
+
+    /// The value under `key` in a mapping.
+    public subscript(key: String) -> YAMLNode? {
+        pairs?.first { $0.key.text == key }?.value
+    }
+
+    /// Sets or replaces the value under `key` in a mapping (appending new keys); does nothing to other nodes.
+    public mutating func set(_ key: String, to value: YAMLNode, keyOrigin: ValueOrigin? = nil) {
+        guard case .mapping(var pairs) = content else { return }
+        if let index = pairs.firstIndex(where: { $0.key.text == key }) {
+            pairs[index].value = value
+        } else {
+            pairs.append((Key(text: key, origin: keyOrigin ?? value.origin), value))
+        }
+        content = .mapping(pairs)
+    }
+
+    /// Removes `key` from a mapping.
+    public mutating func remove(_ key: String) {
+        guard case .mapping(var pairs) = content else { return }
+        pairs.removeAll { $0.key.text == key }
+        content = .mapping(pairs)
+    }
+
+    /// A short description of the node's type and value, for "found …" in error messages.
+    public var found: String {
+        switch content {
+        case .sequence: return "a list"
+        case .mapping: return "a mapping"
+        case .scalar(let text, let style):
+            if isNull { return "null" }
+            if style == .quoted { return "string '\(text.truncatedForMessage)'" }
+            switch CoreSchema.type(ofPlain: text) {
+            case .boolean: return "boolean \(text)"
+            case .integer: return "number \(text)"
+            case .float: return "number \(text)"
+            case .null: return "null"
+            case .string: return "'\(text.truncatedForMessage)'"
+            }
+        }
+    }
+}
+
+/// YAML 1.2 core schema resolution of plain scalars.
+enum CoreSchema {
+    enum PlainType { case null, boolean, integer, float, string }
+
+    static func type(ofPlain text: String) -> PlainType {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
+        default: break
+        }
+        if integer(text) != nil { return .integer }
+        if text.wholeMatch(of: /[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?/) != nil
+            || [".inf", ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"].contains(text)
+        {
+            return .float
+        }
+        return .string
+    }
+
+    static func boolean(_ text: String) -> Bool? {
+        switch text {
+        case "true", "True", "TRUE": true
+        case "false", "False", "FALSE": false
+        default: nil
+        }
+    }
+
+    static func integer(_ text: String) -> Int? {
+        if text.hasPrefix("0x") { return Int(text.dropFirst(2), radix: 16) }
+        if text.hasPrefix("0o") { return Int(text.dropFirst(2), radix: 8) }
+        guard text.wholeMatch(of: /[-+]?[0-9]+/) != nil else { return nil }
+        return Int(text.hasPrefix("+") ? String(text.dropFirst()) : text)
+    }
+}
+
+extension String {
+    /// The string cut to a length that reads well inside an error message.
+    var truncatedForMessage: String {
+        let oneLine = replacingOccurrences(of: "\n", with: "\\n")
+        return oneLine.count > 60 ? String(oneLine.prefix(57)) + "..." : oneLine
+    }
+}

@@ -1,0 +1,30 @@
+import Manifest
+
+/// Which daemon kinds this build's supervisor can run.
+///
+/// The manifest models all four kinds, but a kind is run only once its runner exists. Until then any
+/// command that would run a manifest refuses one that uses it, naming the daemon and the kind, so that
+/// nothing is accepted and silently not done.
+public enum KindSupport {
+    /// The kinds the supervisor runs. Each kind's runner adds its name here.
+    public static let runnable: Set<String> = []
+
+    /// The enabled daemons of `manifest` whose kind cannot be run yet.
+    public static func unsupported(in manifest: Manifest) -> [DaemonSpec] {
+        manifest.daemons.filter { $0.enabled && !runnable.contains($0.kindName) }
+    }
+
+    /// Why `manifest` cannot be run by this build, or nil when it can.
+    public static func refusal(for manifest: Manifest) -> String? {
+        let unsupported = unsupported(in: manifest)
+        if !unsupported.isEmpty {
+            let lines = unsupported.map { "  daemon '\($0.name)' is a \($0.kindName) daemon" }
+            return "this version of orchestrate cannot run these daemons yet:\n" + lines.joined(separator: "\n")
+                + "\nvalidate, config, files and schema work on this manifest; the supervisor that runs it comes next"
+        }
+        if runnable.isEmpty {
+            return "this version of orchestrate has no supervisor yet; validate, config, files and schema work"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Manifest
+import Orchestrator
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the manifest and print a summary, or every error (exit status 2).")
+
+    @OptionGroup var manifest: ManifestOptions
+
+    func run() throws {
+        let loaded = try manifest.load()
+        Terminal.out(loaded.manifest.summary + "\n")
+    }
+}
+
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the resolved manifest: defaults, interpolation and overrides applied.")
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Flag(help: "Print JSON instead of YAML.")
+    var json = false
+
+    func run() throws {
+        let renderer = ConfigRenderer(try manifest.load())
+        Terminal.out(json ? renderer.renderJSON() : renderer.renderYAML())
+    }
+}
+
+struct Files: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the files a watcher daemon covers now, relative to the manifest's folder.")
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Argument(help: "The watcher daemon.")
+    var name: String
+
+    func run() throws {
+        let loaded = try manifest.load()
+        guard let daemon = loaded.manifest[daemon: name] else {
+            let names = loaded.manifest.daemons.map(\.name)
+            let hint = Suggestion.didYouMean(name, among: names).map { "; \($0)" } ?? ""
+            throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
+        }
+        guard case .watcher(let watcher) = daemon.kind else {
+            throw CommandFailure.usage("'\(name)' is a \(daemon.kindName) daemon; files lists what a watcher covers")
+        }
+        do {
+            let files = try watcher.coveredFiles(relativeTo: loaded.manifest.directory)
+            Terminal.out(files.map { $0 + "\n" }.joined())
+        } catch {
+            throw CommandFailure.failure(String(describing: error))
+        }
+    }
+}
+
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the manifest's JSON Schema (draft 2020-12).")
+
+    func run() throws {
+        Terminal.out(JSONSchema.manifest.serialized(pretty: true) + "\n")
+    }
+}
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the supervisor and every daemon of the manifest.")
+
+    @OptionGroup var manifest: ManifestOptions
+
+    func run() throws {
+        let loaded = try manifest.load()
+        if let refusal = KindSupport.refusal(for: loaded.manifest) {
+            throw CommandFailure.failure(refusal)
+        }
+    }
+}

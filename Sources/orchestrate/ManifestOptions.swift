@@ -1,0 +1,34 @@
+import ArgumentParser
+import Manifest
+
+/// The options every command that reads the manifest takes.
+struct ManifestOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("f"), .customLong("file")],
+        help: "The manifest (default: $ORCHESTRATE_FILE, ./daemons.yaml, or the nearest one in a parent folder).")
+    var file: String?
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Set a manifest field, such as daemons.web.enabled=false (repeatable).", valueName: "path=value"))
+    var set: [String] = []
+
+    /// Finds and loads the manifest; prints warnings; throws a usage failure with every error.
+    func load() throws -> LoadedManifest {
+        let location: ManifestLocator.Location
+        do {
+            location = try ManifestLocator().locate(explicit: file)
+        } catch {
+            throw CommandFailure.usage(error.description)
+        }
+        do {
+            let loaded = try ManifestLoader(file: location.path, fileLabel: location.label, setArguments: set).load()
+            for warning in loaded.warnings { Terminal.warning(warning) }
+            return loaded
+        } catch {
+            let count = error.errors.count
+            let header = "\(location.label) is not valid (\(count) error\(count == 1 ? "" : "s")):"
+            throw CommandFailure.usage(header + "\n" + error.errors.map { "  " + $0.description }.joined(separator: "\n"))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+
+/// The `orchestrate` command line: parsing arguments and printing; all behaviour is in the libraries.
+@main
+struct Orchestrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orchestrate",
+        abstract: "A declarative daemon orchestrator: runs the daemons a daemons.yaml declares.",
+        version: "0.1.0",
+        subcommands: [Up.self, Validate.self, Config.self, Files.self, Schema.self]
+    )
+
+    /// Parses and runs, with DESIGN.md's exit codes: 0 ok, 1 failure, 2 bad manifest or usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch let failure as CommandFailure {
+            Terminal.error(failure.message)
+            Foundation.exit(failure.status)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                Terminal.out(message + "\n")
+                Foundation.exit(0)
+            }
+            Terminal.error(message)
+            // ArgumentParser uses EX_USAGE (64) for usage errors; orchestrate promises 2.
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// A command that failed with a message and an exit status.
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32
+
+    /// A bad manifest or bad usage: exit status 2.
+    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 2) }
+    /// Anything else that failed: exit status 1.
+    static func failure(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 1) }
+}
+
+/// Writes to the standard streams through file descriptors (the C `stdout` global is not concurrency-safe).
+enum Terminal {
+    static func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+
+    static func error(_ text: String) {
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        FileHandle.standardError.write(Data(("orchestrate: " + line).utf8))
+    }
+
+    static func warning(_ text: String) { FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8)) }
+}
+
+/// `orchestrate [-f FILE] [--set P=V] COMMAND …`: the manifest options may come before the command, as
+/// DESIGN.md writes them; ArgumentParser reads options after the subcommand, so they are moved there.
+enum GlobalOptions {
+    static let withValue: Set<String> = ["-f", "--file", "--set"]
+
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if withValue.contains(argument), index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else if argument.hasPrefix("--file=") || argument.hasPrefix("--set=") {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
+    }
+}
