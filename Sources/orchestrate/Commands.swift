@@ -4,7 +4,8 @@ import Orchestrator
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the manifest and print a summary, or every error (exit status 2).")
+        abstract: "Check the manifest and print a summary, or every error (exit status 2)."
+    )
 
     @OptionGroup var manifest: ManifestOptions
 
@@ -16,7 +17,8 @@ struct Validate: ParsableCommand {
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the resolved manifest: defaults, interpolation and overrides applied.")
+        abstract: "Print the resolved manifest: defaults, interpolation and overrides applied."
+    )
 
     @OptionGroup var manifest: ManifestOptions
 
@@ -31,7 +33,8 @@ struct Config: ParsableCommand {
 
 struct Files: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the files a watcher daemon covers now, relative to the manifest's folder.")
+        abstract: "List the files a watcher daemon covers now, relative to the manifest's folder."
+    )
 
     @OptionGroup var manifest: ManifestOptions
 
@@ -59,7 +62,8 @@ struct Files: ParsableCommand {
 
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the manifest's JSON Schema (draft 2020-12).")
+        abstract: "Print the manifest's JSON Schema (draft 2020-12)."
+    )
 
     func run() throws {
         Terminal.out(JSONSchema.manifest.serialized(pretty: true) + "\n")
@@ -68,7 +72,8 @@ struct Schema: ParsableCommand {
 
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start the supervisor and every daemon of the manifest.")
+        abstract: "Start the supervisor and every daemon of the manifest."
+    )
 
     @OptionGroup var manifest: ManifestOptions
 

@@ -5,12 +5,17 @@ import Manifest
 struct ManifestOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .customLong("file")],
-        help: "The manifest (default: $ORCHESTRATE_FILE, ./daemons.yaml, or the nearest one in a parent folder).")
+        help: "The manifest (default: $ORCHESTRATE_FILE, ./daemons.yaml, or the nearest one in a parent folder)."
+    )
     var file: String?
 
     @Option(
         name: .customLong("set"),
-        help: ArgumentHelp("Set a manifest field, such as daemons.web.enabled=false (repeatable).", valueName: "path=value"))
+        help: ArgumentHelp(
+            "Set a manifest field, such as daemons.web.enabled=false (repeatable).",
+            valueName: "path=value"
+        )
+    )
     var set: [String] = []
 
     /// Finds and loads the manifest; prints warnings; throws a usage failure with every error.
@@ -28,7 +33,9 @@ struct ManifestOptions: ParsableArguments {
         } catch {
             let count = error.errors.count
             let header = "\(location.label) is not valid (\(count) error\(count == 1 ? "" : "s")):"
-            throw CommandFailure.usage(header + "\n" + error.errors.map { "  " + $0.description }.joined(separator: "\n"))
+            throw CommandFailure.usage(
+                header + "\n" + error.errors.map { "  " + $0.description }.joined(separator: "\n")
+            )
         }
     }
 }

@@ -17,20 +17,28 @@ struct ManifestChecks {
 
     private mutating func checkDurations(_ daemon: YAMLNode, path: String) {
         if let debounce = daemon["debounce"], let maxWait = daemon["max_wait"],
-            let short = debounce.scalarText.flatMap(DurationText.parse), let long = maxWait.scalarText.flatMap(DurationText.parse),
+            let short = debounce.scalarText.flatMap(DurationText.parse),
+            let long = maxWait.scalarText.flatMap(DurationText.parse),
             long < short
         {
             fail(
-                .invalidValue, maxWait.origin, path + ".max_wait",
-                "max_wait (\(DurationText.format(long))) must be at least the debounce (\(DurationText.format(short)))")
+                .invalidValue,
+                maxWait.origin,
+                path + ".max_wait",
+                "max_wait (\(DurationText.format(long))) must be at least the debounce (\(DurationText.format(short)))"
+            )
         }
         if let backoff = daemon["restart"]?["backoff"], let initial = backoff["initial"], let max = backoff["max"],
-            let first = initial.scalarText.flatMap(DurationText.parse), let last = max.scalarText.flatMap(DurationText.parse),
+            let first = initial.scalarText.flatMap(DurationText.parse),
+            let last = max.scalarText.flatMap(DurationText.parse),
             last < first
         {
             fail(
-                .invalidValue, max.origin, path + ".restart.backoff.max",
-                "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))")
+                .invalidValue,
+                max.origin,
+                path + ".restart.backoff.max",
+                "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))"
+            )
         }
     }
 
@@ -41,9 +49,12 @@ struct ManifestChecks {
         let auth = daemon["auth"]
         if auth?["api_key_env"] == nil, auth?["insecure"]?.scalarText != "true" {
             fail(
-                .invalidValue, listen.origin, path + ".listen",
+                .invalidValue,
+                listen.origin,
+                path + ".listen",
                 "listening on \(address), which is not loopback, needs auth.api_key_env",
-                "set auth: {api_key_env: NAME}, or auth: {insecure: true} to allow it without a key")
+                "set auth: {api_key_env: NAME}, or auth: {insecure: true} to allow it without a key"
+            )
         }
     }
 
@@ -56,8 +67,12 @@ struct ManifestChecks {
             for (name, condition, origin) in Self.dependencies(of: daemon) {
                 guard let target = byName[name] else {
                     fail(
-                        .reference, origin, path, "depends on '\(name)', which is not a daemon of this manifest",
-                        Suggestion.didYouMean(name, among: byName.keys.sorted()))
+                        .reference,
+                        origin,
+                        path,
+                        "depends on '\(name)', which is not a daemon of this manifest",
+                        Suggestion.didYouMean(name, among: byName.keys.sorted())
+                    )
                     continue
                 }
                 if name == key.text {
@@ -66,15 +81,22 @@ struct ManifestChecks {
                 }
                 if enabled, target["enabled"]?.scalarText == "false" {
                     fail(
-                        .reference, origin, path, "depends on '\(name)', which is disabled",
-                        "enable '\(name)' or disable '\(key.text)' too")
+                        .reference,
+                        origin,
+                        path,
+                        "depends on '\(name)', which is disabled",
+                        "enable '\(name)' or disable '\(key.text)' too"
+                    )
                 }
                 if condition == "completed",
                     target["kind"]?.scalarText != "process" || target["restart"]?["policy"]?.scalarText == "always"
                 {
                     fail(
-                        .reference, origin, path,
-                        "'completed' needs '\(name)' to be a process that can finish (restart policy 'never' or 'on-failure')")
+                        .reference,
+                        origin,
+                        path,
+                        "'completed' needs '\(name)' to be a process that can finish (restart policy 'never' or 'on-failure')"
+                    )
                 }
                 graph[key.text, default: []].append(name)
             }
@@ -82,14 +104,21 @@ struct ManifestChecks {
         for cycle in Self.cycles(in: graph, order: daemons.map(\.key.text)) {
             let first = cycle[0]
             let origin = byName[first]?["depends_on"]?.origin ?? .builtInDefault
-            fail(.cycle, origin, "daemons.\(first).depends_on", "dependency cycle: " + (cycle + [first]).joined(separator: " → "))
+            fail(
+                .cycle,
+                origin,
+                "daemons.\(first).depends_on",
+                "dependency cycle: " + (cycle + [first]).joined(separator: " → ")
+            )
         }
     }
 
     /// The dependencies of a daemon node: name, condition and where each is written.
     static func dependencies(of daemon: YAMLNode) -> [(String, String, ValueOrigin)] {
         guard let node = daemon["depends_on"] else { return [] }
-        if let items = node.items { return items.compactMap { item in item.scalarText.map { ($0, "ready", item.origin) } } }
+        if let items = node.items {
+            return items.compactMap { item in item.scalarText.map { ($0, "ready", item.origin) } }
+        }
         return (node.pairs ?? []).map { ($0.key.text, $0.value.scalarText ?? "ready", $0.key.origin) }
     }
 

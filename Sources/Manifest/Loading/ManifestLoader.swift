@@ -29,8 +29,12 @@ public struct ManifestLoader: Sendable {
 
     /// Loads and validates the manifest, or throws every problem found.
     public func load() throws(ManifestErrors) -> LoadedManifest {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            let reason = FileManager.default.fileExists(atPath: file) ? "cannot be read" : "does not exist"
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
+        guard exists, !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: file),
+            let data = try? handle.readToEnd() ?? Data()
+        else {
+            let reason = !exists ? "does not exist" : isDirectory.boolValue ? "is a folder" : "cannot be read"
             throw ManifestErrors([
                 ManifestError(code: .unreadable, origin: nil, path: "", message: "\(fileLabel) \(reason)")
             ])
@@ -47,15 +51,21 @@ public struct ManifestLoader: Sendable {
         guard var root = parsed, !root.isNull else {
             throw ManifestErrors([
                 ManifestError(
-                    code: .missingKey, origin: .file(path: fileLabel, line: 1, column: 1), path: "",
-                    message: "the manifest is empty; it needs at least a 'daemons:' mapping")
+                    code: .missingKey,
+                    origin: .file(path: fileLabel, line: 1, column: 1),
+                    path: "",
+                    message: "the manifest is empty; it needs at least a 'daemons:' mapping"
+                )
             ])
         }
         guard root.pairs != nil else {
             throw ManifestErrors([
                 ManifestError(
-                    code: .invalidValue, origin: root.origin, path: "",
-                    message: "expected a mapping at the top of the manifest, found \(root.found)")
+                    code: .invalidValue,
+                    origin: root.origin,
+                    path: "",
+                    message: "expected a mapping at the top of the manifest, found \(root.found)"
+                )
             ])
         }
         let (environmentOverrides, argumentOverrides, overrideErrors) = overrides()
@@ -66,13 +76,13 @@ public struct ManifestLoader: Sendable {
         var fileVariables: [String: String] = [:]
         if let envFile = envFileNode(root, overrides: environmentOverrides + argumentOverrides) {
             var resolver = Interpolator(lookup: { environment[$0] })
-            if let path = resolver.substitute(envFile) {
+            if let path = resolver.substitute(envFile, path: ["env_file"]) {
                 fileVariables = readEnvFile(path, origin: envFile.origin, directory: directory, errors: &errors)
             }
             errors += resolver.errors
         }
         var interpolator = Interpolator(lookup: { environment[$0] ?? fileVariables[$0] })
-        root = interpolator.interpolate(root)
+        root = interpolator.interpolate(root, path: [])
         errors += interpolator.errors
         warnings += interpolator.warnings
 
@@ -86,12 +96,11 @@ public struct ManifestLoader: Sendable {
             if validator.errors.isEmpty { root = Self.mergingDefaults(defaults, into: root) }
         }
         let resolved = validator.resolve(root, as: .object(ManifestShape.root), path: [])
-        errors += validator.errors
-        if errors.isEmpty {
-            var checks = ManifestChecks()
-            checks.check(resolved)
-            errors += checks.errors
-        }
+        // A value whose interpolation failed is already reported; its raw text would only add a second error.
+        errors += validator.errors.filter { error in !interpolator.failed.contains { $0 == error.origin } }
+        var checks = ManifestChecks()
+        checks.check(resolved)
+        errors += checks.errors
         guard errors.isEmpty else { throw ManifestErrors(errors) }
         let manifest = Manifest(resolved: resolved, file: file, environment: environment)
         return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings)
@@ -120,7 +129,12 @@ public struct ManifestLoader: Sendable {
         guard let data = FileManager.default.contents(atPath: absolute) else {
             errors.append(
                 ManifestError(
-                    code: .envFile, origin: origin, path: "env_file", message: "env_file '\(path)' cannot be read"))
+                    code: .envFile,
+                    origin: origin,
+                    path: "env_file",
+                    message: "env_file '\(path)' cannot be read"
+                )
+            )
             return [:]
         }
         let label = Paths.relative(absolute, to: FileManager.default.currentDirectoryPath)
@@ -130,8 +144,12 @@ public struct ManifestLoader: Sendable {
         } catch {
             errors.append(
                 ManifestError(
-                    code: .envFile, origin: .file(path: label, line: error.line, column: error.column), path: "",
-                    message: error.message))
+                    code: .envFile,
+                    origin: .file(path: label, line: error.line, column: error.column),
+                    path: "",
+                    message: error.message
+                )
+            )
             return [:]
         }
     }
@@ -177,34 +195,51 @@ private struct Interpolator {
     let interpolation: Interpolation
     var errors: [ManifestError] = []
     var warnings: [String] = []
+    /// Where interpolation failed.
+    var failed: [ValueOrigin] = []
     private var warned: Set<String> = []
 
     init(lookup: @escaping (String) -> String?) { interpolation = Interpolation(lookup: lookup) }
 
-    mutating func interpolate(_ node: YAMLNode) -> YAMLNode {
+    mutating func interpolate(_ node: YAMLNode, path: [String]) -> YAMLNode {
         switch node.content {
         case .scalar(let text, let style):
             guard text.contains("$") else { return node }
-            guard let value = substitute(node) else { return node }
+            guard let value = substitute(node, path: path) else { return node }
             return YAMLNode(.scalar(value, style), origin: node.origin)
         case .sequence(let items):
-            return YAMLNode(.sequence(items.map { interpolate($0) }), origin: node.origin)
+            return YAMLNode(
+                .sequence(items.enumerated().map { interpolate($1, path: path + ["[\($0)]"]) }),
+                origin: node.origin
+            )
         case .mapping(let pairs):
-            return YAMLNode(.mapping(pairs.map { ($0.key, interpolate($0.value)) }), origin: node.origin)
+            return YAMLNode(
+                .mapping(pairs.map { ($0.key, interpolate($0.value, path: path + [$0.key.text])) }),
+                origin: node.origin
+            )
         }
     }
 
-    mutating func substitute(_ node: YAMLNode) -> String? {
+    mutating func substitute(_ node: YAMLNode, path: [String]) -> String? {
         guard let text = node.scalarText else { return nil }
         do {
             let result = try interpolation.substitute(text)
             for name in result.unsetVariables where warned.insert(name).inserted {
                 warnings.append(
-                    "\(node.origin.label): the \(name) variable is not set; defaulting to a blank string")
+                    "\(node.origin.label): the \(name) variable is not set; defaulting to a blank string"
+                )
             }
             return result.value
         } catch {
-            errors.append(ManifestError(code: .interpolation, origin: node.origin, path: "", message: error.message))
+            failed.append(node.origin)
+            errors.append(
+                ManifestError(
+                    code: .interpolation,
+                    origin: node.origin,
+                    path: ShapeValidator.dotted(path),
+                    message: error.message
+                )
+            )
             return nil
         }
     }

@@ -56,6 +56,7 @@ public struct ManifestLocator: Sendable {
             if folder.isEmpty { folder = "/" }
         }
         throw NotFound(
-            description: "no \(Self.fileName) in \(currentDirectory) or any folder above it; name one with -f FILE")
+            description: "no \(Self.fileName) in \(currentDirectory) or any folder above it; name one with -f FILE"
+        )
     }
 }

@@ -25,7 +25,8 @@ public struct Override: Hashable, Sendable {
             Override(
                 origin: .environment(variable: name),
                 segments: name.dropFirst(environmentPrefix.count).components(separatedBy: "__"),
-                value: environment[name]!)
+                value: environment[name]!
+            )
         }
     }
 
@@ -37,8 +38,12 @@ public struct Override: Hashable, Sendable {
             guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
                 errors.append(
                     ManifestError(
-                        code: .override, origin: .commandLine(argument: argument), path: "",
-                        message: "expected --set PATH=VALUE, such as --set daemons.web.enabled=false"))
+                        code: .override,
+                        origin: .commandLine(argument: argument),
+                        path: "",
+                        message: "expected --set PATH=VALUE, such as --set daemons.web.enabled=false"
+                    )
+                )
                 continue
             }
             let path = argument[..<equals]
@@ -46,7 +51,9 @@ public struct Override: Hashable, Sendable {
                 Override(
                     origin: .commandLine(argument: argument),
                     segments: path.split(separator: ".", omittingEmptySubsequences: false).map(String.init),
-                    value: String(argument[argument.index(after: equals)...])))
+                    value: String(argument[argument.index(after: equals)...])
+                )
+            )
         }
         return (overrides, errors)
     }
@@ -67,7 +74,14 @@ struct OverrideApplier {
                 continue
             }
             guard let value = parseValue(override) else { continue }
-            apply(override, value: value, to: &root, as: .object(ManifestShape.root), at: override.segments[...], path: [])
+            apply(
+                override,
+                value: value,
+                to: &root,
+                as: .object(ManifestShape.root),
+                at: override.segments[...],
+                path: []
+            )
         }
     }
 
@@ -90,8 +104,11 @@ struct OverrideApplier {
         case .sequence(let items): return YAMLNode(.sequence(items.map { relabel($0, origin: origin) }), origin: origin)
         case .mapping(let pairs):
             return YAMLNode(
-                .mapping(pairs.map { (YAMLNode.Key(text: $0.key.text, origin: origin), relabel($0.value, origin: origin)) }),
-                origin: origin)
+                .mapping(
+                    pairs.map { (YAMLNode.Key(text: $0.key.text, origin: origin), relabel($0.value, origin: origin)) }
+                ),
+                origin: origin
+            )
         }
     }
 
@@ -122,7 +139,7 @@ struct OverrideApplier {
                     owners.isEmpty
                     ? Suggestion.didYouMean(segment, among: variant.properties.map(\.name))
                     : "'\(segment.lowercased())' belongs to \(owners.joined(separator: " and ")) daemons"
-                fail(override, path, "no field '\(segment)' in \(variant.title)", suggestion)
+                fail(override, path, "no field '\(segment.lowercased())' in \(variant.title)", suggestion)
                 return
             }
             applyToObject(override, value: value, to: &node, object: variant, segment: segment, rest: rest, path: path)
@@ -134,11 +151,19 @@ struct OverrideApplier {
             // A name may itself hold dots (`skills.list`): try the longest run of segments first.
             for count in stride(from: segments.count, through: 1, by: -1) {
                 let name = segments.prefix(count).joined(separator: ".")
-                guard let index = pairs.firstIndex(where: { Suggestion.normalize($0.key.text) == Suggestion.normalize(name) })
+                guard
+                    let index = pairs.firstIndex(where: {
+                        Suggestion.normalize($0.key.text) == Suggestion.normalize(name)
+                    })
                 else { continue }
                 apply(
-                    override, value: value, to: &pairs[index].value, as: valueShape, at: segments.dropFirst(count),
-                    path: path + [pairs[index].key.text])
+                    override,
+                    value: value,
+                    to: &pairs[index].value,
+                    as: valueShape,
+                    at: segments.dropFirst(count),
+                    path: path + [pairs[index].key.text]
+                )
                 node = YAMLNode(.mapping(pairs), origin: node.origin)
                 return
             }
@@ -149,8 +174,11 @@ struct OverrideApplier {
             }
             let noun = path == ["daemons"] ? "daemon" : "entry"
             fail(
-                override, path, "no \(noun) named '\(segment)' in '\(path.joined(separator: "."))'",
-                Suggestion.didYouMean(segment, among: pairs.map(\.key.text)))
+                override,
+                path,
+                "no \(noun) named '\(segment)' in '\(path.joined(separator: "."))'",
+                Suggestion.didYouMean(segment, among: pairs.map(\.key.text))
+            )
         case .either(let shapes):
             if let chosen = shapes.first(where: { $0.accepts(node) }), case .dictionary = chosen {
                 apply(override, value: value, to: &node, as: chosen, at: segments, path: path)
@@ -160,7 +188,11 @@ struct OverrideApplier {
         case .list:
             fail(override, path, "'\(path.joined(separator: "."))' is a list; set the whole list, such as '[a, b]'")
         case .scalar, .integer, .boolean, .choice:
-            fail(override, path, "'\(path.joined(separator: "."))' has no fields; remove '\(segments.joined(separator: "__"))'")
+            fail(
+                override,
+                path,
+                "'\(path.joined(separator: "."))' has no fields; remove '\(segments.joined(separator: "__"))'"
+            )
         }
     }
 
@@ -175,8 +207,11 @@ struct OverrideApplier {
     ) {
         guard let property = object.property(matching: segment) else {
             fail(
-                override, path, "no field '\(segment)' in \(object.title)",
-                Suggestion.didYouMean(segment, among: object.properties.map(\.name)))
+                override,
+                path,
+                "no field '\(segment.lowercased())' in \(object.title)",
+                Suggestion.didYouMean(segment, among: object.properties.map(\.name))
+            )
             return
         }
         if node.pairs == nil {
@@ -194,8 +229,13 @@ struct OverrideApplier {
     private mutating func fail(_ override: Override, _ path: [String], _ message: String, _ suggestion: String? = nil) {
         errors.append(
             ManifestError(
-                code: .override, origin: override.origin, path: path.joined(separator: "."), message: message,
-                suggestion: suggestion))
+                code: .override,
+                origin: override.origin,
+                path: path.joined(separator: "."),
+                message: message,
+                suggestion: suggestion
+            )
+        )
     }
 }
 

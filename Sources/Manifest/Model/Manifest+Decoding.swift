@@ -20,13 +20,18 @@ extension Manifest {
         control = fields.object("control").map { control in
             Control(
                 http: control.string("http").flatMap(ListenAddress.init(parsing:)),
-                apiKeyEnvironment: control.string("api_key_env"))
+                apiKeyEnvironment: control.string("api_key_env")
+            )
         }
         let topEnvironment = environment
         daemons = (root["daemons"]?.pairs ?? []).map { pair in
             DaemonSpec(
-                name: pair.key.text, fields: Fields(pair.value), directory: directory,
-                topEnvironment: topEnvironment, processEnvironment: processEnvironment)
+                name: pair.key.text,
+                fields: Fields(pair.value),
+                directory: directory,
+                topEnvironment: topEnvironment,
+                processEnvironment: processEnvironment
+            )
         }
     }
 }
@@ -51,7 +56,8 @@ extension DaemonSpec {
             initialBackoff: backoff.duration("initial")!,
             maxBackoff: backoff.duration("max")!,
             burst: limit.int("burst")!,
-            window: limit.duration("window")!)
+            window: limit.duration("window")!
+        )
         stopSignal = Signal(name: fields.string("stop_signal")!)!
         stopTimeout = fields.duration("stop_timeout")!
         let logFields = fields.object("log")!
@@ -70,7 +76,9 @@ extension DaemonSpec {
                     runOnStart: fields.bool("run_on_start")!,
                     timeout: fields.duration("timeout"),
                     overlap: PeriodicSpec.Overlap(rawValue: fields.string("overlap")!)!,
-                    retry: fields.retry()))
+                    retry: fields.retry()
+                )
+            )
         case "watcher":
             kind = .watcher(
                 WatcherSpec(
@@ -79,7 +87,8 @@ extension DaemonSpec {
                         paths: fields.strings("paths").map { Paths.absolute($0, from: cwd) },
                         patterns: fields.strings("patterns").map { try! Glob($0) },
                         ignore: fields.strings("ignore").map { try! Glob($0) },
-                        gitignore: fields.bool("gitignore")!),
+                        gitignore: fields.bool("gitignore")!
+                    ),
                     debounce: fields.duration("debounce")!,
                     maxWait: fields.duration("max_wait")!,
                     mode: WatcherSpec.Mode(rawValue: fields.string("mode")!)!,
@@ -87,7 +96,9 @@ extension DaemonSpec {
                     onBusy: WatcherSpec.OnBusy(rawValue: fields.string("on_busy")!)!,
                     runOnStart: fields.bool("run_on_start")!,
                     timeout: fields.duration("timeout"),
-                    retry: fields.retry()))
+                    retry: fields.retry()
+                )
+            )
         case "rpc":
             let auth = fields.object("auth")!
             let cache = fields.object("cache")!
@@ -101,20 +112,27 @@ extension DaemonSpec {
                     methods: (fields.node["methods"]?.pairs ?? []).map { pair in
                         let method = Fields(pair.value)
                         return RPCSpec.Method(
-                            name: pair.key.text, command: method.command("command")!,
-                            timeout: method.duration("timeout")!, description: method.string("description"))
+                            name: pair.key.text,
+                            command: method.command("command")!,
+                            timeout: method.duration("timeout")!,
+                            description: method.string("description")
+                        )
                     }.sorted { $0.name < $1.name },
                     cacheMaxEntries: cache.int("max_entries")!,
                     cacheMaxBytes: cache.size("max_bytes")!,
                     maxConcurrency: fields.int("max_concurrency"),
                     maxQueue: fields.int("max_queue")!,
-                    maxBody: fields.size("max_body")!))
+                    maxBody: fields.size("max_body")!
+                )
+            )
         default:
             kind = .process(
                 ProcessSpec(
                     command: fields.command("command")!,
                     ready: fields.object("ready").map { $0.probe() },
-                    liveness: fields.object("liveness").map { $0.probe() }))
+                    liveness: fields.object("liveness").map { $0.probe() }
+                )
+            )
         }
     }
 }
@@ -168,7 +186,12 @@ private struct Fields {
             } else {
                 .logLine(string("log_line")!)
             }
-        return Probe(check: check, period: duration("period")!, timeout: duration("timeout")!, failures: int("failures"))
+        return Probe(
+            check: check,
+            period: duration("period")!,
+            timeout: duration("timeout")!,
+            failures: int("failures")
+        )
     }
 
     /// `[a, b]` (each must be ready) or `{a: ready, b: completed}`.
@@ -178,7 +201,9 @@ private struct Fields {
         }
         return (node?.pairs ?? []).map { pair in
             DaemonSpec.Dependency(
-                name: pair.key.text, condition: .init(rawValue: pair.value.scalarText ?? "ready") ?? .ready)
+                name: pair.key.text,
+                condition: .init(rawValue: pair.value.scalarText ?? "ready") ?? .ready
+            )
         }
     }
 }

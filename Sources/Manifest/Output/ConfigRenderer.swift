@@ -58,12 +58,17 @@ public struct ConfigRenderer {
             return .array(
                 (node.items ?? []).enumerated().map { index, child in
                     render(child, as: item, path: path + ["\(index)"], provenance: &provenance)
-                })
+                }
+            )
         case .dictionary(_, let value):
             return .object(
                 (node.pairs ?? []).map { pair in
-                    (pair.key.text, render(pair.value, as: value, path: path + [pair.key.text], provenance: &provenance))
-                })
+                    (
+                        pair.key.text,
+                        render(pair.value, as: value, path: path + [pair.key.text], provenance: &provenance)
+                    )
+                }
+            )
         case .object(let object):
             return renderObject(node, object, path: path, provenance: &provenance)
         case .either(let shapes):
@@ -88,7 +93,8 @@ public struct ConfigRenderer {
                     pair.key.text,
                     render(pair.value, as: property.shape, path: path + [pair.key.text], provenance: &provenance)
                 )
-            })
+            }
+        )
     }
 }
 
@@ -110,7 +116,8 @@ private struct YAMLWriter {
             out += prefix + comment + "\n"
             write(value, path: path, indent: indent + "  ", to: &out)
         case .array(let items) where !items.isEmpty && items.allSatisfy({ !$0.isCollection }):
-            out += prefix + " [" + items.map { Self.inline($0, flow: true) }.joined(separator: ", ") + "]" + comment + "\n"
+            out +=
+                prefix + " [" + items.map { Self.inline($0, flow: true) }.joined(separator: ", ") + "]" + comment + "\n"
         case .array(let items) where !items.isEmpty:
             out += prefix + comment + "\n"
             for (index, item) in items.enumerated() {

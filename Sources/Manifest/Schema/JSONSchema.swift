@@ -12,7 +12,8 @@ public enum JSONSchema {
         guard case .object(let root) = schema(for: .object(ManifestShape.root)) else { return .object(document) }
         document += root
         document.append(
-            ("$defs", .object(ManifestShape.daemonVariants.map { ($0.tag, schema(for: .object($0.shape))) })))
+            ("$defs", .object(ManifestShape.daemonVariants.map { ($0.tag, schema(for: .object($0.shape))) }))
+        )
         return .object(document)
     }
 
@@ -57,13 +58,17 @@ public enum JSONSchema {
                                 (
                                     "if",
                                     .object([
-                                        ("properties", .object([(tagged.key, .object([("const", .string(variant.tag))]))])),
+                                        (
+                                            "properties",
+                                            .object([(tagged.key, .object([("const", .string(variant.tag))]))])
+                                        ),
                                         ("required", .array([.string(tagged.key)])),
                                     ])
                                 ),
                                 ("then", .object([("$ref", .string("#/$defs/\(variant.tag)"))])),
                             ])
-                        })
+                        }
+                    )
                 ),
             ])
         }
@@ -84,7 +89,8 @@ public enum JSONSchema {
         result.append(("additionalProperties", .bool(false)))
         if !object.exactlyOneOf.isEmpty {
             result.append(
-                ("oneOf", .array(object.exactlyOneOf.map { .object([("required", .array([.string($0)]))]) })))
+                ("oneOf", .array(object.exactlyOneOf.map { .object([("required", .array([.string($0)]))]) }))
+            )
         }
         return .object(result)
     }

@@ -83,19 +83,27 @@ enum ScalarFormat: Hashable, Sendable {
             return .success(.string(text))
         case .duration(let min, let max):
             if plainType == .integer || plainType == .float, text != "0" {
-                return .failure(FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)"))
+                return .failure(
+                    FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)")
+                )
             }
             guard let duration = DurationText.parse(text) else { return .failure(mismatch) }
             if duration < min {
-                return .failure(FormatFailure("expected a duration of at least \(DurationText.format(min)), found \(text)"))
+                return .failure(
+                    FormatFailure("expected a duration of at least \(DurationText.format(min)), found \(text)")
+                )
             }
             if let max, duration > max {
-                return .failure(FormatFailure("expected a duration of at most \(DurationText.format(max)), found \(text)"))
+                return .failure(
+                    FormatFailure("expected a duration of at most \(DurationText.format(max)), found \(text)")
+                )
             }
             return .success(.string(DurationText.format(duration)))
         case .size(let min, let max):
             guard let bytes = SizeText.parse(text) else { return .failure(mismatch) }
-            if bytes < min { return .failure(FormatFailure("expected a size of at least \(SizeText.format(min)), found \(text)")) }
+            if bytes < min {
+                return .failure(FormatFailure("expected a size of at least \(SizeText.format(min)), found \(text)"))
+            }
             if let max, bytes > max {
                 return .failure(FormatFailure("expected a size of at most \(SizeText.format(max)), found \(text)"))
             }
@@ -195,7 +203,8 @@ enum DurationText {
 
     /// The canonical text of a duration: the largest units first, such as `1h30m` or `1s500ms`.
     static func format(_ duration: Duration) -> String {
-        var milliseconds = Int(duration.components.seconds) * 1_000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
+        var milliseconds =
+            Int(duration.components.seconds) * 1_000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
         guard milliseconds > 0 else { return "0s" }
         var text = ""
         for (suffix, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {

@@ -49,8 +49,13 @@ struct Property: Sendable {
     /// Whether the key must be present.
     var required = false
 
-    init(_ name: String, _ shape: Shape, _ summary: String, default defaultValue: JSONValue? = nil, required: Bool = false)
-    {
+    init(
+        _ name: String,
+        _ shape: Shape,
+        _ summary: String,
+        default defaultValue: JSONValue? = nil,
+        required: Bool = false
+    ) {
         self.name = name
         self.shape = shape
         self.summary = summary

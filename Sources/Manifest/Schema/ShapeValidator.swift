@@ -12,8 +12,12 @@ struct ShapeValidator {
         case .scalar(let format):
             if case .failure(let failure) = format.read(node) {
                 fail(
-                    .invalidValue, node.origin, path, failure.message,
-                    Suggestion.didYouMean(failure.given, among: failure.candidates))
+                    .invalidValue,
+                    node.origin,
+                    path,
+                    failure.message,
+                    Suggestion.didYouMean(failure.given, among: failure.candidates)
+                )
             }
             return node
         case .integer(let min, let max):
@@ -21,14 +25,16 @@ struct ShapeValidator {
                 fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
                 return node
             }
-            if let min, value < min { fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)") }
-            else if let max, value > max {
+            if let min, value < min {
+                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)")
+            } else if let max, value > max {
                 fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)")
             }
             return node
         case .boolean:
             guard case .scalar(let text, .plain) = node.content, CoreSchema.boolean(text) != nil else {
-                let hint = ["yes", "no", "on", "off", "y", "n"].contains(node.scalarText?.lowercased() ?? "")
+                let hint =
+                    ["yes", "no", "on", "off", "y", "n"].contains(node.scalarText?.lowercased() ?? "")
                     ? "write true or false (YAML 1.2 reads '\(node.scalarText ?? "")' as a string)" : nil
                 fail(.invalidValue, node.origin, path, "expected true or false, found \(node.found)", hint)
                 return node
@@ -38,8 +44,12 @@ struct ShapeValidator {
             guard let text = node.scalarText, !node.isNull, values.contains(text) else {
                 let given = node.scalarText ?? ""
                 fail(
-                    .invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)",
-                    Suggestion.didYouMean(given, among: values))
+                    .invalidValue,
+                    node.origin,
+                    path,
+                    "expected \(shape.expectation), found \(node.found)",
+                    Suggestion.didYouMean(given, among: values)
+                )
                 return node
             }
             return node
@@ -51,7 +61,9 @@ struct ShapeValidator {
             if items.count < minCount {
                 fail(.invalidValue, node.origin, path, "expected at least \(minCount) item(s), found an empty list")
             }
-            let resolved = items.enumerated().map { index, child in resolve(child, as: item, path: path + ["\(index)"]) }
+            let resolved = items.enumerated().map { index, child in
+                resolve(child, as: item, path: path + ["[\(index)]"])
+            }
             return YAMLNode(.sequence(resolved), origin: node.origin)
         case .dictionary(let keyFormat, let value):
             guard let pairs = node.pairs else {
@@ -62,8 +74,12 @@ struct ShapeValidator {
             for pair in pairs {
                 let keyNode = YAMLNode(.scalar(pair.key.text, .quoted), origin: pair.key.origin)
                 if case .failure(let failure) = keyFormat.read(keyNode) {
-                    fail(.invalidValue, pair.key.origin, (path + [pair.key.text]).joined(separator: "."),
-                        "invalid key: " + failure.message)
+                    fail(
+                        .invalidValue,
+                        pair.key.origin,
+                        (path + [pair.key.text]).joined(separator: "."),
+                        "invalid key: " + failure.message
+                    )
                 }
                 // A null value in a mapping of strings (env) is kept: it means "take it from the environment".
                 if case .scalar = value, pair.value.isNull {
@@ -89,22 +105,33 @@ struct ShapeValidator {
             let tags = tagged.variants.map(\.tag)
             guard let tagNode = node[tagged.key], !tagNode.isNull else {
                 fail(
-                    .missingKey, node.origin, path,
-                    "missing key '\(tagged.key)' (one of \(tags.map { "'\($0)'" }.joined(separator: ", ")))")
+                    .missingKey,
+                    node.origin,
+                    path,
+                    "missing key '\(tagged.key)' (one of \(tags.map { "'\($0)'" }.joined(separator: ", ")))"
+                )
                 return node
             }
             guard let tag = tagNode.scalarText, let variant = tagged.variant(tag) else {
                 fail(
-                    .invalidValue, tagNode.origin, path + [tagged.key],
+                    .invalidValue,
+                    tagNode.origin,
+                    path + [tagged.key],
                     "expected one of \(tags.map { "'\($0)'" }.joined(separator: ", ")), found \(tagNode.found)",
-                    Suggestion.didYouMean(tagNode.scalarText ?? "", among: tags))
+                    Suggestion.didYouMean(tagNode.scalarText ?? "", among: tags)
+                )
                 return node
             }
             return resolve(node, as: variant, path: path, siblings: tagged)
         }
     }
 
-    private mutating func resolve(_ node: YAMLNode, as object: ObjectShape, path: [String], siblings: TaggedShape?)
+    private mutating func resolve(
+        _ node: YAMLNode,
+        as object: ObjectShape,
+        path: [String],
+        siblings: TaggedShape?
+    )
         -> YAMLNode
     {
         guard let pairs = node.pairs else {
@@ -139,8 +166,11 @@ struct ShapeValidator {
             } else if present.count > 1 {
                 let origin = resolved.first { $0.key.text == present[1] }?.key.origin ?? node.origin
                 fail(
-                    .invalidValue, origin, path,
-                    "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one")
+                    .invalidValue,
+                    origin,
+                    path,
+                    "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one"
+                )
             }
         }
         // Keep the model's order, so that `config` prints every daemon the same way.
@@ -149,7 +179,12 @@ struct ShapeValidator {
         return YAMLNode(.mapping(resolved), origin: node.origin)
     }
 
-    private mutating func unknownKey(_ key: YAMLNode.Key, in object: ObjectShape, path: [String], siblings: TaggedShape?) {
+    private mutating func unknownKey(
+        _ key: YAMLNode.Key,
+        in object: ObjectShape,
+        path: [String],
+        siblings: TaggedShape?
+    ) {
         var suggestion = Suggestion.didYouMean(key.text, among: object.properties.map(\.name))
         if suggestion == nil, let siblings {
             let owners = siblings.variants.filter { $0.shape.property(key.text) != nil }.map(\.tag)
@@ -167,7 +202,7 @@ struct ShapeValidator {
         _ message: String,
         _ suggestion: String? = nil
     ) {
-        fail(code, origin, path.joined(separator: "."), message, suggestion)
+        fail(code, origin, Self.dotted(path), message, suggestion)
     }
 
     mutating func fail(
@@ -178,6 +213,16 @@ struct ShapeValidator {
         _ suggestion: String? = nil
     ) {
         errors.append(ManifestError(code: code, origin: origin, path: path, message: message, suggestion: suggestion))
+    }
+}
+
+extension ShapeValidator {
+    /// `daemons.web.patterns[0]`: keys joined by dots, list indexes in brackets.
+    static func dotted(_ path: [String]) -> String {
+        path.reduce(into: "") { text, segment in
+            if !text.isEmpty, !segment.hasPrefix("[") { text += "." }
+            text += segment
+        }
     }
 }
 
@@ -208,7 +253,8 @@ extension JSONValue {
         case .object(let pairs):
             YAMLNode(
                 .mapping(pairs.map { (YAMLNode.Key(text: $0.0, origin: .builtInDefault), $0.1.node) }),
-                origin: .builtInDefault)
+                origin: .builtInDefault
+            )
         }
     }
 }

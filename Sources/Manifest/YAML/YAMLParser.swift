@@ -32,7 +32,7 @@ struct YAMLParser {
             var event = yaml_event_t()
             while true {
                 guard yaml_parser_parse(parser, &event) == 1 else {
-                    builder.errors.append(syntaxError(parser.pointee))
+                    builder.errors.append(syntaxError(parser.pointee, bytes: buffer))
                     return (nil, builder.errors)
                 }
                 let done = event.type == YAML_STREAM_END_EVENT
@@ -44,7 +44,7 @@ struct YAMLParser {
         }
     }
 
-    private func syntaxError(_ parser: yaml_parser_t) -> ManifestError {
+    private func syntaxError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) -> ManifestError {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
         var message = problem
         if let context = parser.context.map({ String(cString: $0) }) {
@@ -54,7 +54,14 @@ struct YAMLParser {
         if parser.problem_value != -1, parser.error == YAML_READER_ERROR {
             message += String(format: " (byte 0x%02X at offset %d)", parser.problem_value, parser.problem_offset)
         }
-        let mark = parser.problem_mark
+        var mark = parser.problem_mark
+        if parser.error == YAML_READER_ERROR {
+            // The reader reports a byte offset only: count lines and characters up to it.
+            let prefix = bytes.prefix(min(parser.problem_offset, bytes.count))
+            let lineStart = (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+            mark.line = prefix.filter { $0 == UInt8(ascii: "\n") }.count
+            mark.column = String(decoding: bytes[lineStart..<prefix.count], as: UTF8.self).count
+        }
         return ManifestError(
             code: .syntax,
             origin: .file(path: fileLabel, line: mark.line + 1, column: mark.column + 1),
@@ -141,7 +148,11 @@ private struct TreeBuilder {
                 }
             }
             guard count(1, at: origin(mark)) else { return false }
-            return add(YAMLNode(.scalar(text, style), origin: origin(mark)), size: 1, anchor: scalar.anchor.map { String(cString: $0) })
+            return add(
+                YAMLNode(.scalar(text, style), origin: origin(mark)),
+                size: 1,
+                anchor: scalar.anchor.map { String(cString: $0) }
+            )
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
             guard let anchored = anchors[name] else {
@@ -165,7 +176,10 @@ private struct TreeBuilder {
             if frame.isMapping {
                 // Merged keys come first and never override keys written in the mapping itself.
                 let own = Set(frame.pairs.map(\.key.text))
-                node = YAMLNode(.mapping(frame.merged.filter { !own.contains($0.key.text) } + frame.pairs), origin: frame.origin)
+                node = YAMLNode(
+                    .mapping(frame.merged.filter { !own.contains($0.key.text) } + frame.pairs),
+                    origin: frame.origin
+                )
             } else {
                 node = YAMLNode(.sequence(frame.items), origin: frame.origin)
             }
