@@ -90,11 +90,14 @@ public struct ManifestLoader: Sendable {
         applier.apply(environmentOverrides + argumentOverrides, to: &root)
         errors += applier.errors
 
-        var validator = ShapeValidator()
+        // `defaults` is checked on its own first and merged only when valid, so that a bad default is
+        // reported once, not once per daemon.
         if let defaults = root["defaults"], !defaults.isNull {
-            _ = validator.resolve(defaults, as: .object(ManifestShape.defaults), path: ["defaults"])
-            if validator.errors.isEmpty { root = Self.mergingDefaults(defaults, into: root) }
+            var defaultsValidator = ShapeValidator()
+            _ = defaultsValidator.resolve(defaults, as: .object(ManifestShape.defaults), path: ["defaults"])
+            if defaultsValidator.errors.isEmpty { root = Self.mergingDefaults(defaults, into: root) }
         }
+        var validator = ShapeValidator()
         let resolved = validator.resolve(root, as: .object(ManifestShape.root), path: [])
         // A value whose interpolation failed is already reported; its raw text would only add a second error.
         errors += validator.errors.filter { error in !interpolator.failed.contains { $0 == error.origin } }

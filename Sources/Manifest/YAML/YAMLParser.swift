@@ -55,6 +55,9 @@ struct YAMLParser {
             message += String(format: " (byte 0x%02X at offset %d)", parser.problem_value, parser.problem_offset)
         }
         var mark = parser.problem_mark
+        if mark.index < bytes.count, bytes[mark.index] == UInt8(ascii: "\t") {
+            message += " (a tab; YAML indents with spaces only)"
+        }
         if parser.error == YAML_READER_ERROR {
             // The reader reports a byte offset only: count lines and characters up to it.
             let prefix = bytes.prefix(min(parser.problem_offset, bytes.count))
