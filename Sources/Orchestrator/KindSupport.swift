@@ -18,7 +18,7 @@ public enum KindSupport {
     public static func refusal(for manifest: Manifest) -> String? {
         let unsupported = unsupported(in: manifest)
         if !unsupported.isEmpty {
-            let lines = unsupported.map { "  daemon '\($0.name)' is a \($0.kindName) daemon" }
+            let lines = unsupported.map { "  daemon '\($0.name)' is \($0.kindName.withArticle) daemon" }
             return "this version of orchestrate cannot run these daemons yet:\n" + lines.joined(separator: "\n")
                 + "\nvalidate, config, files and schema work on this manifest; the supervisor that runs it comes next"
         }
@@ -27,4 +27,9 @@ public enum KindSupport {
         }
         return nil
     }
+}
+
+extension String {
+    /// "a periodic", "an rpc": the kind with its indefinite article.
+    var withArticle: String { (first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self }
 }

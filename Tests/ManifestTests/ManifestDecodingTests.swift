@@ -38,7 +38,9 @@ struct ManifestDecodingTests {
     }
 
     @Test func commonFieldsAndBuiltInDefaults() throws {
-        let daemon = try #require(try load(oneDaemon("job", "kind: periodic\ninterval: 5s\ncommand: echo hi")).manifest.daemons.first)
+        let daemon = try #require(
+            try load(oneDaemon("job", "kind: periodic\ninterval: 5s\ncommand: echo hi")).manifest.daemons.first
+        )
         #expect(daemon.name == "job")
         #expect(daemon.enabled)
         #expect(daemon.workingDirectory == "/project")
@@ -66,16 +68,23 @@ struct ManifestDecodingTests {
                     stop_timeout: 1m30s
                     log: {max_size: 512KiB, keep: 2}
                     restart_with_dependencies: true
-                    """)
-            ).manifest.daemons.first)
+                    """
+                )
+            ).manifest.daemons.first
+        )
         #expect(custom.enabled == false)
         #expect(custom.workingDirectory == "/project/sub/dir")
         #expect(custom.environment == ["A": "1"])
         #expect(
             custom.restart
                 == RestartPolicy(
-                    mode: .always, initialBackoff: .milliseconds(250), maxBackoff: .seconds(30), burst: 3,
-                    window: .seconds(600)))
+                    mode: .always,
+                    initialBackoff: .milliseconds(250),
+                    maxBackoff: .seconds(30),
+                    burst: 3,
+                    window: .seconds(600)
+                )
+        )
         #expect(custom.stopSignal == .interrupt)
         #expect(custom.stopTimeout == .seconds(90))
         #expect(custom.log == LogRotation(maxSize: 512 * 1_024, keep: 2))
@@ -143,7 +152,8 @@ struct ManifestDecodingTests {
                 timeout: 1m
                 retry: {attempts: 1}
                 command: [scan]
-                """)
+                """
+            )
         ).manifest
         guard case .watcher(let watcher) = manifest.daemons.first?.kind else {
             Issue.record("expected a watcher")
@@ -187,7 +197,8 @@ struct ManifestDecodingTests {
                 max_concurrency: 8
                 max_queue: 10
                 max_body: 2MiB
-                """)
+                """
+            )
         ).manifest
         guard case .rpc(let rpc) = manifest.daemons.first?.kind else {
             Issue.record("expected rpc")
@@ -244,12 +255,28 @@ struct ManifestDecodingTests {
             Issue.record("expected processes")
             return
         }
-        #expect(db.ready == Probe(check: .tcp(.tcp(host: "127.0.0.1", port: 5_432)), period: .milliseconds(100), timeout: .seconds(20), failures: nil))
+        #expect(
+            db.ready
+                == Probe(
+                    check: .tcp(.tcp(host: "127.0.0.1", port: 5_432)),
+                    period: .milliseconds(100),
+                    timeout: .seconds(20),
+                    failures: nil
+                )
+        )
         #expect(db.liveness == nil)
         #expect(web.ready?.check == .http("http://127.0.0.1:8000/"))
         #expect(web.ready?.period == .milliseconds(250))
         #expect(web.ready?.timeout == .seconds(30))
-        #expect(web.liveness == Probe(check: .exec(.argv(["curl", "-f", "localhost:8000"])), period: .seconds(30), timeout: .seconds(5), failures: 5))
+        #expect(
+            web.liveness
+                == Probe(
+                    check: .exec(.argv(["curl", "-f", "localhost:8000"])),
+                    period: .seconds(30),
+                    timeout: .seconds(5),
+                    failures: 5
+                )
+        )
         #expect(worker.ready?.check == .logLine("^listening on [0-9]+$"))
         #expect(manifest[daemon: "web"]?.dependencies == [.init(name: "db", condition: .completed)])
         #expect(manifest[daemon: "worker"]?.dependencies == [.init(name: "web", condition: .ready)])
@@ -288,7 +315,8 @@ struct ManifestDecodingTests {
 
     @Test func aNullEnvironmentValueIsTakenFromTheSupervisorsEnvironment() throws {
         let manifest = try load(
-            "env: {HOME_DIR: null, MISSING: ~}\ndaemons: {}\n", environment: ["HOME_DIR": "/home/me"]
+            "env: {HOME_DIR: null, MISSING: ~}\ndaemons: {}\n",
+            environment: ["HOME_DIR": "/home/me"]
         ).manifest
         #expect(manifest.environment == ["HOME_DIR": "/home/me"])
     }

@@ -5,7 +5,10 @@ import Testing
 /// Loads `yaml` as `/project/daemons.yaml` (labelled `daemons.yaml`) without touching the disk.
 func load(_ yaml: String, environment: [String: String] = [:], set: [String] = []) throws -> LoadedManifest {
     try ManifestLoader(
-        file: "/project/daemons.yaml", fileLabel: "daemons.yaml", environment: environment, setArguments: set
+        file: "/project/daemons.yaml",
+        fileLabel: "daemons.yaml",
+        environment: environment,
+        setArguments: set
     ).load(bytes: Array(yaml.utf8))
 }
 
@@ -30,7 +33,8 @@ func errors(
 
 /// A manifest with one daemon whose body is `body` (indented under it).
 func oneDaemon(_ name: String = "job", _ body: String) -> String {
-    "daemons:\n  \(name):\n" + body.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }
+    "daemons:\n  \(name):\n"
+        + body.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }
         .joined(separator: "\n") + "\n"
 }
 

@@ -18,7 +18,10 @@ struct ValidationErrorTests {
         #expect(error.origin?.position?.column == 5)
         #expect(error.path == "daemons.sync")
         #expect(error.suggestion == "did you mean 'interval'?")
-        #expect(error.description == "daemons.yaml:4:5: daemons.sync: unknown key 'intervall' in a periodic daemon; did you mean 'interval'?")
+        #expect(
+            error.description
+                == "daemons.yaml:4:5: daemons.sync: unknown key 'intervall' in a periodic daemon; did you mean 'interval'?"
+        )
     }
 
     @Test func aKeyOfAnotherKindSaysWhichKindHasIt() throws {
@@ -59,7 +62,10 @@ struct ValidationErrorTests {
         ("interval: 5s\nrestart: always", "expected a mapping (restart policy), found 'always'"),
         ("interval: 5s\nenv: [A=1]", "expected a mapping, found a list"),
         ("cron: \"61 * * * *\"", "invalid cron expression '61 * * * *': minute 61 is out of range 0-59"),
-        ("cron: \"* * *\"", "invalid cron expression '* * *': expected 5 fields (minute hour day-of-month month day-of-week), found 3"),
+        (
+            "cron: \"* * *\"",
+            "invalid cron expression '* * *': expected 5 fields (minute hour day-of-month month day-of-week), found 3"
+        ),
     ])
     func typeAndBoundErrors(body: String, message: String) throws {
         let error = try #require(single(oneDaemon("a", "kind: periodic\ncommand: x\n" + body)))
@@ -104,32 +110,61 @@ struct ValidationErrorTests {
         #expect(neither.message == "a periodic daemon needs one of 'interval' or 'cron'")
         let both = try #require(single(oneDaemon("a", "kind: periodic\ncommand: x\ninterval: 1s\ncron: \"@daily\"")))
         #expect(both.message == "'interval' and 'cron' cannot be used together; keep one")
-        let probes = try #require(single(oneDaemon("p", "kind: process\ncommand: x\nready: {tcp: \"127.0.0.1:1\", exec: x}")))
+        let probes = try #require(
+            single(oneDaemon("p", "kind: process\ncommand: x\nready: {tcp: \"127.0.0.1:1\", exec: x}"))
+        )
         #expect(probes.message == "'tcp' and 'exec' cannot be used together; keep one")
         let noProbe = try #require(single(oneDaemon("p", "kind: process\ncommand: x\nready: {period: 1s}")))
         #expect(noProbe.message == "readiness probe needs one of 'http', 'tcp', 'exec' or 'log_line'")
     }
 
     @Test func commandsMustNotBeEmpty() throws {
-        #expect(single(oneDaemon("a", "kind: watcher\ncommand: []"))?.message == "expected at least 1 item(s), found an empty list")
-        #expect(single(oneDaemon("a", "kind: watcher\ncommand: \"\""))?.message == "expected a non-empty string, found string ''")
-        #expect(single(oneDaemon("a", "kind: watcher\ncommand: {run: x}"))?.message.hasPrefix("expected a non-empty string or a list") == true)
+        #expect(
+            single(oneDaemon("a", "kind: watcher\ncommand: []"))?.message
+                == "expected at least 1 item(s), found an empty list"
+        )
+        #expect(
+            single(oneDaemon("a", "kind: watcher\ncommand: \"\""))?.message
+                == "expected a non-empty string, found string ''"
+        )
+        #expect(
+            single(oneDaemon("a", "kind: watcher\ncommand: {run: x}"))?.message.hasPrefix(
+                "expected a non-empty string or a list"
+            ) == true
+        )
     }
 
     @Test func dependencies() throws {
-        let missing = try #require(single(oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: [dbb]") + "  db: {kind: process, command: x}\n"))
+        let missing = try #require(
+            single(
+                oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: [dbb]") + "  db: {kind: process, command: x}\n"
+            )
+        )
         #expect(missing.code == .reference)
         #expect(missing.message == "depends on 'dbb', which is not a daemon of this manifest")
         #expect(missing.suggestion == "did you mean 'db'?")
         let itself = try #require(single(oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: [a]")))
         #expect(itself.message == "a daemon cannot depend on itself")
         let disabled = try #require(
-            single(oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: [db]") + "  db: {kind: process, command: x, enabled: false}\n"))
+            single(
+                oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: [db]")
+                    + "  db: {kind: process, command: x, enabled: false}\n"
+            )
+        )
         #expect(disabled.message == "depends on 'db', which is disabled")
         let completed = try #require(
-            single(oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: {db: completed}") + "  db: {kind: process, command: x, restart: {policy: always}}\n"))
+            single(
+                oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: {db: completed}")
+                    + "  db: {kind: process, command: x, restart: {policy: always}}\n"
+            )
+        )
         #expect(completed.message.contains("'completed' needs 'db' to be a process that can finish"))
-        let condition = try #require(single(oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: {db: healthy}") + "  db: {kind: process, command: x}\n"))
+        let condition = try #require(
+            single(
+                oneDaemon("a", "kind: watcher\ncommand: x\ndepends_on: {db: healthy}")
+                    + "  db: {kind: process, command: x}\n"
+            )
+        )
         #expect(condition.message == "expected one of 'started', 'ready', 'completed', found 'healthy'")
     }
 
@@ -159,15 +194,20 @@ struct ValidationErrorTests {
     @Test func crossFieldChecks() throws {
         let wait = try #require(single(oneDaemon("w", "kind: watcher\ncommand: x\ndebounce: 2s\nmax_wait: 1s")))
         #expect(wait.message == "max_wait (1s) must be at least the debounce (2s)")
-        let backoff = try #require(single(oneDaemon("w", "kind: watcher\ncommand: x\nrestart: {backoff: {initial: 5m, max: 1m}}")))
+        let backoff = try #require(
+            single(oneDaemon("w", "kind: watcher\ncommand: x\nrestart: {backoff: {initial: 5m, max: 1m}}"))
+        )
         #expect(backoff.path == "daemons.w.restart.backoff.max")
         let ports = try #require(
-            single("control: {http: \"127.0.0.1:9000\"}\ndaemons:\n  r: {kind: rpc, listen: \"127.0.0.1:9000\"}\n"))
+            single("control: {http: \"127.0.0.1:9000\"}\ndaemons:\n  r: {kind: rpc, listen: \"127.0.0.1:9000\"}\n")
+        )
         #expect(ports.message == "port 9000 is already used by control.http")
     }
 
     @Test func defaultsAreValidatedOnceAndOnlyTakeCommonFields() throws {
-        let found = errors("defaults: {stop_timeout: soon, interval: 1s}\ndaemons:\n  a: {kind: watcher, command: x}\n  b: {kind: watcher, command: x}\n")
+        let found = errors(
+            "defaults: {stop_timeout: soon, interval: 1s}\ndaemons:\n  a: {kind: watcher, command: x}\n  b: {kind: watcher, command: x}\n"
+        )
         #expect(found.count == 2)
         #expect(found.map(\.path) == ["defaults.stop_timeout", "defaults"])
         #expect(found[1].message == "unknown key 'interval' in defaults")
@@ -181,7 +221,8 @@ struct ValidationErrorTests {
               a: {kind: periodic, interval: soon, command: x}
               b: {kind: watcher, command: x, debounce: later, on_busy: wait}
               c: {kind: nope}
-            """)
+            """
+        )
         #expect(found.count == 5)
         #expect(found.compactMap(\.origin?.position?.line) == [1, 3, 4, 4, 5])
     }

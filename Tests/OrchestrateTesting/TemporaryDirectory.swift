@@ -33,6 +33,7 @@ public struct TemporaryDirectory: Sendable {
     }
 
     /// Runs `body` with a new folder and removes it afterwards.
+    @discardableResult
     public static func with<T>(_ body: (TemporaryDirectory) throws -> T) throws -> T {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -91,6 +91,12 @@ struct OverrideApplier {
         }
         let (node, errors) = YAMLParser(fileLabel: override.origin.label).parse(Array(override.value.utf8))
         if let error = errors.first {
+            // `*.py` or `@daily` are not valid YAML scalars, but plainly meant as text; a broken flow
+            // collection is a mistake worth reporting.
+            let trimmed = override.value.trimmingCharacters(in: .whitespaces)
+            if !trimmed.hasPrefix("["), !trimmed.hasPrefix("{") {
+                return YAMLNode(.scalar(override.value, .quoted), origin: override.origin)
+            }
             fail(override, [], "the value is not a YAML scalar or flow collection: \(error.message)")
             return nil
         }

@@ -11,26 +11,38 @@ public enum JSONSchema {
         ]
         guard case .object(let root) = schema(for: .object(ManifestShape.root)) else { return .object(document) }
         document += root
-        document.append(
-            ("$defs", .object(ManifestShape.daemonVariants.map { ($0.tag, schema(for: .object($0.shape))) }))
-        )
+        let interpolated: JSONValue = .object([
+            ("description", .string("A value with ${VARIABLE} interpolation, checked once it is resolved.")),
+            ("type", .string("string")), ("pattern", .string("\\$\\{?[A-Za-z_]")),
+        ])
+        let kinds = ManifestShape.daemonVariants.map { ($0.tag, schema(for: .object($0.shape))) }
+        document.append(("$defs", .object(kinds + [("interpolated", interpolated)])))
         return .object(document)
+    }
+
+    /// Typed scalars may also be written as templates (`interval: ${SYNC_INTERVAL:-30s}`), which the
+    /// loader resolves before it checks them.
+    private static func orInterpolated(_ schema: JSONValue) -> JSONValue {
+        .object([("anyOf", .array([schema, .object([("$ref", .string("#/$defs/interpolated"))])]))])
     }
 
     static func schema(for shape: Shape) -> JSONValue {
         switch shape {
-        case .scalar(let format): return schema(for: format)
+        case .scalar(.text), .scalar(.nonEmptyText), .scalar(.path), .scalar(.glob), .scalar(.regex):
+            guard case .scalar(let format) = shape else { return .null }
+            return schema(for: format)
+        case .scalar(let format): return orInterpolated(schema(for: format))
         case .integer(let min, let max):
             var object: [(String, JSONValue)] = [("type", .string("integer"))]
             if let min { object.append(("minimum", .int(min))) }
             if let max { object.append(("maximum", .int(max))) }
-            return .object(object)
-        case .boolean: return .object([("type", .string("boolean"))])
+            return orInterpolated(.object(object))
+        case .boolean: return orInterpolated(.object([("type", .string("boolean"))]))
         case .choice(let values):
             let allowed = values.flatMap { value -> [JSONValue] in
                 Int(value).map { [.int($0), .string(value)] } ?? [.string(value)]
             }
-            return .object([("enum", .array(allowed))])
+            return orInterpolated(.object([("enum", .array(allowed))]))
         case .list(let item, let minCount):
             var object: [(String, JSONValue)] = [("type", .string("array")), ("items", schema(for: item))]
             if minCount > 0 { object.append(("minItems", .int(minCount))) }

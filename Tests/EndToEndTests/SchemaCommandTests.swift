@@ -1,0 +1,75 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+@Suite("schema")
+struct SchemaCommandTests {
+    @Test func outputEqualsTheCommittedSchema() throws {
+        let root = E2E.repositoryRoot()
+        let result = try E2E.run(["schema"], in: root)
+        #expect(result.status == 0)
+        let committed = try Data(contentsOf: URL(fileURLWithPath: root + "/schemas/daemons.schema.json"))
+        #expect(Data(result.stdout.utf8) == committed)
+        let document = try E2E.jsonObject(result.stdout)
+        #expect(document["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+    }
+
+    @Test func schemaNeedsNoManifest() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let result = try E2E.run(["schema"], in: directory.path)
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("{"))
+    }
+
+    /// Validates each YAML file against the schema with Python's jsonschema; prints `OK path` or `INVALID path`.
+    private static let checker = """
+        import json, sys, yaml, jsonschema
+        schema = json.load(open(sys.argv[1]))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema)
+        for path in sys.argv[2:]:
+            document = yaml.safe_load(open(path))
+            errors = list(validator.iter_errors(document))
+            print(("OK " if not errors else "INVALID ") + path)
+        """
+
+    private func check(_ files: [String], in directory: TemporaryDirectory) throws -> CommandResult {
+        let script = try directory.write("check.py", Self.checker)
+        let schema = E2E.repositoryRoot() + "/schemas/daemons.schema.json"
+        return try TestProcess.run(["python3", script, schema] + files)
+    }
+
+    @Test func examplesValidateAgainstTheSchema() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let root = E2E.repositoryRoot()
+        let examples = E2E.exampleManifests().map { root + "/" + $0 }
+        try #require(!examples.isEmpty)
+        let result = try check(examples, in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout == examples.map { "OK \($0)\n" }.joined())
+    }
+
+    @Test func badManifestsFailTheSchema() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bad = [
+            "misspelt.yaml": "daemons:\n  a: {kind: periodic, intervall: 5s, command: x}\n",
+            "kind.yaml": "daemons:\n  a: {kind: periodc, interval: 5s, command: x}\n",
+            "enum.yaml": "daemons:\n  a: {kind: periodic, interval: 5s, overlap: skp, command: x}\n",
+            "duration.yaml": "daemons:\n  a: {kind: periodic, interval: fast, command: x}\n",
+        ]
+        var paths: [String] = []
+        for (name, contents) in bad.sorted(by: { $0.key < $1.key }) {
+            paths.append(try directory.write(name, contents))
+            // The binary agrees that each is invalid.
+            let validate = try E2E.run(["-f", name, "validate"], in: directory.path)
+            #expect(validate.status == 2, "\(name) passed validate")
+        }
+        let good = try directory.write("good.yaml", "daemons:\n  a: {kind: periodic, interval: 5s, command: x}\n")
+        let result = try check(paths + [good], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout == paths.map { "INVALID \($0)\n" }.joined() + "OK \(good)\n")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+/// Shared helpers of the end-to-end tests: every test runs the built `orchestrate` binary on its own files.
+enum E2E {
+    /// The repository's root folder, found from this file's path (Tests/EndToEndTests/Support.swift).
+    static func repositoryRoot(_ file: String = #filePath) -> String {
+        var url = URL(fileURLWithPath: file)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// A small, fixed environment for the child: nothing of the test process's own `ORCHESTRATE…`
+    /// variables leaks in, and `extra` is added on top.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var base: [String: String] = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        if let home = ProcessInfo.processInfo.environment["HOME"] { base["HOME"] = home }
+        return base.merging(extra) { _, new in new }
+    }
+
+    /// Runs `orchestrate arguments` in `directory` with ``environment(_:)`` plus `extra`.
+    static func run(
+        _ arguments: [String],
+        in directory: String,
+        environment extra: [String: String] = [:]
+    ) throws -> CommandResult {
+        try TestProcess.orchestrate(arguments, in: directory, environment: environment(extra))
+    }
+
+    /// Writes `manifest` as `daemons.yaml` in a new folder, runs `body`, then removes the folder.
+    static func withManifest<T>(
+        _ manifest: String,
+        _ body: (TemporaryDirectory) throws -> T
+    ) throws -> T {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("daemons.yaml", manifest)
+        return try body(directory)
+    }
+
+    /// Parses `text` as one JSON object.
+    static func jsonObject(_ text: String) throws -> [String: Any] {
+        let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try #require(value as? [String: Any], "expected a JSON object, got: \(text.prefix(200))")
+    }
+
+    /// The `daemons.NAME` object of a `config --json` document.
+    static func daemon(_ name: String, in document: [String: Any]) throws -> [String: Any] {
+        let daemons = try #require(document["daemons"] as? [String: Any])
+        return try #require(daemons[name] as? [String: Any], "no daemon '\(name)' in \(daemons.keys.sorted())")
+    }
+
+    /// The error lines of an invalid-manifest report: the indented lines after the header.
+    static func errorLines(_ stderr: String) -> [String] {
+        stderr.split(separator: "\n").filter { $0.hasPrefix("  ") }.map {
+            String($0.dropFirst(2))
+        }
+    }
+
+    /// Every YAML file under examples/, relative to the repository root, sorted.
+    static func exampleManifests() -> [String] {
+        let root = repositoryRoot()
+        let examples = (root as NSString).appendingPathComponent("examples")
+        let enumerator = FileManager.default.enumerator(atPath: examples)
+        var found: [String] = []
+        while let relative = enumerator?.nextObject() as? String {
+            if relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") { found.append("examples/" + relative) }
+        }
+        return found.sorted()
+    }
+}

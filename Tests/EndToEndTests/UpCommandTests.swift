@@ -1,0 +1,56 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+@Suite("up and the command line")
+struct UpCommandTests {
+    @Test func upRefusesNamingEachDaemon() throws {
+        let result = try E2E.run(["-f", "examples/daemons.yaml", "up"], in: E2E.repositoryRoot())
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("orchestrate: this version of orchestrate cannot run these daemons yet:\n"))
+        for (name, kind) in [("core", "rpc"), ("issues-sync", "periodic"), ("code-atlas", "watcher")] {
+            let line = try #require(
+                result.stderr.split(separator: "\n").first { $0.contains("'\(name)'") },
+                "no line for \(name)"
+            )
+            #expect(line.contains(kind))
+        }
+    }
+
+    @Test func upOnAnInvalidManifestIsABadManifest() throws {
+        try E2E.withManifest("daemons:\n  a: {kind: periodic, interval: soon, command: x}\n") { directory in
+            let result = try E2E.run(["up"], in: directory.path)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("daemons.yaml:2:33: daemons.a.interval: expected a duration"))
+            #expect(!result.stderr.contains("cannot run"))
+        }
+    }
+
+    @Test func helpSucceeds() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let result = try E2E.run(["--help"], in: directory.path)
+        #expect(result.status == 0)
+        for command in ["up", "validate", "config", "files", "schema"] {
+            #expect(result.stdout.contains("  \(command) "), "help lacks \(command)")
+        }
+        let sub = try E2E.run(["config", "--help"], in: directory.path)
+        #expect(sub.status == 0)
+        #expect(sub.stdout.contains("--json"))
+    }
+
+    @Test(
+        "unknown subcommands and options are usage errors",
+        arguments: [["frobnicate"], ["validate", "--bogus"], ["--bogus", "validate"], ["config", "--yaml"]]
+    )
+    func usageErrors(_ arguments: [String]) throws {
+        try E2E.withManifest("daemons:\n  a: {kind: process, command: x}\n") { directory in
+            let result = try E2E.run(arguments, in: directory.path)
+            #expect(result.status == 2)
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.contains("Error: "))
+            #expect(result.stderr.contains(arguments.first { $0 == "frobnicate" || $0.hasPrefix("--") }!))
+        }
+    }
+}
