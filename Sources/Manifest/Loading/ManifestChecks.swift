@@ -6,7 +6,8 @@ struct ManifestChecks {
 
     mutating func check(_ root: YAMLNode) {
         let daemons = root["daemons"]?.pairs ?? []
-        for (key, daemon) in daemons {
+        for pair in daemons {
+            let (key, daemon) = (pair.key, pair.value)
             let path = "daemons.\(key.text)"
             checkDurations(daemon, path: path)
             checkAuth(daemon, path: path)
@@ -58,10 +59,11 @@ struct ManifestChecks {
         }
     }
 
-    private mutating func checkDependencies(_ daemons: [(key: YAMLNode.Key, value: YAMLNode)]) {
+    private mutating func checkDependencies(_ daemons: [YAMLNode.Pair]) {
         let byName = Dictionary(daemons.map { ($0.key.text, $0.value) }, uniquingKeysWith: { first, _ in first })
         var graph: [String: [String]] = [:]
-        for (key, daemon) in daemons {
+        for pair in daemons {
+            let (key, daemon) = (pair.key, pair.value)
             let path = "daemons.\(key.text).depends_on"
             let enabled = daemon["enabled"]?.scalarText != "false"
             for (name, condition, origin) in Self.dependencies(of: daemon) {
@@ -144,9 +146,10 @@ struct ManifestChecks {
         return found
     }
 
-    private mutating func checkPorts(_ root: YAMLNode, _ daemons: [(key: YAMLNode.Key, value: YAMLNode)]) {
+    private mutating func checkPorts(_ root: YAMLNode, _ daemons: [YAMLNode.Pair]) {
         var taken: [Int: String] = [:]
-        var listeners: [(String, YAMLNode)] = daemons.compactMap { key, daemon in
+        var listeners: [(String, YAMLNode)] = daemons.compactMap { pair in
+            let (key, daemon) = (pair.key, pair.value)
             guard daemon["kind"]?.scalarText == "rpc", daemon["enabled"]?.scalarText != "false",
                 let listen = daemon["listen"]
             else { return nil }

@@ -162,7 +162,7 @@ public struct ManifestLoader: Sendable {
         guard let daemons = root["daemons"], let pairs = daemons.pairs else { return root }
         var result = root
         let merged = pairs.map { pair in
-            (key: pair.key, value: pair.value.pairs == nil ? pair.value : deepMerge(base: defaults, over: pair.value))
+            YAMLNode.Pair(pair.key, pair.value.pairs == nil ? pair.value : deepMerge(base: defaults, over: pair.value))
         }
         result.set("daemons", to: YAMLNode(.mapping(merged), origin: daemons.origin))
         return result
@@ -200,26 +200,57 @@ private struct Interpolator {
     var warnings: [String] = []
     /// Where interpolation failed.
     var failed: [ValueOrigin] = []
+    private var trail: [String] = []
     private var warned: Set<String> = []
 
     init(lookup: @escaping (String) -> String?) { interpolation = Interpolation(lookup: lookup) }
 
     mutating func interpolate(_ node: YAMLNode, path: [String]) -> YAMLNode {
+        trail = path
+        var changed = false
+        return interpolate(node, changed: &changed)
+    }
+
+    /// Most of a manifest has no `$`: only the collections on the way to a changed scalar are rebuilt, and
+    /// the path is a stack rather than a new array per node.
+    private mutating func interpolate(_ node: YAMLNode, changed: inout Bool) -> YAMLNode {
         switch node.content {
         case .scalar(let text, let style):
-            guard text.contains("$") else { return node }
-            guard let value = substitute(node, path: path) else { return node }
+            guard text.utf8.contains(UInt8(ascii: "$")), let value = substitute(node, path: trail), value != text else {
+                return node
+            }
+            changed = true
             return YAMLNode(.scalar(value, style), origin: node.origin)
-        case .sequence(let items):
-            return YAMLNode(
-                .sequence(items.enumerated().map { interpolate($1, path: path + ["[\($0)]"]) }),
-                origin: node.origin
-            )
-        case .mapping(let pairs):
-            return YAMLNode(
-                .mapping(pairs.map { ($0.key, interpolate($0.value, path: path + [$0.key.text])) }),
-                origin: node.origin
-            )
+        case .sequence(var items):
+            var any = false
+            for index in items.indices {
+                var one = false
+                trail.append("[\(index)]")
+                let value = interpolate(items[index], changed: &one)
+                trail.removeLast()
+                if one {
+                    items[index] = value
+                    any = true
+                }
+            }
+            guard any else { return node }
+            changed = true
+            return YAMLNode(.sequence(items), origin: node.origin)
+        case .mapping(var pairs):
+            var any = false
+            for index in pairs.indices {
+                var one = false
+                trail.append(pairs[index].key.text)
+                let value = interpolate(pairs[index].value, changed: &one)
+                trail.removeLast()
+                if one {
+                    pairs[index].value = value
+                    any = true
+                }
+            }
+            guard any else { return node }
+            changed = true
+            return YAMLNode(.mapping(pairs), origin: node.origin)
         }
     }
 

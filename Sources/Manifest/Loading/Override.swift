@@ -111,7 +111,12 @@ struct OverrideApplier {
         case .mapping(let pairs):
             return YAMLNode(
                 .mapping(
-                    pairs.map { (YAMLNode.Key(text: $0.key.text, origin: origin), relabel($0.value, origin: origin)) }
+                    pairs.map {
+                        YAMLNode.Pair(
+                            YAMLNode.Key(text: $0.key.text, origin: origin),
+                            relabel($0.value, origin: origin)
+                        )
+                    }
                 ),
                 origin: origin
             )
@@ -174,7 +179,7 @@ struct OverrideApplier {
                 return
             }
             if case .scalar = valueShape, rest.isEmpty {
-                pairs.append((YAMLNode.Key(text: segment, origin: override.origin), value))
+                pairs.append(YAMLNode.Pair(YAMLNode.Key(text: segment, origin: override.origin), value))
                 node = YAMLNode(.mapping(pairs), origin: node.origin)
                 return
             }

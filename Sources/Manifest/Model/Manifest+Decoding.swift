@@ -85,8 +85,8 @@ extension DaemonSpec {
                     command: fields.command("command")!,
                     files: FileScanner.Configuration(
                         paths: fields.strings("paths").map { Paths.absolute($0, from: cwd) },
-                        patterns: fields.strings("patterns").map { try! Glob($0) },
-                        ignore: fields.strings("ignore").map { try! Glob($0) },
+                        patterns: fields.strings("patterns").map { try! GlobCache.shared.glob($0) },
+                        ignore: fields.strings("ignore").map { try! GlobCache.shared.glob($0) },
                         gitignore: fields.bool("gitignore")!
                     ),
                     debounce: fields.duration("debounce")!,
@@ -213,7 +213,16 @@ enum Paths {
     /// `path` made absolute against `base` when relative, with `.` and `..` folded.
     static func absolute(_ path: String, from base: String) -> String {
         let joined = path.hasPrefix("/") ? path : base + "/" + path
-        return (joined as NSString).standardizingPath
+        // Folded lexically, like Go's filepath.Clean: symlinks are left alone, as the user wrote them.
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// `path` relative to `base` when it lies beneath it, else `path` unchanged.

@@ -121,7 +121,7 @@ public enum JSONSchema {
         switch format {
         case .text: return .object([("type", textTypes(orNull: false))])
         case .nonEmptyText, .path, .regex: return string(minLength: 1)
-        case .name(let pattern, _): return string(pattern)
+        case .name(let first, let rest, _): return string(ScalarFormat.namePattern(first: first, rest: rest))
         case .duration:
             return .object([
                 (

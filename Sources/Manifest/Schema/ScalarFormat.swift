@@ -8,8 +8,9 @@ enum ScalarFormat: Hashable, Sendable {
     case text
     /// Text that must not be empty.
     case nonEmptyText
-    /// A name matching a regular expression, described by `expectation`.
-    case name(pattern: String, expectation: String)
+    /// A name: a first character from `first`, then characters from `rest` (character-class syntax such
+    /// as `A-Za-z0-9_`), described by `expectation`.
+    case name(first: String, rest: String, expectation: String)
     /// A duration such as `250ms` or `1h30m`, within bounds.
     case duration(min: Duration, max: Duration?)
     /// A size such as `512KiB` or `10MiB` (or a plain number of bytes), within bounds.
@@ -31,17 +32,20 @@ enum ScalarFormat: Hashable, Sendable {
 
     /// Names a daemon may have.
     static let daemonName = ScalarFormat.name(
-        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        first: "A-Za-z0-9",
+        rest: "A-Za-z0-9._-",
         expectation: "a name of letters, digits, '.', '_' and '-', starting with a letter or digit"
     )
     /// Names of environment variables.
     static let environmentName = ScalarFormat.name(
-        pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+        first: "A-Za-z_",
+        rest: "A-Za-z0-9_",
         expectation: "an environment variable name (letters, digits and '_', not starting with a digit)"
     )
     /// Names of JSON-RPC methods.
     static let methodName = ScalarFormat.name(
-        pattern: "^[A-Za-z0-9_][A-Za-z0-9_.:-]*$",
+        first: "A-Za-z0-9_",
+        rest: "A-Za-z0-9_.:-",
         expectation: "a method name of letters, digits, '.', ':', '_' and '-'"
     )
 
@@ -50,7 +54,7 @@ enum ScalarFormat: Hashable, Sendable {
         switch self {
         case .text: "a string"
         case .nonEmptyText: "a non-empty string"
-        case .name(_, let expectation): expectation
+        case .name(_, _, let expectation): expectation
         case .duration: "a duration like 250ms, 30s, 5m or 1h30m"
         case .size: "a size like 512KiB, 10MiB or 1GB"
         case .listen(let allowUnix):
@@ -69,20 +73,25 @@ enum ScalarFormat: Hashable, Sendable {
         guard case .scalar(let text, let style) = node.content, !node.isNull else {
             return .failure(FormatFailure("expected \(expectation), found \(node.found)"))
         }
-        let plainType = style == .plain ? CoreSchema.type(ofPlain: text) : .string
-        let mismatch = FormatFailure("expected \(expectation), found \(node.found)")
+        // Typed only where a format needs it: it costs more than most reads.
+        var plainType: CoreSchema.PlainType { style == .plain ? CoreSchema.type(ofPlain: text) : .string }
+        // Built only on failure: describing the node costs more than reading it.
+        var mismatch: FormatFailure { FormatFailure("expected \(expectation), found \(node.found)") }
         switch self {
         case .text:
             return .success(.string(text))
         case .nonEmptyText, .path:
             return text.isEmpty ? .failure(mismatch) : .success(.string(text))
-        case .name(let pattern, _):
-            guard plainType == .string || plainType == .integer,
-                text.range(of: pattern, options: .regularExpression) != nil
+        case .name(let first, let rest, _):
+            guard [.string, .integer].contains(plainType), let head = text.unicodeScalars.first,
+                Self.characterClass(first, contains: head),
+                text.unicodeScalars.dropFirst().allSatisfy({ Self.characterClass(rest, contains: $0) })
             else { return .failure(mismatch) }
             return .success(.string(text))
         case .duration(let min, let max):
-            if plainType == .integer || plainType == .float, text != "0" {
+            if style == .plain, text.utf8.last.map({ $0 >= 48 && $0 <= 57 }) == true, text != "0",
+                [.integer, .float].contains(plainType)
+            {
                 return .failure(
                     FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)")
                 )
@@ -130,7 +139,7 @@ enum ScalarFormat: Hashable, Sendable {
             }
         case .glob:
             do {
-                _ = try Glob(text)
+                _ = try GlobCache.shared.glob(text)
                 return .success(.string(text))
             } catch {
                 return .failure(FormatFailure("invalid glob '\(text)': \(error.message)"))
@@ -162,6 +171,27 @@ enum ScalarFormat: Hashable, Sendable {
     }
 }
 
+extension ScalarFormat {
+    /// The regular expression a ``name(first:rest:expectation:)`` stands for, for the JSON Schema.
+    static func namePattern(first: String, rest: String) -> String { "^[\(first)][\(rest)]*$" }
+
+    /// Whether `scalar` is in a class written like `A-Za-z0-9._-` (ranges, and a `-` last is literal).
+    static func characterClass(_ set: String, contains scalar: Unicode.Scalar) -> Bool {
+        let members = Array(set.unicodeScalars)
+        var index = 0
+        while index < members.count {
+            if index + 2 < members.count, members[index + 1] == "-" {
+                if (members[index]...members[index + 2]).contains(scalar) { return true }
+                index += 3
+            } else {
+                if members[index] == scalar { return true }
+                index += 1
+            }
+        }
+        return false
+    }
+}
+
 /// Why a scalar is not valid, and the candidates for a did-you-mean.
 struct FormatFailure: Error, Hashable {
     var message: String
@@ -185,6 +215,14 @@ enum DurationText {
     /// The duration, or nil when `text` is not one.
     static func parse(_ text: String) -> Duration? {
         if text == "0" { return .zero }
+        // The common case, whole numbers of one unit ("30s", "250ms"), without floating point.
+        let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
+        if !digits.isEmpty, digits.count <= 9,
+            let unit = units.first(where: { text.utf8.dropFirst(digits.count).elementsEqual($0.0.utf8) })
+        {
+            let value = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+            return unit.1 * value
+        }
         var total = Duration.zero
         var rest = Substring(text)
         guard !rest.isEmpty else { return nil }
@@ -218,16 +256,24 @@ enum DurationText {
 /// Sizes as the manifest writes them: `512KiB`, `10MiB`, `1GB`, `100B`, or a plain number of bytes.
 enum SizeText {
     private static let units: [String: Int] = [
-        "": 1, "b": 1, "k": 1_024, "kb": 1_000, "kib": 1_024, "m": 1_048_576, "mb": 1_000_000, "mib": 1_048_576,
+        "": 1, "b": 1, "B": 1, "KiB": 1_024, "MiB": 1_048_576, "GiB": 1_073_741_824, "KB": 1_000, "MB": 1_000_000,
+        "GB": 1_000_000_000, "k": 1_024, "kb": 1_000, "kib": 1_024, "m": 1_048_576, "mb": 1_000_000, "mib": 1_048_576,
         "g": 1_073_741_824, "gb": 1_000_000_000, "gib": 1_073_741_824, "t": 1_099_511_627_776,
         "tb": 1_000_000_000_000, "tib": 1_099_511_627_776,
     ]
 
     /// The number of bytes, or nil when `text` is not a size.
     static func parse(_ text: String) -> Int? {
+        // The common case, a whole number and a unit ("10MiB"), without floating point or lower-casing.
+        let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
+        if !digits.isEmpty, digits.count <= 12,
+            let multiplier = units[String(decoding: text.utf8.dropFirst(digits.count), as: UTF8.self)]
+        {
+            return digits.reduce(0) { $0 * 10 + Int($1 - 48) } * multiplier
+        }
         let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         guard !number.isEmpty, let value = Double(number), value.isFinite else { return nil }
-        let unit = text.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let unit = String(text.dropFirst(number.count).drop { $0 == " " }).lowercased()
         guard let multiplier = units[unit] else { return nil }
         let bytes = value * Double(multiplier)
         guard bytes < 9e15 else { return nil }

@@ -22,18 +22,28 @@ indirect enum Shape: Sendable {
 }
 
 /// A mapping with fixed, documented keys.
-struct ObjectShape: Sendable {
+final class ObjectShape: Sendable {
     /// What the object is, in a few words (for messages: "a watcher daemon").
-    var title: String
+    let title: String
     /// Its keys, in the order `config` prints them.
-    var properties: [Property]
+    let properties: [Property]
     /// Whether `x-…` keys are allowed (and ignored), as docker compose allows extension fields.
-    var allowsExtensions = false
+    let allowsExtensions: Bool
     /// Exactly one of these keys must be present, when not empty (`interval` or `cron`).
-    var exactlyOneOf: [String] = []
+    let exactlyOneOf: [String]
+    /// The position of each property, so lookups do not scan the list (a manifest has thousands of keys).
+    let positions: [String: Int]
+
+    init(title: String, properties: [Property], allowsExtensions: Bool = false, exactlyOneOf: [String] = []) {
+        self.title = title
+        self.properties = properties
+        self.allowsExtensions = allowsExtensions
+        self.exactlyOneOf = exactlyOneOf
+        positions = Dictionary(properties.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// The property named `name`.
-    func property(_ name: String) -> Property? { properties.first { $0.name == name } }
+    func property(_ name: String) -> Property? { positions[name].map { properties[$0] } }
 }
 
 /// One key of an object.
@@ -48,6 +58,8 @@ struct Property: Sendable {
     var defaultValue: JSONValue? = nil
     /// Whether the key must be present.
     var required = false
+    /// The default as a resolved node (nested defaults filled in), made once: every daemon uses it.
+    let defaultNode: YAMLNode?
 
     init(
         _ name: String,
@@ -61,6 +73,8 @@ struct Property: Sendable {
         self.summary = summary
         self.defaultValue = defaultValue
         self.required = required
+        var validator = ShapeValidator()
+        defaultNode = defaultValue.map { validator.resolve($0.node, as: shape, path: [name]) }
     }
 }
 

@@ -5,16 +5,32 @@
 struct ShapeValidator {
     /// Every problem found so far.
     var errors: [ManifestError] = []
+    /// The path of the node being checked, kept as a stack: building a new array for every node of a
+    /// large manifest would cost more than checking it.
+    private var trail: [String] = []
 
     /// Validates `node` as `shape` at `path`, returning the resolved node.
     mutating func resolve(_ node: YAMLNode, as shape: Shape, path: [String]) -> YAMLNode {
+        let saved = trail
+        trail = path
+        defer { trail = saved }
+        return walk(node, as: shape)
+    }
+
+    private mutating func descend<T>(_ segment: String, _ body: (inout ShapeValidator) -> T) -> T {
+        trail.append(segment)
+        defer { trail.removeLast() }
+        return body(&self)
+    }
+
+    private mutating func walk(_ node: YAMLNode, as shape: Shape) -> YAMLNode {
         switch shape {
         case .scalar(let format):
             if case .failure(let failure) = format.read(node) {
                 fail(
                     .invalidValue,
                     node.origin,
-                    path,
+                    trail,
                     failure.message,
                     Suggestion.didYouMean(failure.given, among: failure.candidates)
                 )
@@ -22,13 +38,13 @@ struct ShapeValidator {
             return node
         case .integer(let min, let max):
             guard case .scalar(let text, .plain) = node.content, let value = CoreSchema.integer(text) else {
-                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                fail(.invalidValue, node.origin, trail, "expected \(shape.expectation), found \(node.found)")
                 return node
             }
             if let min, value < min {
-                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)")
+                fail(.invalidValue, node.origin, trail, "expected \(shape.expectation), found \(value)")
             } else if let max, value > max {
-                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(value)")
+                fail(.invalidValue, node.origin, trail, "expected \(shape.expectation), found \(value)")
             }
             return node
         case .boolean:
@@ -36,7 +52,7 @@ struct ShapeValidator {
                 let hint =
                     ["yes", "no", "on", "off", "y", "n"].contains(node.scalarText?.lowercased() ?? "")
                     ? "write true or false (YAML 1.2 reads '\(node.scalarText ?? "")' as a string)" : nil
-                fail(.invalidValue, node.origin, path, "expected true or false, found \(node.found)", hint)
+                fail(.invalidValue, node.origin, trail, "expected true or false, found \(node.found)", hint)
                 return node
             }
             return node
@@ -46,7 +62,7 @@ struct ShapeValidator {
                 fail(
                     .invalidValue,
                     node.origin,
-                    path,
+                    trail,
                     "expected \(shape.expectation), found \(node.found)",
                     Suggestion.didYouMean(given, among: values)
                 )
@@ -55,29 +71,31 @@ struct ShapeValidator {
             return node
         case .list(let item, let minCount):
             guard let items = node.items else {
-                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                fail(.invalidValue, node.origin, trail, "expected \(shape.expectation), found \(node.found)")
                 return node
             }
             if items.count < minCount {
-                fail(.invalidValue, node.origin, path, "expected at least \(minCount) item(s), found an empty list")
+                fail(.invalidValue, node.origin, trail, "expected at least \(minCount) item(s), found an empty list")
             }
-            let resolved = items.enumerated().map { index, child in
-                resolve(child, as: item, path: path + ["[\(index)]"])
+            var resolved: [YAMLNode] = []
+            resolved.reserveCapacity(items.count)
+            for (index, child) in items.enumerated() {
+                resolved.append(descend("[\(index)]") { $0.walk(child, as: item) })
             }
             return YAMLNode(.sequence(resolved), origin: node.origin)
         case .dictionary(let keyFormat, let value):
             guard let pairs = node.pairs else {
-                fail(.invalidValue, node.origin, path, "expected a mapping, found \(node.found)")
+                fail(.invalidValue, node.origin, trail, "expected a mapping, found \(node.found)")
                 return node
             }
-            var resolved: [(key: YAMLNode.Key, value: YAMLNode)] = []
+            var resolved: [YAMLNode.Pair] = []
             for pair in pairs {
                 let keyNode = YAMLNode(.scalar(pair.key.text, .quoted), origin: pair.key.origin)
                 if case .failure(let failure) = keyFormat.read(keyNode) {
                     fail(
                         .invalidValue,
                         pair.key.origin,
-                        (path + [pair.key.text]).joined(separator: "."),
+                        Self.dotted(trail + [pair.key.text]),
                         "invalid key: " + failure.message
                     )
                 }
@@ -86,20 +104,25 @@ struct ShapeValidator {
                     resolved.append(pair)
                     continue
                 }
-                resolved.append((pair.key, resolve(pair.value, as: value, path: path + [pair.key.text])))
+                resolved.append(YAMLNode.Pair(pair.key, descend(pair.key.text) { $0.walk(pair.value, as: value) }))
             }
             return YAMLNode(.mapping(resolved), origin: node.origin)
         case .object(let object):
-            return resolve(node, as: object, path: path, siblings: nil)
+            return walk(node, as: object, siblings: nil)
         case .either(let shapes):
             guard let chosen = shapes.first(where: { $0.accepts(node) }) else {
-                fail(.invalidValue, node.origin, path, "expected \(shape.expectation), found \(node.found)")
+                fail(.invalidValue, node.origin, trail, "expected \(shape.expectation), found \(node.found)")
                 return node
             }
-            return resolve(node, as: chosen, path: path)
+            return walk(node, as: chosen)
         case .tagged(let tagged):
             guard node.pairs != nil else {
-                fail(.invalidValue, node.origin, path, "expected a mapping with a '\(tagged.key)', found \(node.found)")
+                fail(
+                    .invalidValue,
+                    node.origin,
+                    trail,
+                    "expected a mapping with a '\(tagged.key)', found \(node.found)"
+                )
                 return node
             }
             let tags = tagged.variants.map(\.tag)
@@ -107,7 +130,7 @@ struct ShapeValidator {
                 fail(
                     .missingKey,
                     node.origin,
-                    path,
+                    trail,
                     "missing key '\(tagged.key)' (one of \(tags.map { "'\($0)'" }.joined(separator: ", ")))"
                 )
                 return node
@@ -116,66 +139,62 @@ struct ShapeValidator {
                 fail(
                     .invalidValue,
                     tagNode.origin,
-                    path + [tagged.key],
+                    trail + [tagged.key],
                     "expected one of \(tags.map { "'\($0)'" }.joined(separator: ", ")), found \(tagNode.found)",
                     Suggestion.didYouMean(tagNode.scalarText ?? "", among: tags)
                 )
                 return node
             }
-            return resolve(node, as: variant, path: path, siblings: tagged)
+            return walk(node, as: variant, siblings: tagged)
         }
     }
 
-    private mutating func resolve(
-        _ node: YAMLNode,
-        as object: ObjectShape,
-        path: [String],
-        siblings: TaggedShape?
-    )
-        -> YAMLNode
-    {
+    private mutating func walk(_ node: YAMLNode, as object: ObjectShape, siblings: TaggedShape?) -> YAMLNode {
         guard let pairs = node.pairs else {
-            fail(.invalidValue, node.origin, path, "expected a mapping (\(object.title)), found \(node.found)")
+            fail(.invalidValue, node.origin, trail, "expected a mapping (\(object.title)), found \(node.found)")
             return node
         }
-        var resolved: [(key: YAMLNode.Key, value: YAMLNode)] = []
+        // Slots in the model's order, so that `config` prints every daemon the same way; a filled slot
+        // also says the key is present.
+        var slots = [YAMLNode.Pair?](repeating: nil, count: object.properties.count)
         for pair in pairs {
-            guard let property = object.property(pair.key.text) else {
+            guard let position = object.positions[pair.key.text] else {
                 if object.allowsExtensions, pair.key.text.hasPrefix("x-") { continue }
-                unknownKey(pair.key, in: object, path: path, siblings: siblings)
+                unknownKey(pair.key, in: object, path: trail, siblings: siblings)
                 continue
             }
+            let property = object.properties[position]
             // An explicit null means "not set": the default applies, as if the key were absent.
             if pair.value.isNull, !property.required { continue }
-            resolved.append((pair.key, resolve(pair.value, as: property.shape, path: path + [property.name])))
+            slots[position] = YAMLNode.Pair(
+                pair.key,
+                descend(property.name) { $0.walk(pair.value, as: property.shape) }
+            )
         }
-        for property in object.properties where !resolved.contains(where: { $0.key.text == property.name }) {
+        for (position, property) in object.properties.enumerated() where slots[position] == nil {
             if property.required {
-                fail(.missingKey, node.origin, path, "missing key '\(property.name)' (\(object.title) needs it)")
-            } else if let value = property.defaultValue {
-                let defaultNode = resolve(value.node, as: property.shape, path: path + [property.name])
-                resolved.append((YAMLNode.Key(text: property.name, origin: .builtInDefault), defaultNode))
+                fail(.missingKey, node.origin, trail, "missing key '\(property.name)' (\(object.title) needs it)")
+            } else if let defaultNode = property.defaultNode {
+                slots[position] = YAMLNode.Pair(YAMLNode.Key(text: property.name, origin: .builtInDefault), defaultNode)
             }
         }
+        let resolved = slots.compactMap { $0 }
         if !object.exactlyOneOf.isEmpty {
             let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
             let names = object.exactlyOneOf.map { "'\($0)'" }
             if present.isEmpty {
                 let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
-                fail(.missingKey, node.origin, path, "\(object.title) needs one of \(list)")
+                fail(.missingKey, node.origin, trail, "\(object.title) needs one of \(list)")
             } else if present.count > 1 {
                 let origin = resolved.first { $0.key.text == present[1] }?.key.origin ?? node.origin
                 fail(
                     .invalidValue,
                     origin,
-                    path,
+                    trail,
                     "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one"
                 )
             }
         }
-        // Keep the model's order, so that `config` prints every daemon the same way.
-        let order = Dictionary(uniqueKeysWithValues: object.properties.enumerated().map { ($1.name, $0) })
-        resolved.sort { (order[$0.key.text] ?? .max) < (order[$1.key.text] ?? .max) }
         return YAMLNode(.mapping(resolved), origin: node.origin)
     }
 
@@ -192,7 +211,7 @@ struct ShapeValidator {
                 suggestion = "'\(key.text)' belongs to \(owners.map { "\($0)" }.joined(separator: " and ")) daemons"
             }
         }
-        fail(.unknownKey, key.origin, path, "unknown key '\(key.text)' in \(object.title)", suggestion)
+        fail(.unknownKey, key.origin, trail, "unknown key '\(key.text)' in \(object.title)", suggestion)
     }
 
     mutating func fail(
@@ -252,7 +271,7 @@ extension JSONValue {
         case .array(let items): YAMLNode(.sequence(items.map(\.node)), origin: .builtInDefault)
         case .object(let pairs):
             YAMLNode(
-                .mapping(pairs.map { (YAMLNode.Key(text: $0.0, origin: .builtInDefault), $0.1.node) }),
+                .mapping(pairs.map { YAMLNode.Pair(YAMLNode.Key(text: $0.0, origin: .builtInDefault), $0.1.node) }),
                 origin: .builtInDefault
             )
         }

@@ -42,40 +42,34 @@ public struct YAMLNode: Hashable, Sendable {
         public var origin: ValueOrigin
     }
 
+    /// One entry of a mapping. (A struct rather than a tuple: tuples are copied through the runtime's
+    /// generic witnesses, which made large manifests measurably slower.)
+    public struct Pair: Hashable, Sendable {
+        /// The key, with where it was written.
+        public var key: Key
+        /// The value.
+        public var value: YAMLNode
+
+        /// Makes an entry.
+        public init(_ key: Key, _ value: YAMLNode) {
+            self.key = key
+            self.value = value
+        }
+
+        /// Entries are equal when their key texts and values are; where they were written does not matter.
+        public static func == (lhs: Pair, rhs: Pair) -> Bool { lhs.key.text == rhs.key.text && lhs.value == rhs.value }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(key.text)
+            hasher.combine(value)
+        }
+    }
+
     /// The content of a node.
     public enum Content: Hashable, Sendable {
         case scalar(String, ScalarStyle)
         case sequence([YAMLNode])
-        case mapping([(key: Key, value: YAMLNode)])
-
-        public static func == (lhs: Content, rhs: Content) -> Bool {
-            switch (lhs, rhs) {
-            case (.scalar(let a, let s), .scalar(let b, let t)): a == b && s == t
-            case (.sequence(let a), .sequence(let b)): a == b
-            case (.mapping(let a), .mapping(let b)):
-                a.count == b.count && zip(a, b).allSatisfy { $0.key.text == $1.key.text && $0.value == $1.value }
-            default: false
-            }
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            switch self {
-            case .scalar(let text, let style):
-                hasher.combine(0)
-                hasher.combine(text)
-                hasher.combine(style)
-            case .sequence(let items):
-                hasher.combine(1)
-                hasher.combine(items)
-            case .mapping(let pairs):
-                hasher.combine(2)
-                hasher.combine(pairs.count)
-                for pair in pairs {
-                    hasher.combine(pair.key.text)
-                    hasher.combine(pair.value)
-                }
-            }
-        }
+        case mapping([Pair])
     }
 
     /// What the node holds.
@@ -110,7 +104,7 @@ extension YAMLNode {
     }
 
     /// The pairs of a mapping, nil for other nodes.
-    public var pairs: [(key: Key, value: YAMLNode)]? {
+    public var pairs: [Pair]? {
         if case .mapping(let pairs) = content { return pairs }
         return nil
     }
@@ -132,7 +126,7 @@ extension YAMLNode {
         if let index = pairs.firstIndex(where: { $0.key.text == key }) {
             pairs[index].value = value
         } else {
-            pairs.append((Key(text: key, origin: keyOrigin ?? value.origin), value))
+            pairs.append(Pair(Key(text: key, origin: keyOrigin ?? value.origin), value))
         }
         content = .mapping(pairs)
     }
@@ -174,9 +168,7 @@ enum CoreSchema {
         default: break
         }
         if integer(text) != nil { return .integer }
-        if text.wholeMatch(of: /[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?/) != nil
-            || [".inf", ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"].contains(text)
-        {
+        if isFloat(text) || [".inf", ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"].contains(text) {
             return .float
         }
         return .string
@@ -193,8 +185,35 @@ enum CoreSchema {
     static func integer(_ text: String) -> Int? {
         if text.hasPrefix("0x") { return Int(text.dropFirst(2), radix: 16) }
         if text.hasPrefix("0o") { return Int(text.dropFirst(2), radix: 8) }
-        guard text.wholeMatch(of: /[-+]?[0-9]+/) != nil else { return nil }
+        var digits = Substring(text)
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return Int(text.hasPrefix("+") ? String(text.dropFirst()) : text)
+    }
+
+    /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, scanned by hand: this runs for every
+    /// scalar of a manifest, and a Swift `Regex` costs tens of microseconds a match.
+    static func isFloat(_ text: String) -> Bool {
+        var bytes = Substring(text).utf8[...]
+        func digits() -> Int {
+            let count = bytes.prefix { $0 >= 48 && $0 <= 57 }.count
+            bytes = bytes.dropFirst(count)
+            return count
+        }
+        if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let whole = digits()
+        var fraction = 0
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            fraction = digits()
+        }
+        guard whole > 0 || fraction > 0 else { return false }
+        if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            guard digits() > 0 else { return false }
+        }
+        return bytes.isEmpty
     }
 }
 

@@ -103,8 +103,20 @@ private struct TreeBuilder {
         /// `nodeCount` when the collection started, to know its expanded size at its end.
         var start: Int
         var items: [YAMLNode] = []
-        var pairs: [(key: YAMLNode.Key, value: YAMLNode)] = []
-        var merged: [(key: YAMLNode.Key, value: YAMLNode)] = []
+        var pairs: [YAMLNode.Pair] = []
+        /// Where each key of `pairs` past the first `scanLimit` is, so that a mapping of thousands of
+        /// daemons finds duplicates without a scan per key; small mappings scan, which is cheaper than hashing.
+        var keyIndex: [String: Int] = [:]
+        static let scanLimit = 16
+
+        /// The entry already holding `key`, if any.
+        func existing(_ key: String) -> YAMLNode.Pair? {
+            if let index = pairs.prefix(Frame.scanLimit).firstIndex(where: { $0.key.text == key }) {
+                return pairs[index]
+            }
+            return keyIndex[key].map { pairs[$0] }
+        }
+        var merged: [YAMLNode.Pair] = []
         var pendingKey: YAMLNode?
         /// The pending key was not a scalar: its value is dropped after the error.
         var dropValue = false
@@ -240,7 +252,7 @@ private struct TreeBuilder {
         let keyText = key.scalarText ?? ""
         if keyText == "<<", case .scalar(_, .plain) = key.content {
             merge(node, into: &frame.merged)
-        } else if let first = frame.pairs.first(where: { $0.key.text == keyText }) {
+        } else if let first = frame.existing(keyText) {
             errors.append(
                 ManifestError(
                     code: .duplicateKey,
@@ -250,13 +262,14 @@ private struct TreeBuilder {
                 )
             )
         } else {
-            frame.pairs.append((YAMLNode.Key(text: keyText, origin: key.origin), node))
+            if frame.pairs.count >= Frame.scanLimit { frame.keyIndex[keyText] = frame.pairs.count }
+            frame.pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
         }
         return true
     }
 
     /// `<<: *base` or `<<: [*a, *b]`: earlier sources win over later ones, as in YAML 1.1's merge key.
-    private mutating func merge(_ node: YAMLNode, into merged: inout [(key: YAMLNode.Key, value: YAMLNode)]) {
+    private mutating func merge(_ node: YAMLNode, into merged: inout [YAMLNode.Pair]) {
         let sources = node.items ?? [node]
         for source in sources {
             guard let pairs = source.pairs else {

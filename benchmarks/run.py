@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""orchestrate's benchmarks: `make bench` runs this with the release binary.
+
+Each scenario runs a real `orchestrate` process several times and reports the median. Timings are wall
+clock on a shared machine, so compare them only as ratios within one run. Results go to stdout as a
+table and to benchmarks/results/latest.json.
+
+Scenarios now:
+- manifest-load: `orchestrate validate` on a generated manifest of 1,000 daemons (all four kinds, with
+  defaults, interpolation and an env override), beside the same command on a 1-daemon manifest, which
+  is the process's fixed cost (start-up, argument parsing). Peak resident memory of the process too.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def generate_manifest(count: int) -> str:
+    """A manifest of `count` daemons cycling through the four kinds, as a real project would write them."""
+    lines = [
+        "version: 1",
+        "env: {LOG_LEVEL: info, REGION: \"${REGION:-eu}\"}",
+        "defaults:",
+        "  restart: {policy: on-failure, backoff: {initial: 1s, max: 1m}, limit: {burst: 5, window: 1m}}",
+        "  stop_timeout: 10s",
+        "  log: {max_size: 10MiB, keep: 5}",
+        "daemons:",
+    ]
+    for index in range(count):
+        name = f"daemon-{index:04d}"
+        kind = index % 4
+        if kind == 0:
+            lines += [
+                f"  {name}:",
+                "    kind: periodic",
+                f"    interval: {index % 50 + 1}s",
+                "    jitter: 100ms",
+                "    timeout: 20s",
+                "    overlap: skip",
+                "    env: {JOB: \"${JOB_NAME:-sync}\"}",
+                '    command: ["sh", "-c", "echo run $$ORCHESTRATE_RUN"]',
+            ]
+        elif kind == 1:
+            lines += [
+                f"  {name}:",
+                "    kind: watcher",
+                f"    paths: [src/{name}]",
+                '    patterns: ["**/*.py", "**/*.{md,txt}"]',
+                '    ignore: ["**/__pycache__/**"]',
+                "    debounce: 300ms",
+                '    command: ["python3", "scan.py"]',
+            ]
+        elif kind == 2:
+            lines += [
+                f"  {name}:",
+                "    kind: rpc",
+                f"    listen: 127.0.0.1:{20000 + index}",
+                "    methods:",
+                '      status: {command: ["sh", "status.sh"], timeout: 5s}',
+                "    cache: {max_entries: 1000}",
+            ]
+        else:
+            depends = f"    depends_on: [daemon-{index - 1:04d}]" if index > 0 else ""
+            lines += [
+                f"  {name}:",
+                "    kind: process",
+                "    command: [sleep, infinity]",
+                '    ready: {tcp: "127.0.0.1:1", timeout: 10s}',
+            ] + ([depends] if depends else [])
+    return "\n".join(lines) + "\n"
+
+
+def measure(command: list[str], runs: int, env: dict[str, str]) -> dict:
+    """Median, min and max wall time (ms) and the largest peak RSS (KiB) of `runs` runs of `command`."""
+    times = []
+    peak_kib = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = (time.perf_counter() - start) * 1000
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.exit(f"bench: {' '.join(command)} failed ({process.returncode}): {process.stderr.read().decode()}")
+        process.stderr.close()
+        times.append(elapsed)
+        peak_kib = max(peak_kib, usage.ru_maxrss)
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "min_ms": round(min(times), 2),
+        "max_ms": round(max(times), 2),
+        "runs": runs,
+        "peak_rss_kib": peak_kib,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=".build/release/orchestrate")
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--daemons", type=int, default=1000)
+    parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
+    arguments = parser.parse_args()
+    binary = str(pathlib.Path(arguments.binary).resolve())
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ORCHESTRATE__DAEMONS__DAEMON_0000__INTERVAL": "5s"}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as folder:
+        big = pathlib.Path(folder, "big.yaml")
+        big.write_text(generate_manifest(arguments.daemons))
+        tiny = pathlib.Path(folder, "tiny.yaml")
+        tiny.write_text(generate_manifest(1))
+        # One untimed run each, so the binary and the files are in the page cache.
+        for manifest in (big, tiny):
+            measure([binary, "-f", str(manifest), "validate"], 1, env)
+        baseline = measure([binary, "-f", str(tiny), "validate"], arguments.runs, env)
+        load = measure([binary, "-f", str(big), "validate"], arguments.runs, env)
+        config = measure([binary, "-f", str(big), "config", "--json"], arguments.runs, env)
+        results.append({"scenario": "validate, 1 daemon (process fixed cost)", **baseline})
+        results.append({"scenario": f"validate, {arguments.daemons} daemons", **load, "target_ms": 50})
+        results.append({"scenario": f"config --json, {arguments.daemons} daemons", **config})
+        size = big.stat().st_size
+
+    print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
+    print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
+    print()
+    header = f"{'scenario':<42} {'median':>10} {'min':>10} {'max':>10} {'peak RSS':>10}  target"
+    print(header)
+    print("-" * len(header))
+    for row in results:
+        target = f"< {row['target_ms']} ms" if "target_ms" in row else ""
+        print(
+            f"{row['scenario']:<42} {row['median_ms']:>7.1f} ms {row['min_ms']:>7.1f} ms {row['max_ms']:>7.1f} ms"
+            f" {row['peak_rss_kib'] / 1024:>6.1f} MiB  {target}"
+        )
+    loaded = results[1]["median_ms"] - results[0]["median_ms"]
+    print()
+    print(f"load and validate of {arguments.daemons} daemons beyond the fixed cost: {loaded:.1f} ms")
+
+    output = pathlib.Path(arguments.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "machine": {"arch": platform.machine(), "cores": os.cpu_count()},
+        "runs": arguments.runs,
+        "daemons": arguments.daemons,
+        "manifest_bytes": size,
+        "scenarios": results,
+        "load_beyond_fixed_cost_ms": round(loaded, 2),
+    }
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"written to {output.relative_to(pathlib.Path.cwd()) if output.is_relative_to(pathlib.Path.cwd()) else output}")
+
+
+if __name__ == "__main__":
+    main()
