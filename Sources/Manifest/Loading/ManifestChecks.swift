@@ -17,7 +17,7 @@ struct ManifestChecks {
     }
 
     private mutating func checkDurations(_ daemon: YAMLNode, path: String) {
-        if let debounce = daemon["debounce"], let maxWait = daemon["max_wait"],
+        if daemon["kind"]?.scalarText == "watcher", let debounce = daemon["debounce"], let maxWait = daemon["max_wait"],
             let short = debounce.scalarText.flatMap(DurationText.parse),
             let long = maxWait.scalarText.flatMap(DurationText.parse),
             long < short

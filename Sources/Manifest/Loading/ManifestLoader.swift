@@ -214,6 +214,7 @@ private struct Interpolator {
     /// Most of a manifest has no `$`: only the collections on the way to a changed scalar are rebuilt, and
     /// the path is a stack rather than a new array per node.
     private mutating func interpolate(_ node: YAMLNode, changed: inout Bool) -> YAMLNode {
+        guard node.containsDollar else { return node }
         switch node.content {
         case .scalar(let text, let style):
             guard text.utf8.contains(UInt8(ascii: "$")), let value = substitute(node, path: trail), value != text else {

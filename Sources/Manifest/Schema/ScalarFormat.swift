@@ -217,11 +217,16 @@ enum DurationText {
         if text == "0" { return .zero }
         // The common case, whole numbers of one unit ("30s", "250ms"), without floating point.
         let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
-        if !digits.isEmpty, digits.count <= 9,
-            let unit = units.first(where: { text.utf8.dropFirst(digits.count).elementsEqual($0.0.utf8) })
-        {
+        if !digits.isEmpty, digits.count <= 9 {
             let value = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
-            return unit.1 * value
+            switch String(decoding: text.utf8.dropFirst(digits.count), as: UTF8.self) {
+            case "ms": return .milliseconds(value)
+            case "s": return .seconds(value)
+            case "m": return .seconds(value * 60)
+            case "h": return .seconds(value * 3_600)
+            case "d": return .seconds(value * 86_400)
+            default: break
+            }
         }
         var total = Duration.zero
         var rest = Substring(text)

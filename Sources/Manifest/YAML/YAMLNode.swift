@@ -76,11 +76,19 @@ public struct YAMLNode: Hashable, Sendable {
     public var content: Content
     /// Where the node came from. Equality ignores it: two nodes with the same content are equal.
     public var origin: ValueOrigin
+    /// Whether a `$` appears in a scalar of this subtree, as the parser read it: interpolation visits only
+    /// those subtrees. Nodes made later (overrides, defaults) are never interpolated, so they leave it false.
+    var containsDollar: Bool
 
     /// Makes a node.
     public init(_ content: Content, origin: ValueOrigin) {
+        self.init(content, origin: origin, containsDollar: false)
+    }
+
+    init(_ content: Content, origin: ValueOrigin, containsDollar: Bool) {
         self.content = content
         self.origin = origin
+        self.containsDollar = containsDollar
     }
 
     public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool { lhs.content == rhs.content }

@@ -120,6 +120,8 @@ private struct TreeBuilder {
         var pendingKey: YAMLNode?
         /// The pending key was not a scalar: its value is dropped after the error.
         var dropValue = false
+        /// Whether a value in the collection holds a `$` (keys are not interpolated).
+        var containsDollar = false
     }
 
     private func origin(_ mark: yaml_mark_t) -> ValueOrigin {
@@ -164,7 +166,7 @@ private struct TreeBuilder {
             }
             guard count(1, at: origin(mark)) else { return false }
             return add(
-                YAMLNode(.scalar(text, style), origin: origin(mark)),
+                YAMLNode(.scalar(text, style), origin: origin(mark), containsDollar: text.utf8.contains(36)),
                 size: 1,
                 anchor: scalar.anchor.map { String(cString: $0) }
             )
@@ -189,14 +191,16 @@ private struct TreeBuilder {
             guard count(1, at: frame.origin) else { return false }
             let node: YAMLNode
             if frame.isMapping {
-                // Merged keys come first and never override keys written in the mapping itself.
-                let own = Set(frame.pairs.map(\.key.text))
-                node = YAMLNode(
-                    .mapping(frame.merged.filter { !own.contains($0.key.text) } + frame.pairs),
-                    origin: frame.origin
-                )
+                var pairs = frame.pairs
+                if !frame.merged.isEmpty {
+                    // Merged keys come first and never override keys written in the mapping itself.
+                    let own = Set(frame.pairs.map(\.key.text))
+                    pairs = frame.merged.filter { !own.contains($0.key.text) } + frame.pairs
+                }
+                let dollar = frame.containsDollar || frame.merged.contains { $0.value.containsDollar }
+                node = YAMLNode(.mapping(pairs), origin: frame.origin, containsDollar: dollar)
             } else {
-                node = YAMLNode(.sequence(frame.items), origin: frame.origin)
+                node = YAMLNode(.sequence(frame.items), origin: frame.origin, containsDollar: frame.containsDollar)
             }
             return add(node, size: nodeCount - frame.start, anchor: frame.anchor)
         default:
@@ -229,6 +233,7 @@ private struct TreeBuilder {
         }
         defer { stack.append(frame) }
         guard frame.isMapping else {
+            frame.containsDollar = frame.containsDollar || node.containsDollar
             frame.items.append(node)
             return true
         }
@@ -263,6 +268,7 @@ private struct TreeBuilder {
             )
         } else {
             if frame.pairs.count >= Frame.scanLimit { frame.keyIndex[keyText] = frame.pairs.count }
+            frame.containsDollar = frame.containsDollar || node.containsDollar
             frame.pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
         }
         return true
