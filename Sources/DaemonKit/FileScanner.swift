@@ -21,7 +21,9 @@ public struct FileScanner: Sendable {
         public var patterns: [Glob]
         /// Globs matched like `patterns`; a matching file is left out and a matching folder is not walked.
         public var ignore: [Glob]
-        /// Whether `.gitignore` files at the root of each folder path and below exclude what they list.
+        /// Whether `.gitignore` files exclude what they list, as git reads them: those of the folder path and
+        /// below, and those of its ancestors up to the root of the git work tree it is in (the nearest folder
+        /// with a `.git`), so that a project's top-level `.gitignore` applies to a watcher of `src/`.
         public var gitignore: Bool
 
         /// Makes a configuration; without patterns or ignores it covers every file under `paths`.
@@ -38,6 +40,7 @@ public struct FileScanner: Sendable {
         let absolute: String
         let relative: String
         let rules: GitignoreRules?
+        let prefix: String
     }
 
     /// What this scanner covers.
@@ -78,7 +81,7 @@ public struct FileScanner: Sendable {
             case .directory:
                 try walk(root: root, original: original, into: &files)
             case .regularFile:
-                if isCoveredFile(GlobPath(Self.lastComponent(of: root)), rules: nil) { files.append(root) }
+                if isCoveredFile(GlobPath(Self.lastComponent(of: root)), nil, rules: nil) { files.append(root) }
             default:
                 break
             }
@@ -101,7 +104,7 @@ public struct FileScanner: Sendable {
             let root = Self.normalized(original)
             if target == root {
                 if isDirectory { return true }
-                if isCoveredFile(GlobPath(Self.lastComponent(of: root)), rules: nil) { return true }
+                if isCoveredFile(GlobPath(Self.lastComponent(of: root)), nil, rules: nil) { return true }
                 continue
             }
             let prefix = root.hasSuffix("/") ? root : root + "/"
@@ -114,28 +117,32 @@ public struct FileScanner: Sendable {
 
     private func covers(relative: String, root: String, isDirectory: Bool) -> Bool {
         let names = relative.split(separator: "/", omittingEmptySubsequences: false)
-        var rules = configuration.gitignore ? Self.rules(adding: root, base: "", to: GitignoreRules()) : nil
+        let start = configuration.gitignore ? Self.rootRules(for: root) : nil
+        var rules = start?.rules
+        let prefix = start?.prefix ?? ""
+        let inTree = { (path: String) in prefix.isEmpty ? path : prefix + "/" + path }
         var folder = root
         var folderRelative = ""
         for name in names.dropLast() {
             folderRelative = folderRelative.isEmpty ? String(name) : folderRelative + "/" + name
             folder = DirectoryReader.join(folder, String(name))
             if name == ".git" || DirectoryReader.linkKind(of: folder) == .symbolicLink { return false }
-            if isPruned(GlobPath(folderRelative), rules: rules) { return false }
-            if let current = rules { rules = Self.rules(adding: folder, base: folderRelative, to: current) }
+            if isPruned(GlobPath(folderRelative), GlobPath(inTree(folderRelative)), rules: rules) { return false }
+            if let current = rules { rules = Self.rules(adding: folder, base: inTree(folderRelative), to: current) }
         }
         let path = GlobPath(relative)
-        guard isDirectory else { return isCoveredFile(path, rules: rules) }
+        guard isDirectory else { return isCoveredFile(path, GlobPath(inTree(relative)), rules: rules) }
         if names.last == ".git" { return false }
         if DirectoryReader.linkKind(of: DirectoryReader.join(root, relative)) == .symbolicLink { return false }
-        return !isPruned(path, rules: rules)
+        return !isPruned(path, GlobPath(inTree(relative)), rules: rules)
     }
 
     /// Walks one folder path with an explicit stack rather than recursion, so tree depth is bounded by memory
     /// rather than by the thread's stack.
     private func walk(root: String, original: String, into files: inout [String]) throws(DaemonKitError) {
-        let rootRules = configuration.gitignore ? Self.rules(adding: root, base: "", to: GitignoreRules()) : nil
-        var pending = [PendingFolder(absolute: root, relative: "", rules: rootRules)]
+        let start = configuration.gitignore ? Self.rootRules(for: root) : nil
+        let prefix = start?.prefix ?? ""
+        var pending = [PendingFolder(absolute: root, relative: "", rules: start?.rules, prefix: prefix)]
         var isRoot = true
         while let folder = pending.popLast() {
             let entries: [DirectoryReader.Entry]
@@ -156,14 +163,21 @@ public struct FileScanner: Sendable {
                 switch entry.kind {
                 case .directory:
                     if entry.name == ".git" { continue }
-                    if isPruned(GlobPath(relative), rules: folder.rules) { continue }
-                    let rules = folder.rules.map { Self.rules(adding: absolute, base: relative, to: $0) }
-                    pending.append(PendingFolder(absolute: absolute, relative: relative, rules: rules))
+                    let inTree = prefix.isEmpty ? relative : prefix + "/" + relative
+                    if isPruned(GlobPath(relative), GlobPath(inTree), rules: folder.rules) { continue }
+                    let rules = folder.rules.map { Self.rules(adding: absolute, base: inTree, to: $0) }
+                    pending.append(PendingFolder(absolute: absolute, relative: relative, rules: rules, prefix: prefix))
                 case .regularFile:
-                    if isCoveredFile(GlobPath(relative), rules: folder.rules) { files.append(absolute) }
+                    if isCoveredFile(GlobPath(relative), treePath(relative, prefix, folder.rules), rules: folder.rules)
+                    {
+                        files.append(absolute)
+                    }
                 case .symbolicLink:
                     guard (try? DirectoryReader.targetKind(of: absolute)) == .regularFile else { continue }
-                    if isCoveredFile(GlobPath(relative), rules: folder.rules) { files.append(absolute) }
+                    if isCoveredFile(GlobPath(relative), treePath(relative, prefix, folder.rules), rules: folder.rules)
+                    {
+                        files.append(absolute)
+                    }
                 case .other:
                     continue
                 }
@@ -171,19 +185,52 @@ public struct FileScanner: Sendable {
         }
     }
 
-    /// Whether a folder is left unwalked because an ignore glob or a gitignore rule matches it.
-    private func isPruned(_ path: GlobPath, rules: GitignoreRules?) -> Bool {
+    /// The path the gitignore rules read: relative to the work tree's root. Only made when there are rules.
+    private func treePath(_ relative: String, _ prefix: String, _ rules: GitignoreRules?) -> GlobPath? {
+        guard rules != nil else { return nil }
+        return GlobPath(prefix.isEmpty ? relative : prefix + "/" + relative)
+    }
+
+    /// Whether a folder is left unwalked because an ignore glob or a gitignore rule matches it; globs read
+    /// `path` (relative to the configured path), rules read `treePath` (relative to the work tree).
+    private func isPruned(_ path: GlobPath, _ treePath: GlobPath?, rules: GitignoreRules?) -> Bool {
         for glob in configuration.ignore where glob.matches(path) { return true }
-        return rules?.isIgnored(path, isDirectory: true) ?? false
+        guard let rules, let treePath else { return false }
+        return rules.isIgnored(treePath, isDirectory: true)
     }
 
     /// Whether a file is listed: not ignored, and matching a pattern when there are any.
-    private func isCoveredFile(_ path: GlobPath, rules: GitignoreRules?) -> Bool {
+    private func isCoveredFile(_ path: GlobPath, _ treePath: GlobPath?, rules: GitignoreRules?) -> Bool {
         for glob in configuration.ignore where glob.matches(path) { return false }
-        if rules?.isIgnored(path, isDirectory: false) ?? false { return false }
+        if let rules, let treePath, rules.isIgnored(treePath, isDirectory: false) { return false }
         if configuration.patterns.isEmpty { return true }
         for glob in configuration.patterns where glob.matches(path) { return true }
         return false
+    }
+
+    /// The rules that apply at `root`: the `.gitignore` files from the root of its git work tree down to
+    /// `root` itself. Outside a work tree, only `root`'s own file, with `root` as the base.
+    private static func rootRules(for root: String) -> (rules: GitignoreRules, prefix: String) {
+        var ancestors: [String] = []
+        var folder = root
+        var treeRoot: String?
+        while true {
+            if DirectoryReader.linkKind(of: DirectoryReader.join(folder, ".git")) != nil {
+                treeRoot = folder
+                break
+            }
+            guard folder != "/", let slash = folder.lastIndex(of: "/") else { break }
+            ancestors.append(folder)
+            folder = slash == folder.startIndex ? "/" : String(folder[..<slash])
+        }
+        guard let treeRoot, treeRoot != root else {
+            return (rules(adding: root, base: "", to: GitignoreRules()), "")
+        }
+        let prefixStart = treeRoot == "/" ? 1 : treeRoot.utf8.count + 1
+        let relative = { (path: String) in String(Substring(path.utf8.dropFirst(prefixStart))) }
+        var result = rules(adding: treeRoot, base: "", to: GitignoreRules())
+        for ancestor in ancestors.reversed() { result = rules(adding: ancestor, base: relative(ancestor), to: result) }
+        return (result, relative(root))
     }
 
     /// `rules` plus the `.gitignore` of `folder`, when it has one.

@@ -30,6 +30,8 @@ public enum KindSupport {
 }
 
 extension String {
-    /// "a periodic", "an rpc": the kind with its indefinite article.
-    var withArticle: String { (first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self }
+    /// "a periodic", "an rpc": the kind with its indefinite article (by sound: "rpc" is read letter by letter).
+    var withArticle: String {
+        (self == "rpc" || first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self
+    }
 }

@@ -1,0 +1,41 @@
+import Manifest
+import Orchestrator
+import Testing
+
+@Suite("Kinds the supervisor can run")
+struct KindSupportTests {
+    private func manifest(_ yaml: String) throws -> Manifest {
+        try ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", environment: [:])
+            .load(bytes: Array(yaml.utf8)).manifest
+    }
+
+    @Test func aManifestUsingKindsThatCannotRunIsRefusedNamingEachDaemon() throws {
+        let loaded = try manifest(
+            """
+            daemons:
+              sync: {kind: periodic, interval: 5s, command: x}
+              core: {kind: rpc, listen: "127.0.0.1:0"}
+              off: {kind: watcher, command: x, enabled: false}
+            """
+        )
+        let unsupported = KindSupport.unsupported(in: loaded).map(\.name)
+        #expect(
+            unsupported
+                == ["sync", "core"].filter { name in
+                    !KindSupport.runnable.contains(loaded[daemon: name]!.kindName)
+                }
+        )
+        let refusal = try #require(KindSupport.refusal(for: loaded))
+        for name in unsupported {
+            #expect(refusal.contains("daemon '\(name)'"))
+        }
+        #expect(refusal.contains("daemon 'core' is an rpc daemon") == !KindSupport.runnable.contains("rpc"))
+        #expect(!refusal.contains("'off'"))
+    }
+
+    @Test func nothingIsAcceptedThatCannotBeRun() throws {
+        let empty = try manifest("daemons: {}\n")
+        // With no runnable kinds there is no supervisor: even an empty manifest is refused, not "run".
+        #expect((KindSupport.refusal(for: empty) != nil) == KindSupport.runnable.isEmpty)
+    }
+}
