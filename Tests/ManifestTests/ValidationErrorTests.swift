@@ -234,3 +234,12 @@ struct ValidationErrorTests {
         #expect(errors("version: 2\ndaemons: {}\n").first?.message == "expected one of '1', found number 2")
     }
 }
+
+extension ValidationErrorTests {
+    @Test func aMisspeltAlternativeIsReportedOnce() throws {
+        let found = errors(oneDaemon("a", "kind: periodic\ncommand: x\nintervall: 5s"))
+        #expect(found.map(\.message) == ["unknown key 'intervall' in a periodic daemon"])
+        let unrelated = errors(oneDaemon("a", "kind: periodic\ncommand: x\ncolour: red"))
+        #expect(unrelated.count == 2)
+    }
+}

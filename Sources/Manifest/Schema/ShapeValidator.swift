@@ -157,10 +157,11 @@ struct ShapeValidator {
         // Slots in the model's order, so that `config` prints every daemon the same way; a filled slot
         // also says the key is present.
         var slots = [YAMLNode.Pair?](repeating: nil, count: object.properties.count)
+        var misspelt: Set<String> = []
         for pair in pairs {
             guard let position = object.positions[pair.key.text] else {
                 if object.allowsExtensions, pair.key.text.hasPrefix("x-") { continue }
-                unknownKey(pair.key, in: object, path: trail, siblings: siblings)
+                if let meant = unknownKey(pair.key, in: object, siblings: siblings) { misspelt.insert(meant) }
                 continue
             }
             let property = object.properties[position]
@@ -182,7 +183,8 @@ struct ShapeValidator {
         if !object.exactlyOneOf.isEmpty {
             let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
             let names = object.exactlyOneOf.map { "'\($0)'" }
-            if present.isEmpty {
+            // `intervall: 5s` already says "did you mean 'interval'?"; "needs 'interval' or 'cron'" would repeat it.
+            if present.isEmpty, misspelt.isDisjoint(with: object.exactlyOneOf) {
                 let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
                 fail(.missingKey, node.origin, trail, "\(object.title) needs one of \(list)")
             } else if present.count > 1 {
@@ -198,20 +200,18 @@ struct ShapeValidator {
         return YAMLNode(.mapping(resolved), origin: node.origin)
     }
 
-    private mutating func unknownKey(
-        _ key: YAMLNode.Key,
-        in object: ObjectShape,
-        path: [String],
-        siblings: TaggedShape?
-    ) {
-        var suggestion = Suggestion.didYouMean(key.text, among: object.properties.map(\.name))
+    /// Reports an unknown key; returns the property it was probably meant to be.
+    private mutating func unknownKey(_ key: YAMLNode.Key, in object: ObjectShape, siblings: TaggedShape?) -> String? {
+        let meant = Suggestion.closest(to: key.text, among: object.properties.map(\.name))
+        var suggestion = meant.map { "did you mean '\($0)'?" }
         if suggestion == nil, let siblings {
             let owners = siblings.variants.filter { $0.shape.property(key.text) != nil }.map(\.tag)
             if !owners.isEmpty {
-                suggestion = "'\(key.text)' belongs to \(owners.map { "\($0)" }.joined(separator: " and ")) daemons"
+                suggestion = "'\(key.text)' belongs to \(owners.joined(separator: " and ")) daemons"
             }
         }
         fail(.unknownKey, key.origin, trail, "unknown key '\(key.text)' in \(object.title)", suggestion)
+        return meant
     }
 
     mutating func fail(
