@@ -1,5 +1,5 @@
 /// A JSON document with ordered object keys, for `config --json` and the JSON Schema.
-public indirect enum JSONValue: Hashable, Sendable {
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
