@@ -11,7 +11,10 @@ let package = Package(
         .library(name: "Orchestrator", targets: ["Orchestrator"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -19,7 +22,14 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
-        .target(name: "DaemonKit"),
+        .target(
+            name: "DaemonKit",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "Manifest", dependencies: ["CYAML", "DaemonKit"]),
         .target(name: "Orchestrator", dependencies: ["Manifest", "DaemonKit"]),
         .executableTarget(
@@ -31,7 +41,10 @@ let package = Package(
             ]
         ),
         .target(name: "OrchestrateTesting", path: "Tests/OrchestrateTesting"),
-        .testTarget(name: "DaemonKitTests", dependencies: ["DaemonKit", "OrchestrateTesting"]),
+        .testTarget(
+            name: "DaemonKitTests",
+            dependencies: ["DaemonKit", "OrchestrateTesting", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "OrchestrateTesting"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "OrchestrateTesting"]),
         .testTarget(

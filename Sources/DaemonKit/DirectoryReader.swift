@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CDispatch  // with NIO in the graph, clang assigns `struct stat` to the CDispatch module
 #elseif canImport(Musl)
 import Musl
 #endif
@@ -52,14 +53,14 @@ enum DirectoryReader {
 
     /// The kind of `path` itself, not following a final symbolic link; nil when it cannot be examined.
     static func linkKind(of path: String) -> Kind? {
-        var info = stat()
+        var info = Glibc.stat()
         guard lstat(path, &info) == 0 else { return nil }
         return kind(info.st_mode)
     }
 
     /// The kind of what `path` leads to, following symbolic links.
     static func targetKind(of path: String) throws(Failure) -> Kind {
-        var info = stat()
+        var info = Glibc.stat()
         guard stat(path, &info) == 0 else { throw Failure(errno: errno) }
         return kind(info.st_mode)
     }
