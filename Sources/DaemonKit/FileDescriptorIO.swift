@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The few POSIX file calls the PID lock and the log files share, with `EINTR` retried and short writes
+/// completed, so the types above them only decide what to do with a failure.
+enum FileDescriptorIO {
+    /// Creates `path` and any missing parent folder with `mode`; folders that already exist are left as they
+    /// are (their mode is the user's choice).
+    static func makeDirectories(_ path: String, mode: mode_t) throws(DaemonKitError) {
+        if path.isEmpty { return }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += component
+            if mkdir(prefix, mode) != 0 {
+                var error = errno
+                if error == EEXIST {
+                    var info = stat()
+                    if stat(prefix, &info) != 0 {
+                        error = errno
+                    } else if info.st_mode & S_IFMT != S_IFDIR {
+                        error = ENOTDIR
+                    } else {
+                        prefix += "/"
+                        continue
+                    }
+                }
+                throw DaemonKitError(
+                    code: .fileSystem,
+                    message: "cannot create the folder \(prefix): \(describe(error))",
+                    errno: error
+                )
+            }
+            prefix += "/"
+        }
+    }
+
+    /// Creates the parent folder of the file at `path` (see ``makeDirectories(_:mode:)``).
+    static func makeParentDirectories(of path: String, mode: mode_t) throws(DaemonKitError) {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        try makeDirectories(String(path[..<slash]), mode: mode)
+    }
+
+    /// `open(2)`, retried on `EINTR`; returns the descriptor or the `errno`.
+    static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) -> Result<Int32, Failure> {
+        while true {
+            let fd = open(path, flags, mode)
+            if fd >= 0 { return .success(fd) }
+            if errno != EINTR { return .failure(Failure(errno: errno)) }
+        }
+    }
+
+    /// Writes all of `bytes`, retrying `EINTR` and completing short writes. Returns how many bytes were
+    /// written and, when it stopped early, the `errno` that stopped it.
+    static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> (written: Int, errno: Int32?) {
+        var written = 0
+        while written < bytes.count {
+            let result = write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if result > 0 {
+                written += result
+            } else if result < 0 && errno == EINTR {
+                continue
+            } else {
+                // A zero-byte write of a non-empty buffer would loop forever; report it like a full disk.
+                return (written, result == 0 ? ENOSPC : errno)
+            }
+        }
+        return (written, nil)
+    }
+
+    /// Reads `count` bytes at `offset` (fewer at the end of the file), retrying `EINTR`.
+    static func readBytes(_ fd: Int32, at offset: Int, count: Int) -> Result<[UInt8], Failure> {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let result = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled))
+            }
+            if result > 0 {
+                filled += result
+            } else if result == 0 {
+                break
+            } else if errno != EINTR {
+                return .failure(Failure(errno: errno))
+            }
+        }
+        bytes.removeLast(count - filled)
+        return .success(bytes)
+    }
+
+    /// `close(2)`; its errors are ignored, because nothing useful can follow them (and `EINTR` must not be
+    /// retried on Linux, where the descriptor is already gone).
+    static func closeFile(_ fd: Int32) {
+        _ = close(fd)
+    }
+
+    /// A failed system call.
+    struct Failure: Error {
+        /// The call's `errno`.
+        let errno: Int32
+    }
+
+    /// `strerror` as a Swift string.
+    static func describe(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}

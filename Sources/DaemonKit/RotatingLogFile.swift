@@ -1,0 +1,332 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A daemon's (or the supervisor's) log, `STATE_DIR/logs/NAME.log`, where every line starts with the UTC time
+/// it was completed (`2026-11-26T19:28:28.123Z hello`) and the file is rotated by size.
+///
+/// Output of a child process arrives in chunks that split lines (and UTF-8 sequences) anywhere: ``write(_:)``
+/// keeps a trailing partial line until its newline or ``flush()``, and writes each complete line with one
+/// `write(2)` on a descriptor opened with `O_APPEND`, so lines from several tasks never interleave.
+///
+/// When a line would take the file past `rotation.maxSize`, `NAME.log` becomes `NAME.log.1`, `.1` becomes
+/// `.2` and so on, keeping `rotation.keep` old files; with `keep == 0` the file is truncated instead. A single
+/// line longer than `maxSize` is written whole into a fresh file, which the next line rotates away.
+///
+/// Writing never throws into the caller: a failed write (a full disk) is counted in ``writeErrorCount``, kept
+/// in ``lastError``, and the unwritten lines wait in a bounded backlog; the file is reopened on the next write,
+/// so logging resumes, backlog first, once space returns or the file can be created again.
+public final class RotatingLogFile: Sendable {
+    /// The log file's path.
+    public let path: String
+    /// When the file is rotated and how many old files are kept.
+    public let rotation: LogRotation
+    /// Where the timestamps come from; injectable so tests see fixed times.
+    private let clock: @Sendable () -> Date
+    private let state: Mutex<State>
+
+    /// A partial line longer than this (or than `maxSize`, if larger) is written as a line of its own, so a
+    /// child that never prints a newline cannot make the buffer grow without bound.
+    static let partialLineLimit = 1 << 20
+    /// The most bytes of unwritten lines kept while writes fail; lines beyond it are counted and dropped.
+    static let backlogLimit = 1 << 20
+
+    /// Opens (creating folders with mode 0700 and the file with mode 0600) the log at `path`, appending to
+    /// what it already holds.
+    ///
+    /// - Parameters:
+    ///   - path: The log file, for instance `STATE_DIR/logs/NAME.log`.
+    ///   - rotation: The size at which the file is rotated and how many old files are kept.
+    ///   - clock: The current time, asked once per batch of lines completed by a call.
+    /// - Throws: `.fileSystem` when the folder or the file cannot be made or opened.
+    public init(
+        path: String,
+        rotation: LogRotation = LogRotation(),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws(DaemonKitError) {
+        self.path = path
+        self.rotation = rotation
+        self.clock = clock
+        try FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+        var initial = State()
+        initial.openIfNeeded(path: path)
+        if let error = initial.lastError { throw error }
+        state = Mutex(initial)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Appends raw output: every complete line is written with a timestamp, a trailing partial line waits for
+    /// its newline (or ``flush()``). Bytes are written as they come; they need not be valid UTF-8.
+    public func write(_ bytes: some Sequence<UInt8>) {
+        let context = Context(path: path, rotation: rotation)
+        let limit = max(rotation.maxSize, Self.partialLineLimit)
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            let scanStart = state.partial.count
+            state.partial.append(contentsOf: bytes)
+            var stamp: [UInt8]? = nil
+            var lineStart = 0
+            var index = scanStart
+            while index < state.partial.count {
+                let isNewline = state.partial[index] == UInt8(ascii: "\n")
+                if isNewline || index + 1 - lineStart >= limit {
+                    let lineStamp = stamp ?? Self.timestamp(clock())
+                    stamp = lineStamp
+                    var record = lineStamp
+                    record.append(contentsOf: state.partial[lineStart...index])
+                    if !isNewline { record.append(UInt8(ascii: "\n")) }
+                    state.emit(record, context)
+                    lineStart = index + 1
+                }
+                index += 1
+            }
+            state.partial.removeFirst(lineStart)
+        }
+    }
+
+    /// Writes the supervisor's own message as one line (or one line per line of `text`), with a timestamp.
+    /// A partial line of child output that is waiting for its newline stays waiting.
+    public func writeLine(_ text: String) {
+        let context = Context(path: path, rotation: rotation)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.count > 1 && lines.last?.isEmpty == true { lines.removeLast() }
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            let stamp = Self.timestamp(clock())
+            for line in lines {
+                state.emit(stamp + Array(line.utf8) + [UInt8(ascii: "\n")], context)
+            }
+        }
+    }
+
+    /// Writes a waiting partial line (ending it with a newline) and retries lines kept by failed writes.
+    public func flush() {
+        let context = Context(path: path, rotation: rotation)
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.flush(Self.timestamp(clock()), context)
+        }
+    }
+
+    /// Flushes and closes the file; later writes are ignored. Calling it again does nothing.
+    public func close() {
+        let context = Context(path: path, rotation: rotation)
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.flush(Self.timestamp(clock()), context)
+            state.closeDescriptor()
+            state.isClosed = true
+        }
+    }
+
+    /// How many writes (or reopenings, or rotations) have failed since the file was opened.
+    public var writeErrorCount: Int {
+        state.withLock { $0.writeErrorCount }
+    }
+
+    /// The most recent failure, kept even after writing has resumed.
+    public var lastError: DaemonKitError? {
+        state.withLock { $0.lastError }
+    }
+
+    /// How many lines were dropped because the backlog of unwritten lines was full.
+    public var droppedLineCount: Int {
+        state.withLock { $0.droppedLineCount }
+    }
+
+    /// `2026-11-26T19:28:28.123Z ` for `date`, rounded to the millisecond.
+    static func timestamp(_ date: Date) -> [UInt8] {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = milliseconds / 1000
+        var fraction = milliseconds % 1000
+        if fraction < 0 {
+            fraction += 1000
+            seconds -= 1
+        }
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        var text: [UInt8] = []
+        text.reserveCapacity(25)
+        func append(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        append(Int(parts.tm_year) + 1900, digits: 4)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mon) + 1, digits: 2)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mday), digits: 2)
+        text.append(UInt8(ascii: "T"))
+        append(Int(parts.tm_hour), digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_min), digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_sec), digits: 2)
+        text.append(UInt8(ascii: "."))
+        append(Int(fraction), digits: 3)
+        text.append(contentsOf: "Z ".utf8)
+        return text
+    }
+}
+
+extension RotatingLogFile {
+    /// What the state's operations need to know about the file.
+    fileprivate struct Context {
+        let path: String
+        let rotation: LogRotation
+    }
+
+    /// Everything a write changes, guarded by the mutex.
+    fileprivate struct State {
+        /// The open descriptor; `nil` after a failure, reopened by the next write.
+        var descriptor: Int32?
+        /// The size of the file behind `descriptor`.
+        var size = 0
+        /// The bytes of a line still waiting for its newline.
+        var partial: [UInt8] = []
+        /// Lines whose writing failed, oldest first; the first may be partly written already.
+        var backlog: [[UInt8]] = []
+        /// How many bytes of `backlog[0]` are in the file.
+        var backlogOffset = 0
+        var backlogBytes = 0
+        var isClosed = false
+        var writeErrorCount = 0
+        var droppedLineCount = 0
+        var lastError: DaemonKitError?
+
+        /// Writes one timestamped line, after any backlog, or adds it to the backlog.
+        mutating func emit(_ record: [UInt8], _ context: Context) {
+            drainBacklog(context)
+            if backlog.isEmpty {
+                let written = write(record, from: 0, context)
+                if written == record.count { return }
+                backlogOffset = written
+            } else if backlogBytes + record.count > RotatingLogFile.backlogLimit {
+                droppedLineCount += 1
+                return
+            }
+            backlog.append(record)
+            backlogBytes += record.count
+        }
+
+        mutating func flush(_ stamp: [UInt8], _ context: Context) {
+            if !partial.isEmpty {
+                let record = stamp + partial + [UInt8(ascii: "\n")]
+                partial = []
+                emit(record, context)
+            } else {
+                drainBacklog(context)
+            }
+        }
+
+        private mutating func drainBacklog(_ context: Context) {
+            while let first = backlog.first {
+                let written = write(first, from: backlogOffset, context)
+                if written < first.count {
+                    backlogOffset = written
+                    return
+                }
+                backlog.removeFirst()
+                backlogBytes -= first.count
+                backlogOffset = 0
+            }
+        }
+
+        /// Writes `record[offset...]`, rotating first when a whole record would overflow the file. Returns how
+        /// much of the record is written in the end.
+        private mutating func write(_ record: [UInt8], from offset: Int, _ context: Context) -> Int {
+            openIfNeeded(path: context.path)
+            // A record already begun continues in the same file: rotating would cut the line in two.
+            if offset == 0, descriptor != nil, size > 0, size + record.count > context.rotation.maxSize {
+                rotate(context)
+                openIfNeeded(path: context.path)
+            }
+            guard let fd = descriptor else { return offset }
+            let (written, error) = record.withUnsafeBytes {
+                FileDescriptorIO.writeFully(fd, UnsafeRawBufferPointer(rebasing: $0[offset...]))
+            }
+            size += written
+            if let error {
+                fail("cannot write the log file \(context.path)", error)
+                // Reopen on the next write: the path may point somewhere that works by then.
+                closeDescriptor()
+            }
+            return offset + written
+        }
+
+        private mutating func rotate(_ context: Context) {
+            let path = context.path
+            let keep = context.rotation.keep
+            if keep <= 0 {
+                guard let fd = descriptor else { return }
+                if ftruncate(fd, 0) == 0 {
+                    size = 0
+                } else {
+                    fail("cannot truncate the log file \(path)", errno)
+                }
+                return
+            }
+            closeDescriptor()
+            // The oldest kept file goes; the missing ones of a young log are no failure.
+            if unlink("\(path).\(keep)") != 0 && errno != ENOENT {
+                fail("cannot remove the old log file \(path).\(keep)", errno)
+            }
+            for index in stride(from: keep - 1, through: 1, by: -1) {
+                if rename("\(path).\(index)", "\(path).\(index + 1)") != 0 && errno != ENOENT {
+                    fail("cannot rename the old log file \(path).\(index)", errno)
+                }
+            }
+            if rename(path, "\(path).1") != 0 && errno != ENOENT {
+                fail("cannot rotate the log file \(path)", errno)
+            }
+        }
+
+        mutating func openIfNeeded(path: String) {
+            guard descriptor == nil else { return }
+            let flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+            var result = FileDescriptorIO.openFile(path, flags: flags, mode: 0o600)
+            if case .failure(let failure) = result, failure.errno == ENOENT {
+                // Someone removed the folder: make it again rather than stop logging.
+                try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+                result = FileDescriptorIO.openFile(path, flags: flags, mode: 0o600)
+            }
+            switch result {
+            case .success(let fd):
+                var info = stat()
+                size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+                descriptor = fd
+            case .failure(let failure):
+                fail("cannot open the log file \(path)", failure.errno)
+            }
+        }
+
+        mutating func closeDescriptor() {
+            if let fd = descriptor { FileDescriptorIO.closeFile(fd) }
+            descriptor = nil
+        }
+
+        private mutating func fail(_ message: String, _ code: Int32) {
+            writeErrorCount += 1
+            lastError = DaemonKitError(
+                code: .fileSystem,
+                message: "\(message): \(FileDescriptorIO.describe(code))",
+                errno: code
+            )
+        }
+    }
+}
