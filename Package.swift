@@ -9,12 +9,16 @@ let package = Package(
         .library(name: "DaemonKit", targets: ["DaemonKit"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "Orchestrator", targets: ["Orchestrator"]),
+        // Installed beside `orchestrate`: arms PR_SET_PDEATHSIG in each child before exec (see CommandRunner).
+        .executable(name: "orchestrate-pdeathsig", targets: ["orchestrate-pdeathsig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -22,9 +26,14 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .target(name: "CSupport"),
+        .executableTarget(name: "orchestrate-pdeathsig"),
         .target(
             name: "DaemonKit",
             dependencies: [
+                "CSupport",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,7 +63,9 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+// The Swift settings below mean nothing to the two C targets.
+let cTargets: Set<String> = ["CSupport", "orchestrate-pdeathsig"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [
             .enableUpcomingFeature("ExistentialAny"),

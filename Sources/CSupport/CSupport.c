@@ -1,0 +1,89 @@
+#define _GNU_SOURCE
+#include "CSupport.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+int csupport_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+
+int csupport_get_parent_death_signal(int *signal) {
+    return prctl(PR_GET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+
+int csupport_set_child_subreaper(int enabled) {
+    return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)(enabled ? 1 : 0), 0UL, 0UL, 0UL);
+}
+
+int csupport_get_child_subreaper(int *enabled) {
+    return prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)enabled, 0UL, 0UL, 0UL);
+}
+
+static pid_t reap(idtype_t type, id_t id) {
+    for (;;) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (waitid(type, id, &info, WEXITED | WNOHANG) == 0) {
+            // With WNOHANG, a zeroed si_pid means "nothing has exited yet".
+            return info.si_pid;
+        }
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+pid_t csupport_reap_group_member(pid_t group) {
+    return reap(P_PGID, (id_t)group);
+}
+
+pid_t csupport_reap_if_exited(pid_t pid) {
+    return reap(P_PID, (id_t)pid);
+}
+
+int csupport_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int csupport_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int csupport_epoll_add(int epoll, int fd, uint64_t token) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.u64 = token;
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int csupport_epoll_remove(int epoll, int fd) {
+    return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int csupport_epoll_wait(int epoll, uint64_t *tokens, int capacity) {
+    struct epoll_event events[64];
+    if (capacity > 64) {
+        capacity = 64;
+    }
+    int count = epoll_wait(epoll, events, capacity, -1);
+    for (int index = 0; index < count; index++) {
+        tokens[index] = events[index].data.u64;
+    }
+    return count;
+}
+
+int csupport_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int csupport_set_pipe_size(int fd, int size) {
+    return fcntl(fd, F_SETPIPE_SZ, size);
+}

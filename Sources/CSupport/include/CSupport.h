@@ -1,0 +1,56 @@
+#ifndef ORCHESTRATE_CSUPPORT_H
+#define ORCHESTRATE_CSUPPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Linux process-control calls that Swift cannot make directly (`prctl` is variadic and is not imported).
+/// Each returns 0 on success, or -1 with `errno` set.
+
+/// `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` to the calling process when the thread that
+/// created it exits.
+int csupport_set_parent_death_signal(int signal);
+
+/// `prctl(PR_GET_PDEATHSIG)`: stores the calling process's parent-death signal (0 when none) in `signal`.
+int csupport_get_parent_death_signal(int *signal);
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, enabled)`: orphaned descendants are re-parented to this process instead of
+/// to init, so it can reap (and account for) them.
+int csupport_set_child_subreaper(int enabled);
+
+/// `prctl(PR_GET_CHILD_SUBREAPER)`: stores 1 in `enabled` when this process is a child subreaper, else 0.
+int csupport_get_child_subreaper(int *enabled);
+
+/// `waitid(P_PGID, group, WEXITED | WNOHANG)`: reaps one exited child of this process that belongs to the process
+/// group `group`. Returns the reaped pid, 0 when no member has exited yet, or -1 with `errno` set (ECHILD: this
+/// process has no child in that group).
+pid_t csupport_reap_group_member(pid_t group);
+
+/// `waitid(P_PID, pid, WEXITED | WNOHANG)`: reaps `pid` if it is an exited child of this process. Returns `pid`
+/// when it was reaped, 0 when it is still running, or -1 with `errno` set.
+pid_t csupport_reap_if_exited(pid_t pid);
+
+/// `pipe2(fds, O_CLOEXEC)`, which Glibc only declares under `_GNU_SOURCE`.
+int csupport_pipe_cloexec(int fds[2]);
+
+/// `fcntl(fd, F_SETPIPE_SZ, size)` (declared only under `_GNU_SOURCE`): grows a pipe's buffer. Returns the new
+/// size, or -1.
+int csupport_set_pipe_size(int fd, int size);
+
+/// `epoll_create1(EPOLL_CLOEXEC)`.
+int csupport_epoll_create(void);
+
+/// Watches `fd` for input (`EPOLLIN | EPOLLRDHUP`, level-triggered) with `token` as the event's data.
+int csupport_epoll_add(int epoll, int fd, uint64_t token);
+
+/// Stops watching `fd`.
+int csupport_epoll_remove(int epoll, int fd);
+
+/// `epoll_wait` without a timeout, storing each ready event's token in `tokens`. Returns the count, or -1.
+/// (Wrapped because `struct epoll_event` is packed on x86-64, which Swift does not import faithfully.)
+int csupport_epoll_wait(int epoll, uint64_t *tokens, int capacity);
+
+/// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`.
+int csupport_eventfd(void);
+
+#endif
