@@ -14,8 +14,9 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool
     return condition()
 }
 
-/// The async form of ``eventually(timeout:_:)``, which yields between polls instead of blocking a thread.
-public func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+/// The async form of ``eventually(timeout:_:)``, which sleeps between polls instead of blocking a thread: use it
+/// in async tests, where blocking a cooperative thread can starve the code under test.
+public func waitUntil(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
     while clock.now < deadline {

@@ -1,0 +1,107 @@
+import Logging
+import Synchronization
+
+/// Runs one ``DaemonService`` under its restart policy: the supervision loop of a single daemon.
+///
+/// Each life of the service gets a fresh request stream; a failure (a thrown error) goes to the
+/// ``RestartStateMachine``, which says to restart after a backoff, to stay stopped, or to give up and park the
+/// daemon as `failed`. Cancelling the task that runs ``run()`` stops the service (and a pending backoff) and
+/// leaves the daemon `stopped`.
+public final class ServiceSupervisor: Sendable {
+    /// The daemon.
+    public let service: any DaemonService
+    /// Its restart policy.
+    public let policy: RestartPolicy
+    private let registry: DaemonRegistry
+    private let log: RotatingLogFile
+    private let logger: Logger
+    private let mailbox = Mutex<AsyncStream<DaemonRequest>.Continuation?>(nil)
+
+    /// Makes a supervisor for `service`.
+    public init(
+        service: any DaemonService,
+        policy: RestartPolicy,
+        registry: DaemonRegistry,
+        log: RotatingLogFile,
+        logger: Logger
+    ) {
+        self.service = service
+        self.policy = policy
+        self.registry = registry
+        self.log = log
+        self.logger = logger
+    }
+
+    /// Delivers `request` to the running service, or refuses it when the service is not running.
+    public func send(_ request: DaemonRequest) {
+        let delivered = mailbox.withLock { continuation -> Bool in
+            guard let continuation else { return false }
+            if case .enqueued = continuation.yield(request) { return true }
+            return false
+        }
+        if !delivered { request.reply(.refused("'\(service.name)' is not running")) }
+    }
+
+    /// Supervises the service until the task is cancelled, or the policy leaves it stopped or failed.
+    public func run() async {
+        var machine = RestartStateMachine(policy: policy)
+        let clock = ContinuousClock()
+        let name = service.name
+        while !Task.isCancelled {
+            registry.update(name) { $0.state = .starting }
+            machine.started(at: clock.now)
+            let (requests, continuation) = AsyncStream.makeStream(of: DaemonRequest.self)
+            mailbox.withLock { $0 = continuation }
+            let context = DaemonContext(
+                name: name, registry: registry, log: log, logger: logger, requests: requests)
+            var failure: (any Error)?
+            do {
+                try await service.run(context)
+            } catch {
+                failure = error
+            }
+            mailbox.withLock { $0 = nil }
+            continuation.finish()
+            // Requests that arrived after the service stopped reading get an answer too.
+            for await request in requests { request.reply(.refused("'\(name)' stopped")) }
+            if Task.isCancelled { break }
+            if let failure {
+                logger.error("daemon failed", metadata: ["daemon": .string(name), "error": .string("\(failure)")])
+                log.writeLine("[orchestrate] the daemon failed: \(failure)")
+            }
+            let now = clock.now
+            switch machine.exited(at: now, failed: failure != nil) {
+            case .restart(let delay):
+                registry.update(name) {
+                    $0.state = .backoff
+                    $0.restarts = machine.restarts
+                    if let failure { $0.lastError = "\(failure)" }
+                }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    break
+                }
+            case .stayStopped:
+                registry.update(name) {
+                    $0.state = .stopped
+                    $0.pids = []
+                }
+                return
+            case .giveUp(let reason):
+                logger.error("daemon parked as failed", metadata: ["daemon": .string(name), "reason": .string(reason)])
+                log.writeLine("[orchestrate] given up: \(reason)")
+                registry.update(name) {
+                    $0.state = .failed
+                    $0.pids = []
+                    $0.lastError = failure.map { "\($0) (\(reason))" } ?? reason
+                }
+                return
+            }
+        }
+        registry.update(name) {
+            $0.state = .stopped
+            $0.pids = []
+        }
+    }
+}
