@@ -40,7 +40,16 @@ let package = Package(
             ]
         ),
         .target(name: "Manifest", dependencies: ["CYAML", "DaemonKit"]),
-        .target(name: "Orchestrator", dependencies: ["Manifest", "DaemonKit"]),
+        .target(
+            name: "Orchestrator",
+            dependencies: [
+                "Manifest", "DaemonKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "orchestrate",
             dependencies: [

@@ -28,6 +28,9 @@ public final class RotatingLogFile: Sendable {
     public let rotation: LogRotation
     /// Where the timestamps come from; injectable so tests see fixed times.
     private let clock: @Sendable () -> Date
+    /// Also handed every written line (timestamp included), for `orchestrate up` in the foreground, which
+    /// shows the daemons' output on the terminal as well.
+    private let mirror: (@Sendable ([UInt8]) -> Void)?
     private let state: Mutex<State>
 
     /// A partial line longer than this (or than `maxSize`, if larger) is written as a line of its own, so a
@@ -43,15 +46,18 @@ public final class RotatingLogFile: Sendable {
     ///   - path: The log file, for instance `STATE_DIR/logs/NAME.log`.
     ///   - rotation: The size at which the file is rotated and how many old files are kept.
     ///   - clock: The current time, asked once per batch of lines completed by a call.
+    ///   - mirror: Called with every line written, after the file has it.
     /// - Throws: `.fileSystem` when the folder or the file cannot be made or opened.
     public init(
         path: String,
         rotation: LogRotation = LogRotation(),
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        mirror: (@Sendable ([UInt8]) -> Void)? = nil
     ) throws(DaemonKitError) {
         self.path = path
         self.rotation = rotation
         self.clock = clock
+        self.mirror = mirror
         try FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
         var initial = State()
         initial.openIfNeeded(path: path)
@@ -84,6 +90,7 @@ public final class RotatingLogFile: Sendable {
                     record.append(contentsOf: state.partial[lineStart...index])
                     if !isNewline { record.append(UInt8(ascii: "\n")) }
                     state.emit(record, context)
+                    mirror?(record)
                     lineStart = index + 1
                 }
                 index += 1
@@ -102,7 +109,9 @@ public final class RotatingLogFile: Sendable {
             guard !state.isClosed else { return }
             let stamp = Self.timestamp(clock())
             for line in lines {
-                state.emit(stamp + Array(line.utf8) + [UInt8(ascii: "\n")], context)
+                let record = stamp + Array(line.utf8) + [UInt8(ascii: "\n")]
+                state.emit(record, context)
+                mirror?(record)
             }
         }
     }

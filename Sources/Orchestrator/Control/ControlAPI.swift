@@ -1,0 +1,176 @@
+import DaemonKit
+import Foundation
+import Hummingbird
+import Manifest
+import Synchronization
+
+/// The control API of DESIGN.md §6 on the supervisor's socket: `GET /v1/status`, `POST /v1/down`,
+/// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (Server-Sent Events of every
+/// change to a daemon's record). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
+struct ControlAPI: Sendable {
+    let supervisor: Supervisor
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: VersionMiddleware())
+        router.get("/v1/status") { _, _ in try Self.json(supervisor.statusDocument()) }
+        router.post("/v1/down") { _, _ in
+            supervisor.shutDown()
+            return Self.json(status: .accepted, ["ok": true, "stopping": true])
+        }
+        router.get("/v1/events") { _, _ in events() }
+        router.post("/v1/daemons/:name/:action") { request, context in
+            let name = try context.parameters.require("name")
+            let action = try context.parameters.require("action")
+            switch action {
+            case "trigger":
+                return await trigger(name, wait: request.uri.queryParameters["wait"].map { $0 == "true" || $0 == "1" } ?? false)
+            case "start", "stop", "restart":
+                return await lifecycle(name, action: action)
+            default:
+                return Self.error(.notFound, "unknown action '\(action)'; expected trigger, start, stop or restart")
+            }
+        }
+        return router
+    }
+
+    private func lifecycle(_ name: String, action: String) async -> Response {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<DaemonRecord, ControlFailure>, Never>) in
+            let reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void = { continuation.resume(returning: $0) }
+            switch action {
+            case "start": supervisor.post(.start(name, reply: reply))
+            case "stop": supervisor.post(.stop(name, reply: reply))
+            default: supervisor.post(.restart(name, reply: reply))
+            }
+        }
+        switch result {
+        case .success(let record): return (try? Self.json(record)) ?? Self.error(.internalServerError, "cannot encode")
+        case .failure(let failure): return Self.error(failure)
+        }
+    }
+
+    private func trigger(_ name: String, wait: Bool) async -> Response {
+        guard let target = supervisor.serviceSupervisor(name) else {
+            return Self.error(supervisor.unknownDaemonFailure(name))
+        }
+        guard ["periodic", "watcher"].contains(target.service.kind) else {
+            return Self.error(
+                .conflict, "'\(name)' is \(target.service.kind.withArticle) daemon; only periodic and watcher daemons run on trigger")
+        }
+        if !wait {
+            // The mailbox answers at once when the daemon is not running; otherwise the run goes on without us.
+            let refused = Mutex<String?>(nil)
+            target.send(
+                DaemonRequest(.trigger) { outcome in
+                    if case .refused(let reason) = outcome { refused.withLock { $0 = reason } }
+                })
+            if let reason = refused.withLock({ $0 }) { return Self.error(.conflict, reason) }
+            return Self.json(status: .accepted, ["daemon": name, "outcome": "accepted"])
+        }
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<DaemonRequest.Outcome, Never>) in
+            target.send(DaemonRequest(.trigger) { continuation.resume(returning: $0) })
+        }
+        switch outcome {
+        case .finished(let result):
+            return Self.json([
+                "daemon": name, "outcome": "finished", "exit_code": result.exitCode.map { Int($0) } as Any,
+                "signal": result.signal.map { Int($0) } as Any, "timed_out": result.timedOut,
+                "duration_ms": Int(result.duration.components.seconds * 1_000 + result.duration.components.attoseconds / 1_000_000_000_000_000),
+            ])
+        case .queued: return Self.json(status: .accepted, ["daemon": name, "outcome": "queued"])
+        case .skipped: return Self.json(status: .accepted, ["daemon": name, "outcome": "skipped"])
+        case .refused(let reason): return Self.error(.conflict, reason)
+        }
+    }
+
+    private func events() -> Response {
+        let changes = supervisor.registry.changes()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                let encoder = StatusDocument.encoder
+                for await change in changes {
+                    let text: String
+                    switch change {
+                    case .updated(let record):
+                        text = "event: daemon\ndata: \(String(decoding: try encoder.encode(record), as: UTF8.self))\n\n"
+                    case .removed(let name):
+                        text = "event: removed\ndata: {\"name\":\(String(decoding: try encoder.encode(name), as: UTF8.self))}\n\n"
+                    }
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try StatusDocument.encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func json(status: HTTPResponse.Status = .ok, _ object: [String: Any]) -> Response {
+        let cleaned = object.mapValues { value -> Any in
+            if case Optional<Any>.none = value as Any? { return NSNull() }
+            return value
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String, suggestion: String? = nil) -> Response {
+        var object: [String: Any] = ["error": message]
+        if let suggestion { object["suggestion"] = suggestion }
+        return json(status: status, object)
+    }
+
+    static func error(_ failure: ControlFailure) -> Response {
+        error(HTTPResponse.Status(code: failure.status), failure.message, suggestion: failure.suggestion)
+    }
+}
+
+/// Answers any path outside `/v1/` with a clear error instead of a bare 404: a client speaking another version
+/// learns which one this supervisor speaks.
+struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/") else {
+            let version = path.split(separator: "/").first.map(String.init) ?? ""
+            return ControlAPI.error(
+                .notFound, "unknown API version '\(version)'; this supervisor speaks v1 (such as GET /v1/status)")
+        }
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            return ControlAPI.error(.notFound, "no route \(request.method) \(path) in the v1 API")
+        }
+    }
+}
+
+extension Supervisor {
+    /// The status document: the supervisor, the last reload, and every daemon's record.
+    func statusDocument() -> StatusDocument {
+        StatusDocument(
+            supervisor: .init(
+                pid: getpid(), version: OrchestrateVersion.current, manifest: manifest.file, startedAt: startedAt,
+                stateDirectory: manifest.stateDirectory, socket: socketPath),
+            lastReload: nil,
+            daemons: registry.list())
+    }
+
+    func unknownDaemonFailure(_ name: String) -> ControlFailure {
+        if manifest[daemon: name] != nil {
+            return ControlFailure(status: 409, message: "daemon '\(name)' is disabled in the manifest")
+        }
+        return ControlFailure(
+            status: 404, message: "no daemon named '\(name)'",
+            suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name)))
+    }
+}
