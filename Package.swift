@@ -64,7 +64,10 @@ let package = Package(
             dependencies: ["DaemonKit", "OrchestrateTesting", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "OrchestrateTesting"]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "OrchestrateTesting"]),
+        .testTarget(
+            name: "OrchestratorTests",
+            dependencies: ["Orchestrator", "OrchestrateTesting", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["orchestrate", "OrchestrateTesting"]

@@ -68,13 +68,16 @@ public final class Supervisor: Sendable {
         try? ChildReaper.becomeSubreaper()
         if socketPath != manifest.stateDirectory + "/orchestrate.sock" {
             try? socketPath.write(
-                toFile: ControlSocket.recordPath(stateDirectory: manifest.stateDirectory), atomically: true,
-                encoding: .utf8)
+                toFile: ControlSocket.recordPath(stateDirectory: manifest.stateDirectory),
+                atomically: true,
+                encoding: .utf8
+            )
         }
         let services = try compile()
         logger.info(
             "supervisor started",
-            metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"])
+            metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"]
+        )
         let server = IPCServer(router: ControlAPI(supervisor: self).router(), socketPath: socketPath, logger: logger) {
             onReady()
         }
@@ -110,15 +113,26 @@ public final class Supervisor: Sendable {
             guard spec.enabled else { continue }
             guard let service = try makeService(spec, manifest.stateDirectory) else {
                 throw OrchestratorError(
-                    code: .unsupportedKind, message: "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet")
+                    code: .unsupportedKind,
+                    message:
+                        "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet"
+                )
             }
             let name = spec.name
             var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
             if let mirror { lineMirror = { line in mirror(name, line) } }
             let log = try RotatingLogFile(
-                path: manifest.stateDirectory + "/logs/\(spec.name).log", rotation: spec.log, mirror: lineMirror)
+                path: manifest.stateDirectory + "/logs/\(spec.name).log",
+                rotation: spec.log,
+                mirror: lineMirror
+            )
             result[spec.name] = ServiceSupervisor(
-                service: service, policy: spec.restart, registry: registry, log: log, logger: logger)
+                service: service,
+                policy: spec.restart,
+                registry: registry,
+                log: log,
+                logger: logger
+            )
         }
         supervisors.withLock { $0 = result }
         return result
@@ -131,7 +145,10 @@ public final class Supervisor: Sendable {
     func post(_ event: Event) { input.yield(event) }
 
     /// The main loop: starts every daemon, then reacts to events until `down`.
-    private func supervise(_ services: [String: ServiceSupervisor], in group: inout ThrowingTaskGroup<Void, any Error>)
+    private func supervise(
+        _ services: [String: ServiceSupervisor],
+        in group: inout ThrowingTaskGroup<Void, any Error>
+    )
         async throws
     {
         var running: [String: (generation: Int, stop: AsyncStream<Void>.Continuation)] = [:]
@@ -196,7 +213,9 @@ public final class Supervisor: Sendable {
                 running[name] = nil
                 if let waiting = restarting.removeValue(forKey: name) {
                     if shuttingDown {
-                        for reply in waiting { reply(.failure(ControlFailure(status: 409, message: "the supervisor is stopping"))) }
+                        for reply in waiting {
+                            reply(.failure(ControlFailure(status: 409, message: "the supervisor is stopping")))
+                        }
                     } else {
                         launch(name, in: &group)
                         for reply in waiting { reply(.success(registry.record(name)!)) }

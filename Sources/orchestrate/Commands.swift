@@ -69,18 +69,3 @@ struct Schema: ParsableCommand {
         Terminal.out(JSONSchema.manifest.serialized(pretty: true) + "\n")
     }
 }
-
-struct Up: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Start the supervisor and every daemon of the manifest."
-    )
-
-    @OptionGroup var manifest: ManifestOptions
-
-    func run() throws {
-        let loaded = try manifest.load()
-        if let refusal = KindSupport.refusal(for: loaded.manifest) {
-            throw CommandFailure.failure(refusal)
-        }
-    }
-}

@@ -3,19 +3,26 @@ import Foundation
 
 /// The `orchestrate` command line: parsing arguments and printing; all behaviour is in the libraries.
 @main
-struct Orchestrate: ParsableCommand {
+struct Orchestrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orchestrate",
         abstract: "A declarative daemon orchestrator: runs the daemons a daemons.yaml declares.",
         version: "0.1.0",
-        subcommands: [Up.self, Validate.self, Config.self, Files.self, Schema.self]
+        subcommands: [
+            Up.self, Down.self, Status.self, Logs.self, Trigger.self, Start.self, Stop.self, Restart.self,
+            Validate.self, Config.self, Files.self, Schema.self,
+        ]
     )
 
     /// Parses and runs, with DESIGN.md's exit codes: 0 ok, 1 failure, 2 bad manifest or usage.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch let failure as CommandFailure {
@@ -56,6 +63,12 @@ enum Terminal {
     }
 
     static func warning(_ text: String) { FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8)) }
+
+    /// Whether standard output is a terminal.
+    static var isTTY: Bool { isatty(1) == 1 }
+
+    /// Colour only on a terminal, and never with NO_COLOR (DESIGN.md §5).
+    static var usesColour: Bool { isTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 }
 
 /// `orchestrate [-f FILE] [--set P=V] COMMAND …`: the manifest options may come before the command, as

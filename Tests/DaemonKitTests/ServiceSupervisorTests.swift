@@ -28,14 +28,23 @@ private final class FlakyService: DaemonService {
 
 @Suite("Service supervisor")
 struct ServiceSupervisorTests {
-    private func make(_ service: FlakyService, _ policy: RestartPolicy, in directory: TemporaryDirectory) throws
+    private func make(
+        _ service: FlakyService,
+        _ policy: RestartPolicy,
+        in directory: TemporaryDirectory
+    ) throws
         -> (ServiceSupervisor, DaemonRegistry)
     {
         let registry = DaemonRegistry()
         registry.register(DaemonRecord(name: service.name, kind: service.kind))
         let log = try RotatingLogFile(path: directory.url("logs/flaky.log"), rotation: LogRotation())
         let supervisor = ServiceSupervisor(
-            service: service, policy: policy, registry: registry, log: log, logger: Logger(label: "test"))
+            service: service,
+            policy: policy,
+            registry: registry,
+            log: log,
+            logger: Logger(label: "test")
+        )
         return (supervisor, registry)
     }
 
@@ -44,7 +53,12 @@ struct ServiceSupervisorTests {
         defer { directory.remove() }
         let service = FlakyService(failures: 2)
         let policy = RestartPolicy(
-            mode: .onFailure, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1), burst: 5, window: .seconds(60))
+            mode: .onFailure,
+            initialBackoff: .milliseconds(10),
+            maxBackoff: .seconds(1),
+            burst: 5,
+            window: .seconds(60)
+        )
         let (supervisor, registry) = try make(service, policy, in: directory)
         let task = Task { await supervisor.run() }
         #expect(await waitUntil { registry.record("flaky")?.state == .running })
@@ -68,7 +82,12 @@ struct ServiceSupervisorTests {
         defer { directory.remove() }
         let service = FlakyService(failures: 100)
         let policy = RestartPolicy(
-            mode: .always, initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(4), burst: 3, window: .seconds(60))
+            mode: .always,
+            initialBackoff: .milliseconds(1),
+            maxBackoff: .milliseconds(4),
+            burst: 3,
+            window: .seconds(60)
+        )
         let (supervisor, registry) = try make(service, policy, in: directory)
         await supervisor.run()
         let record = try #require(registry.record("flaky"))

@@ -53,7 +53,12 @@ public final class ServiceSupervisor: Sendable {
             let (requests, continuation) = AsyncStream.makeStream(of: DaemonRequest.self)
             mailbox.withLock { $0 = continuation }
             let context = DaemonContext(
-                name: name, registry: registry, log: log, logger: logger, requests: requests)
+                name: name,
+                registry: registry,
+                log: log,
+                logger: logger,
+                requests: requests
+            )
             var failure: (any Error)?
             do {
                 try await service.run(context)

@@ -206,14 +206,14 @@ struct FormatFailure: Error, Hashable {
 }
 
 /// Durations as the manifest writes them: `250ms`, `30s`, `5m`, `1h`, `1h30m`, `1.5s`, `2d`.
-enum DurationText {
+public enum DurationText {
     private static let units: [(String, Duration)] = [
         ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3_600)),
         ("d", .seconds(86_400)),
     ]
 
     /// The duration, or nil when `text` is not one.
-    static func parse(_ text: String) -> Duration? {
+    public static func parse(_ text: String) -> Duration? {
         if text == "0" { return .zero }
         // The common case, whole numbers of one unit ("30s", "250ms"), without floating point.
         let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
@@ -245,7 +245,7 @@ enum DurationText {
     }
 
     /// The canonical text of a duration: the largest units first, such as `1h30m` or `1s500ms`.
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         var milliseconds =
             Int(duration.components.seconds) * 1_000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
         guard milliseconds > 0 else { return "0s" }

@@ -24,7 +24,10 @@ struct ControlAPI: Sendable {
             let action = try context.parameters.require("action")
             switch action {
             case "trigger":
-                return await trigger(name, wait: request.uri.queryParameters["wait"].map { $0 == "true" || $0 == "1" } ?? false)
+                return await trigger(
+                    name,
+                    wait: request.uri.queryParameters["wait"].map { $0 == "true" || $0 == "1" } ?? false
+                )
             case "start", "stop", "restart":
                 return await lifecycle(name, action: action)
             default:
@@ -35,7 +38,8 @@ struct ControlAPI: Sendable {
     }
 
     private func lifecycle(_ name: String, action: String) async -> Response {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<DaemonRecord, ControlFailure>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<DaemonRecord, ControlFailure>, Never>) in
             let reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void = { continuation.resume(returning: $0) }
             switch action {
             case "start": supervisor.post(.start(name, reply: reply))
@@ -55,7 +59,9 @@ struct ControlAPI: Sendable {
         }
         guard ["periodic", "watcher"].contains(target.service.kind) else {
             return Self.error(
-                .conflict, "'\(name)' is \(target.service.kind.withArticle) daemon; only periodic and watcher daemons run on trigger")
+                .conflict,
+                "'\(name)' is \(target.service.kind.withArticle) daemon; only periodic and watcher daemons run on trigger"
+            )
         }
         if !wait {
             // The mailbox answers at once when the daemon is not running; otherwise the run goes on without us.
@@ -63,11 +69,13 @@ struct ControlAPI: Sendable {
             target.send(
                 DaemonRequest(.trigger) { outcome in
                     if case .refused(let reason) = outcome { refused.withLock { $0 = reason } }
-                })
+                }
+            )
             if let reason = refused.withLock({ $0 }) { return Self.error(.conflict, reason) }
             return Self.json(status: .accepted, ["daemon": name, "outcome": "accepted"])
         }
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<DaemonRequest.Outcome, Never>) in
+        let outcome = await withCheckedContinuation {
+            (continuation: CheckedContinuation<DaemonRequest.Outcome, Never>) in
             target.send(DaemonRequest(.trigger) { continuation.resume(returning: $0) })
         }
         switch outcome {
@@ -75,7 +83,10 @@ struct ControlAPI: Sendable {
             return Self.json([
                 "daemon": name, "outcome": "finished", "exit_code": result.exitCode.map { Int($0) } as Any,
                 "signal": result.signal.map { Int($0) } as Any, "timed_out": result.timedOut,
-                "duration_ms": Int(result.duration.components.seconds * 1_000 + result.duration.components.attoseconds / 1_000_000_000_000_000),
+                "duration_ms": Int(
+                    result.duration.components.seconds * 1_000 + result.duration.components.attoseconds
+                        / 1_000_000_000_000_000
+                ),
             ])
         case .queued: return Self.json(status: .accepted, ["daemon": name, "outcome": "queued"])
         case .skipped: return Self.json(status: .accepted, ["daemon": name, "outcome": "skipped"])
@@ -96,7 +107,8 @@ struct ControlAPI: Sendable {
                     case .updated(let record):
                         text = "event: daemon\ndata: \(String(decoding: try encoder.encode(record), as: UTF8.self))\n\n"
                     case .removed(let name):
-                        text = "event: removed\ndata: {\"name\":\(String(decoding: try encoder.encode(name), as: UTF8.self))}\n\n"
+                        text =
+                            "event: removed\ndata: {\"name\":\(String(decoding: try encoder.encode(name), as: UTF8.self))}\n\n"
                     }
                     try await writer.write(ByteBuffer(string: text))
                 }
@@ -108,7 +120,10 @@ struct ControlAPI: Sendable {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try StatusDocument.encoder.encode(value)
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     static func json(status: HTTPResponse.Status = .ok, _ object: [String: Any]) -> Response {
@@ -118,7 +133,10 @@ struct ControlAPI: Sendable {
         }
         let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String, suggestion: String? = nil) -> Response {
@@ -144,7 +162,9 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
         guard path.hasPrefix("/v1/") else {
             let version = path.split(separator: "/").first.map(String.init) ?? ""
             return ControlAPI.error(
-                .notFound, "unknown API version '\(version)'; this supervisor speaks v1 (such as GET /v1/status)")
+                .notFound,
+                "unknown API version '\(version)'; this supervisor speaks v1 (such as GET /v1/status)"
+            )
         }
         do {
             return try await next(request, context)
@@ -159,10 +179,16 @@ extension Supervisor {
     func statusDocument() -> StatusDocument {
         StatusDocument(
             supervisor: .init(
-                pid: getpid(), version: OrchestrateVersion.current, manifest: manifest.file, startedAt: startedAt,
-                stateDirectory: manifest.stateDirectory, socket: socketPath),
+                pid: getpid(),
+                version: OrchestrateVersion.current,
+                manifest: manifest.file,
+                startedAt: startedAt,
+                stateDirectory: manifest.stateDirectory,
+                socket: socketPath
+            ),
             lastReload: nil,
-            daemons: registry.list())
+            daemons: registry.list()
+        )
     }
 
     func unknownDaemonFailure(_ name: String) -> ControlFailure {
@@ -170,7 +196,9 @@ extension Supervisor {
             return ControlFailure(status: 409, message: "daemon '\(name)' is disabled in the manifest")
         }
         return ControlFailure(
-            status: 404, message: "no daemon named '\(name)'",
-            suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name)))
+            status: 404,
+            message: "no daemon named '\(name)'",
+            suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name))
+        )
     }
 }

@@ -1,0 +1,142 @@
+import DaemonKit
+import Foundation
+import Manifest
+
+/// The CLI's side of the control API: finds a manifest's supervisor through its state folder and asks it
+/// things, turning HTTP errors into one clear sentence.
+public struct SupervisorClient: Sendable {
+    /// The outcome of `trigger --wait`.
+    public struct TriggerResult: Decodable, Sendable {
+        public var outcome: String
+        public var exitCode: Int?
+        public var signal: Int?
+        public var timedOut: Bool?
+        public var durationMilliseconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case outcome
+            case exitCode = "exit_code"
+            case signal
+            case timedOut = "timed_out"
+            case durationMilliseconds = "duration_ms"
+        }
+    }
+
+    /// A refusal or failure, with the HTTP status when the supervisor answered.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// Whether no supervisor runs for the manifest.
+        public var notRunning: Bool
+        /// One sentence.
+        public var message: String
+        /// The HTTP status, when the supervisor answered.
+        public var status: Int?
+        public var description: String { message }
+    }
+
+    /// The manifest's state folder.
+    public let stateDirectory: String
+    private let client: IPCClient
+
+    /// A client for the supervisor of `manifest`.
+    public init(manifest: Manifest, timeout: Duration = .seconds(30)) {
+        stateDirectory = manifest.stateDirectory
+        client = IPCClient(socketPath: ControlSocket.locate(stateDirectory: manifest.stateDirectory), timeout: timeout)
+    }
+
+    /// Whether a supervisor holds the manifest's lock.
+    public var isRunning: Bool { PIDLock.isRunning(path: Supervisor.lockPath(stateDirectory: stateDirectory)) }
+
+    /// The supervisor's PID, when one runs.
+    public var pid: Int32? { PIDLock.holder(path: Supervisor.lockPath(stateDirectory: stateDirectory)) }
+
+    /// `GET /v1/status`.
+    public func status() throws(Failure) -> StatusDocument {
+        let response = try send("GET", "/v1/status")
+        do {
+            return try StatusDocument.decoder.decode(StatusDocument.self, from: Data(response.body))
+        } catch {
+            throw Failure(notRunning: false, message: "the supervisor sent a status this version cannot read: \(error)")
+        }
+    }
+
+    /// The raw status JSON, for `status --json` (printed as the supervisor wrote it).
+    public func statusJSON() throws(Failure) -> String { try send("GET", "/v1/status").text }
+
+    /// `POST /v1/down`.
+    public func down() throws(Failure) { _ = try send("POST", "/v1/down") }
+
+    /// `POST /v1/daemons/NAME/ACTION` for start, stop and restart; returns the daemon's record.
+    public func lifecycle(_ action: String, _ name: String) throws(Failure) -> DaemonRecord {
+        let response = try send("POST", "/v1/daemons/\(Self.escape(name))/\(action)")
+        do {
+            return try StatusDocument.decoder.decode(DaemonRecord.self, from: Data(response.body))
+        } catch {
+            throw Failure(notRunning: false, message: "unreadable answer from the supervisor: \(error)")
+        }
+    }
+
+    /// `POST /v1/daemons/NAME/trigger[?wait=true]`.
+    public func trigger(_ name: String, wait: Bool) throws(Failure) -> TriggerResult {
+        let response = try send("POST", "/v1/daemons/\(Self.escape(name))/trigger" + (wait ? "?wait=true" : ""))
+        do {
+            return try JSONDecoder().decode(TriggerResult.self, from: Data(response.body))
+        } catch {
+            throw Failure(notRunning: false, message: "unreadable answer from the supervisor: \(error)")
+        }
+    }
+
+    /// Streams `GET /v1/events`, handing each changed record to `onRecord` until it returns false.
+    public func events(_ onRecord: (DaemonRecord) -> Bool) throws(Failure) {
+        do {
+            let response = try client.stream("/v1/events") { line in
+                guard line.hasPrefix("data: "), line.contains("\"state\"") else { return true }
+                guard
+                    let record = try? StatusDocument.decoder.decode(
+                        DaemonRecord.self,
+                        from: Data(line.dropFirst(6).utf8)
+                    )
+                else { return true }
+                return onRecord(record)
+            }
+            guard response.status == 200 else {
+                throw Failure(
+                    notRunning: false,
+                    message: "the supervisor refused the event stream",
+                    status: response.status
+                )
+            }
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as DaemonKitError {
+            throw Self.failure(error)
+        } catch {
+            throw Failure(notRunning: false, message: "\(error)")
+        }
+    }
+
+    private func send(_ method: String, _ path: String) throws(Failure) -> IPCClient.Response {
+        let response: IPCClient.Response
+        do {
+            response = try client.send(method, path)
+        } catch {
+            throw Self.failure(error)
+        }
+        guard (200..<300).contains(response.status) else {
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+            var message = object?["error"] as? String ?? "the supervisor answered \(response.status)"
+            if let suggestion = object?["suggestion"] as? String { message += "; " + suggestion }
+            throw Failure(notRunning: false, message: message, status: response.status)
+        }
+        return response
+    }
+
+    private static func failure(_ error: DaemonKitError) -> Failure {
+        if error.code == .notRunning { return Failure(notRunning: true, message: "orchestrate is not running") }
+        return Failure(notRunning: false, message: error.message)
+    }
+
+    private static func escape(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
+            ?? name
+    }
+}

@@ -1,0 +1,13 @@
+import DaemonKit
+import Manifest
+
+/// The compiler from a manifest's daemon to the service that runs it.
+public enum DaemonKinds {
+    /// The service for `spec`, or nil when this build cannot run its kind.
+    public static func makeService(_ spec: DaemonSpec, stateDirectory: String) throws -> (any DaemonService)? {
+        switch spec.kind {
+        case .periodic, .watcher, .rpc, .process:
+            return nil
+        }
+    }
+}

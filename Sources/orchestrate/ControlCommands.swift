@@ -1,0 +1,142 @@
+import ArgumentParser
+import DaemonKit
+import Foundation
+import Manifest
+import Orchestrator
+
+/// What every command that talks to a running supervisor shares.
+struct ControlContext {
+    let loaded: LoadedManifest
+    let client: SupervisorClient
+
+    init(_ options: ManifestOptions) throws {
+        loaded = try options.load()
+        client = SupervisorClient(manifest: loaded.manifest)
+    }
+
+    /// With `auto_start: true`, starts a detached supervisor when none runs (saying so on stderr).
+    func autoStart(_ options: ManifestOptions) throws {
+        guard loaded.manifest.autoStart, !client.isRunning else { return }
+        Terminal.error("no supervisor runs for \(loaded.manifest.file); starting one (auto_start: true)")
+        try Detacher(manifest: loaded.manifest, options: options).start(waitForDaemons: true, quiet: true)
+    }
+
+    /// A client failure as the command's failure: exit 3 when nothing runs.
+    func fail(_ failure: SupervisorClient.Failure) -> CommandFailure {
+        if failure.notRunning {
+            return CommandFailure(message: "orchestrate is not running for \(loaded.manifest.file)", status: 3)
+        }
+        return CommandFailure(message: failure.message, status: failure.status == 404 ? 2 : 1)
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop every daemon gracefully, then the supervisor."
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Option(help: "How long to wait for everything to stop before killing the supervisor (such as 30s).")
+    var timeout: String = "1m"
+
+    func run() throws {
+        let context = try ControlContext(manifest)
+        guard let limit = DurationText.parse(timeout) else {
+            throw CommandFailure.usage("--timeout: expected a duration like 30s, found '\(timeout)'")
+        }
+        let pid = context.client.pid
+        do {
+            try context.client.down()
+        } catch {
+            throw context.fail(error)
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if !context.client.isRunning {
+                Terminal.out("orchestrate: stopped\n")
+                return
+            }
+            usleep(5_000)
+        }
+        if let pid { kill(pid, SIGKILL) }
+        throw CommandFailure.failure("the supervisor did not stop within \(timeout); it was killed")
+    }
+}
+
+struct Trigger: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a periodic or watcher daemon now.")
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Argument(help: "The daemon.")
+    var name: String
+
+    @Flag(help: "Wait for the run to finish and exit with its status.")
+    var wait = false
+
+    func run() throws {
+        let context = try ControlContext(manifest)
+        try context.autoStart(manifest)
+        let result: SupervisorClient.TriggerResult
+        do {
+            result = try context.client.trigger(name, wait: wait)
+        } catch {
+            throw context.fail(error)
+        }
+        guard wait, result.outcome == "finished" else {
+            Terminal.out("\(name): \(result.outcome)\n")
+            return
+        }
+        let took = result.durationMilliseconds.map { " after \($0) ms" } ?? ""
+        if let code = result.exitCode {
+            Terminal.out("\(name): exited with status \(code)\(took)\n")
+            if code != 0 { throw ExitCode(Int32(truncatingIfNeeded: code)) }
+        } else if result.timedOut == true {
+            throw CommandFailure.failure("\(name): stopped after its timeout\(took)")
+        } else {
+            throw CommandFailure.failure("\(name): ended by signal \(result.signal ?? 0)\(took)")
+        }
+    }
+}
+
+/// `start`, `stop` and `restart` of one daemon.
+protocol LifecycleCommand: ParsableCommand {
+    static var action: String { get }
+    var manifest: ManifestOptions { get }
+    var name: String { get }
+}
+
+extension LifecycleCommand {
+    func run() throws {
+        let context = try ControlContext(manifest)
+        if Self.action != "stop" { try context.autoStart(manifest) }
+        do {
+            let record = try context.client.lifecycle(Self.action, name)
+            Terminal.out("\(record.name): \(record.state)\n")
+        } catch {
+            throw context.fail(error)
+        }
+    }
+}
+
+struct Start: LifecycleCommand {
+    static let configuration = CommandConfiguration(abstract: "Start one daemon.")
+    static let action = "start"
+    @OptionGroup var manifest: ManifestOptions
+    @Argument(help: "The daemon.") var name: String
+}
+
+struct Stop: LifecycleCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop one daemon.")
+    static let action = "stop"
+    @OptionGroup var manifest: ManifestOptions
+    @Argument(help: "The daemon.") var name: String
+}
+
+struct Restart: LifecycleCommand {
+    static let configuration = CommandConfiguration(abstract: "Restart one daemon (also one parked as failed).")
+    static let action = "restart"
+    @OptionGroup var manifest: ManifestOptions
+    @Argument(help: "The daemon.") var name: String
+}

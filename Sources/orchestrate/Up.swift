@@ -1,0 +1,158 @@
+import ArgumentParser
+import DaemonKit
+import Foundation
+import Logging
+import Manifest
+import Orchestrator
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the supervisor and every daemon of the manifest (Ctrl-C stops them)."
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background; return once it answers.")
+    var detach = false
+
+    @Flag(help: "With -d, also wait until every daemon has started.")
+    var wait = false
+
+    func run() async throws {
+        let loaded = try manifest.load()
+        if let refusal = KindSupport.refusal(for: loaded.manifest) { throw CommandFailure.failure(refusal) }
+        let client = SupervisorClient(manifest: loaded.manifest)
+        if client.isRunning {
+            let pid = client.pid.map { " (pid \($0))" } ?? ""
+            throw CommandFailure.failure("orchestrate is already running for \(loaded.manifest.file)\(pid)")
+        }
+        if detach {
+            try Detacher(manifest: loaded.manifest, options: manifest).start(waitForDaemons: wait)
+            return
+        }
+        try await runInForeground(loaded.manifest)
+    }
+
+    private func runInForeground(_ manifest: Manifest) async throws {
+        let detached = ProcessInfo.processInfo.environment[Detacher.childVariable] == "1"
+        let supervisorLog: RotatingLogFile
+        do {
+            supervisorLog = try RotatingLogFile(path: manifest.stateDirectory + "/logs/orchestrate.log")
+        } catch {
+            throw CommandFailure.failure("cannot open the supervisor's log: \(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            var file = LogFileHandler(file: supervisorLog)
+            file.logLevel = .info
+            guard !detached else { return file }
+            var terminal = StreamLogHandler.standardError(label: label)
+            terminal.logLevel = .info
+            return MultiplexLogHandler([file, terminal])
+        }
+        let logger = Logger(label: "orchestrate")
+        let width = manifest.daemons.map(\.name.count).max() ?? 0
+        var mirror: (@Sendable (String, [UInt8]) -> Void)? = nil
+        if !detached {
+            mirror = { name, line in
+                // The line starts with its timestamp; the terminal shows the daemon's name instead.
+                let text = line.drop { $0 != UInt8(ascii: " ") }.dropFirst()
+                let prefix = name.padding(toLength: width, withPad: " ", startingAt: 0) + " | "
+                FileHandle.standardOutput.write(Data(prefix.utf8) + Data(text))
+            }
+        }
+        let supervisor = Supervisor(
+            manifest: manifest,
+            logger: logger,
+            makeService: { try DaemonKinds.makeService($0, stateDirectory: $1) },
+            mirror: mirror
+        )
+        do {
+            try await supervisor.run {
+                if !detached {
+                    Terminal.error(
+                        "running \(manifest.summary); logs in \(manifest.stateDirectory)/logs; Ctrl-C stops"
+                    )
+                }
+            }
+        } catch let error as DaemonKitError where error.code == .alreadyRunning {
+            throw CommandFailure.failure(error.message)
+        } catch {
+            throw CommandFailure.failure("\(error)")
+        }
+    }
+}
+
+/// Starts a supervisor in the background for `up -d` and `auto_start`: the same binary, `up` in a new session
+/// (so the terminal's Ctrl-C does not reach it), its early output in `STATE_DIR/logs/orchestrate.out`.
+struct Detacher {
+    /// Set in the background supervisor's environment: it then logs to its file only.
+    static let childVariable = "ORCHESTRATE_DETACHED"
+
+    let manifest: Manifest
+    let options: ManifestOptions
+
+    /// Spawns the supervisor and returns once its socket answers (and, with `waitForDaemons`, once no daemon is
+    /// still starting); fails with the supervisor's own words when it exits first.
+    func start(waitForDaemons: Bool, quiet: Bool = false) throws {
+        let logs = manifest.stateDirectory + "/logs"
+        try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let output = logs + "/orchestrate.out"
+        var arguments = ["up", "-f", manifest.file]
+        for assignment in options.set { arguments += ["--set", assignment] }
+        let pid = try spawn(arguments: arguments, output: output)
+        let client = SupervisorClient(manifest: manifest, timeout: .seconds(5))
+        let deadline = ContinuousClock.now + .seconds(30)
+        var status: StatusDocument?
+        while ContinuousClock.now < deadline {
+            var exitStatus: Int32 = 0
+            if waitpid(pid, &exitStatus, WNOHANG) == pid {
+                let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                throw CommandFailure.failure(
+                    "the supervisor exited at once"
+                        + (said.isEmpty ? "" : ":\n" + said.trimmingCharacters(in: .newlines))
+                )
+            }
+            if let current = try? client.status() {
+                status = current
+                if !waitForDaemons || !current.daemons.contains(where: { $0.state == .starting }) { break }
+            }
+            usleep(10_000)
+        }
+        guard status != nil else {
+            throw CommandFailure.failure("the supervisor did not answer within 30 s (pid \(pid))")
+        }
+        if !quiet {
+            Terminal.out("orchestrate: started (pid \(pid)), \(manifest.summary); logs in \(logs)\n")
+        }
+    }
+
+    private func spawn(arguments: [String], output: String) throws -> pid_t {
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // POSIX_SPAWN_SETSID (glibc 2.26+): the supervisor leads its own session, away from the terminal.
+        posix_spawnattr_setflags(&attributes, Int16(0x80))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.childVariable] = "1"
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw CommandFailure.failure("cannot start the supervisor: \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+}
