@@ -6,8 +6,9 @@ public enum DaemonKinds {
     /// The service for `spec`, or nil when this build cannot run its kind.
     public static func makeService(_ spec: DaemonSpec, stateDirectory: String) throws -> (any DaemonService)? {
         switch spec.kind {
-        case .periodic, .watcher, .rpc, .process:
-            return nil
+        case .periodic: return PeriodicDaemon(spec: spec, stateDirectory: stateDirectory)
+        case .watcher: return WatcherDaemon(spec: spec, stateDirectory: stateDirectory)
+        case .rpc, .process: return nil
         }
     }
 }

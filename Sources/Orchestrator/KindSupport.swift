@@ -7,7 +7,7 @@ import Manifest
 /// nothing is accepted and silently not done.
 public enum KindSupport {
     /// The kinds the supervisor runs. Each kind's runner adds its name here.
-    public static let runnable: Set<String> = []
+    public static let runnable: Set<String> = ["periodic", "watcher"]
 
     /// The enabled daemons of `manifest` whose kind cannot be run yet.
     public static func unsupported(in manifest: Manifest) -> [DaemonSpec] {
@@ -17,15 +17,11 @@ public enum KindSupport {
     /// Why `manifest` cannot be run by this build, or nil when it can.
     public static func refusal(for manifest: Manifest) -> String? {
         let unsupported = unsupported(in: manifest)
-        if !unsupported.isEmpty {
-            let lines = unsupported.map { "  daemon '\($0.name)' is \($0.kindName.withArticle) daemon" }
-            return "this version of orchestrate cannot run these daemons yet:\n" + lines.joined(separator: "\n")
-                + "\nvalidate, config, files and schema work on this manifest; the supervisor that runs it comes next"
-        }
-        if runnable.isEmpty {
-            return "this version of orchestrate has no supervisor yet; validate, config, files and schema work"
-        }
-        return nil
+        guard !unsupported.isEmpty else { return nil }
+        let lines = unsupported.map { "  daemon '\($0.name)' is \($0.kindName.withArticle) daemon" }
+        let example = unsupported[0].name
+        return "this version of orchestrate cannot run these daemons yet:\n" + lines.joined(separator: "\n")
+            + "\nto run the others, disable these (enabled: false, or --set daemons.\(example).enabled=false)"
     }
 }
 

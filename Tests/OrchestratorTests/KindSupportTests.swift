@@ -33,9 +33,11 @@ struct KindSupportTests {
         #expect(!refusal.contains("'off'"))
     }
 
-    @Test func nothingIsAcceptedThatCannotBeRun() throws {
-        let empty = try manifest("daemons: {}\n")
-        // With no runnable kinds there is no supervisor: even an empty manifest is refused, not "run".
-        #expect((KindSupport.refusal(for: empty) != nil) == KindSupport.runnable.isEmpty)
+    @Test func periodicAndWatcherDaemonsRun() throws {
+        let runnable = try manifest(
+            "daemons:\n  a: {kind: periodic, interval: 5s, command: x}\n  b: {kind: watcher, command: x}\n"
+        )
+        #expect(KindSupport.refusal(for: runnable) == nil)
+        #expect(KindSupport.refusal(for: try manifest("daemons: {}\n")) == nil)
     }
 }

@@ -1,0 +1,140 @@
+import DaemonKit
+import Foundation
+import Manifest
+
+/// Runs one attempt of a periodic or watcher daemon's command and records it: the child's output into the
+/// daemon's log between `[orchestrate] run N …` notes, and the run in the daemon's registry record (state,
+/// pids, runs, last run, failures, last error).
+///
+/// A run that fails (non-zero exit, signal, timeout, or a command that cannot be started) is not a service
+/// failure (DESIGN.md §3): it is counted and reported, and the caller's schedule goes on.
+struct RunExecutor: Sendable {
+    /// How a run ended, for the event loop.
+    struct Outcome: Sendable {
+        /// The result; a command that could not be started is reported as exit status 127, as a shell does.
+        var result: CommandRunResult
+        /// Whether the run counts as failed: not a success, and not stopped on purpose (replaced, restarted,
+        /// or the daemon stopping).
+        var failed: Bool
+    }
+
+    /// The command, its folder, environment, timeout and stop behaviour.
+    let runner: CommandRunner
+
+    /// Describes the runs of `spec`'s daemon executing `command`.
+    init(spec: DaemonSpec, command: Command, timeout: Duration?) {
+        runner = CommandRunner(
+            command,
+            workingDirectory: spec.workingDirectory,
+            environment: spec.environment,
+            timeout: timeout,
+            stopSignal: spec.stopSignal,
+            stopTimeout: spec.stopTimeout
+        )
+    }
+
+    /// Runs attempt `attempt` of run `number` with `environment` added to the daemon's, until it ends (or is
+    /// stopped through `control`, or the task is cancelled).
+    func run(
+        number: Int,
+        attempt: Int,
+        environment: [String: String],
+        context: DaemonContext,
+        control: RunControl
+    ) async -> Outcome {
+        var runner = runner
+        runner.environment.merge(environment) { _, added in added }
+        runner.environment["ORCHESTRATE_DAEMON"] = context.name
+        runner.environment["ORCHESTRATE_RUN"] = String(number)
+        runner.environment["ORCHESTRATE_ATTEMPT"] = String(attempt)
+        let label = attempt > 1 ? "run \(number) (attempt \(attempt))" : "run \(number)"
+        let log = context.log
+        let result: CommandRunResult
+        do {
+            result = try await runner.run(
+                onStart: { command in
+                    context.note("\(label) started (pid \(command.pid))")
+                    context.update { record in
+                        record.state = .running
+                        record.pids.append(command.pid)
+                        record.runs += 1
+                        record.lastRun = DaemonRecord.Run(startedAt: command.startedAt)
+                    }
+                    control.started(command)
+                },
+                output: { bytes in log.write(bytes) }
+            )
+        } catch {
+            // No child: count it as a failed run with the status a shell gives a missing command.
+            let now = Date()
+            context.note("\(label) could not start: \(error)")
+            context.update { record in
+                record.runs += 1
+                record.failures += 1
+                record.lastRun = DaemonRecord.Run(startedAt: now, durationMilliseconds: 0, exitCode: 127)
+                record.lastError = "\(label) could not start: \(error)"
+            }
+            let result = CommandRunResult(
+                pid: 0,
+                processGroupID: 0,
+                startedAt: now,
+                duration: .zero,
+                termination: .exited(127),
+                reason: .completed
+            )
+            return Outcome(result: result, failed: true)
+        }
+        log.flush()
+        let milliseconds = Self.milliseconds(result.duration)
+        let ending = Self.describe(result)
+        context.note("\(label) \(ending) after \(milliseconds) ms")
+        let stoppedOnPurpose = result.reason == .stopped || result.reason == .cancelled || control.stopRequested
+        let failed = !result.succeeded && !stoppedOnPurpose
+        context.update { record in
+            record.pids.removeAll { $0 == result.pid }
+            if record.pids.isEmpty { record.state = .idle }
+            // A replaced run may end after its successor started: the last run is then the successor's.
+            if record.lastRun?.startedAt == result.startedAt {
+                record.lastRun = DaemonRecord.Run(
+                    startedAt: result.startedAt,
+                    durationMilliseconds: milliseconds,
+                    exitCode: result.exitCode,
+                    signal: result.signal,
+                    timedOut: result.timedOut
+                )
+            }
+            if failed {
+                record.failures += 1
+                record.lastError = "\(label) \(ending)"
+            }
+        }
+        return Outcome(result: result, failed: failed)
+    }
+
+    /// "exited with status 1", "timed out and was killed by signal 15".
+    static func describe(_ result: CommandRunResult) -> String {
+        let termination =
+            switch result.termination {
+            case .exited(let code): "exited with status \(code)"
+            case .signaled(let signal): "was killed by signal \(signal)"
+            }
+        switch result.reason {
+        case .timedOut: return "timed out and " + termination
+        case .stopped, .cancelled: return "was stopped and " + termination
+        default: return termination
+        }
+    }
+
+    /// `duration` in whole milliseconds, rounded.
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int((duration / .milliseconds(1)).rounded())
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// The wall-clock date of this instant, read against the current time of both clocks.
+    func date(now: ContinuousClock.Instant = .now, nowDate: Date = Date()) -> Date {
+        let (seconds, attoseconds) = (self - now).components
+        return nowDate.addingTimeInterval(TimeInterval(seconds) + TimeInterval(attoseconds) * 1e-18)
+    }
+}

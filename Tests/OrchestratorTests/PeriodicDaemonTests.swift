@@ -1,0 +1,181 @@
+import DaemonKit
+import Foundation
+import Manifest
+import OrchestrateTesting
+import Orchestrator
+import Testing
+
+@Suite("Periodic daemon")
+struct PeriodicDaemonTests {
+    @Test func runsOnItsIntervalWithItsEnvironment() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 200ms
+            env: {GREETING: hello}
+            command: 'echo "$$ORCHESTRATE_DAEMON $$ORCHESTRATE_RUN $$ORCHESTRATE_ATTEMPT $$GREETING $$(pwd)" >> runs.txt'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        // Between two runs: the next one is a whole interval away.
+        #expect(await waitUntil { harness.record.runs >= 3 && harness.record.state == .idle })
+        let record = harness.record
+        let lines = harness.lines("runs.txt")
+        task.cancel()
+        try await task.value
+        let folder = try #require(harness.directory.path.components(separatedBy: "/").last)
+        for (index, line) in lines.enumerated() {
+            #expect(line.hasPrefix("sync \(index + 1) 1 hello /"))
+            #expect(line.hasSuffix(folder))
+        }
+        #expect(record.runs == lines.count)
+        #expect(record.failures == 0)
+        #expect(record.lastRun?.exitCode == 0)
+        #expect(record.pids.isEmpty)
+        let log = harness.logText
+        #expect(log.contains("[orchestrate] run 1 started"))
+        #expect(log.contains("[orchestrate] run 1 exited with status 0 after "))
+    }
+
+    @Test func runOnStartRunsAtOnceAndSchedulesTheNextRun() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 1h
+            run_on_start: true
+            command: 'echo "$$ORCHESTRATE_RUN" >> runs.txt'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.lastRun?.durationMilliseconds != nil })
+        #expect(harness.lines("runs.txt") == ["1"])
+        let record = harness.record
+        #expect(record.state == .idle)
+        #expect(record.runs == 1)
+        let nextRun = try #require(record.nextRun)
+        #expect(abs(nextRun.timeIntervalSinceNow - 3_600) < 60)
+        task.cancel()
+        try await task.value
+        #expect(harness.record.nextRun == nil)
+    }
+
+    @Test func aFailingRunIsRetriedCountedAndTheScheduleGoesOn() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 300ms
+            retry: {attempts: 2, backoff: 20ms}
+            command: 'echo "$$ORCHESTRATE_RUN $$ORCHESTRATE_ATTEMPT" >> runs.txt; exit 3'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.failures >= 4 && harness.record.state == .idle })
+        task.cancel()
+        try await task.value
+        let lines = harness.lines("runs.txt")
+        #expect(Array(lines.prefix(4)) == ["1 1", "1 2", "1 3", "2 1"])
+        let record = harness.record
+        // Every run failed, but the one the cancellation may have stopped, which is not a failure.
+        #expect(record.failures >= 4)
+        #expect(record.runs - record.failures <= 1)
+        #expect(record.lastRun?.exitCode == 3)
+        #expect(record.lastError?.contains("exited with status 3") == true)
+        #expect(harness.logText.contains("run 1 (attempt 3) exited with status 3"))
+    }
+
+    @Test func overlapSkipNeverRunsTwoAtOnce() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 50ms
+            overlap: skip
+            command: 'mkdir busy 2>/dev/null || echo overlap >> runs.txt; echo "$$ORCHESTRATE_RUN" >> runs.txt; sleep 0.3; rmdir busy'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.state == .running })
+        #expect(await harness.trigger() == .skipped)
+        #expect(await waitUntil { harness.lines("runs.txt").count >= 3 })
+        task.cancel()
+        try await task.value
+        let lines = harness.lines("runs.txt")
+        #expect(!lines.contains("overlap"))
+        // Skipped ticks take no run numbers.
+        #expect(lines == (0..<lines.count).map { String($0 + 1) })
+    }
+
+    @Test func aTriggerWhileIdleRunsNowAndRepliesWithTheResult() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 1h
+            command: 'echo "$$ORCHESTRATE_RUN" >> runs.txt; exit 7'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.state == .idle })
+        let outcome = await harness.trigger()
+        guard case .finished(let result) = outcome else {
+            Issue.record("expected a finished run, got \(String(describing: outcome))")
+            return
+        }
+        #expect(result.exitCode == 7)
+        #expect(harness.lines("runs.txt") == ["1"])
+        #expect(harness.record.failures == 1)
+        task.cancel()
+        try await task.value
+    }
+
+    @Test func aRunLongerThanItsTimeoutIsStopped() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 1h
+            run_on_start: true
+            timeout: 200ms
+            stop_timeout: 2s
+            command: 'sleep 30'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.lastRun?.timedOut == true })
+        let record = harness.record
+        #expect(record.failures == 1)
+        #expect(record.state == .idle)
+        #expect(record.pids.isEmpty)
+        #expect((record.lastRun?.durationMilliseconds ?? .max) < 5_000)
+        #expect(record.lastError?.contains("timed out") == true)
+        task.cancel()
+        try await task.value
+    }
+
+    @Test func cancellingTheServiceStopsTheRunningCommand() async throws {
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 1h
+            run_on_start: true
+            stop_timeout: 2s
+            command: 'sleep 30'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { !harness.record.pids.isEmpty })
+        let pid = try #require(harness.record.pids.first)
+        #expect(harness.record.state == .running)
+        #expect(processExists(pid))
+        task.cancel()
+        try await task.value
+        #expect(!processExists(pid))
+        #expect(harness.record.pids.isEmpty)
+        // Stopped on purpose: not a failed run.
+        #expect(harness.record.failures == 0)
+    }
+}
