@@ -78,7 +78,15 @@ public final class Supervisor: Sendable {
             "supervisor started",
             metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"]
         )
-        let server = IPCServer(router: ControlAPI(supervisor: self).router(), socketPath: socketPath, logger: logger) {
+        // The server is cancelled when the supervisor stops, which hummingbird reports as an error: its own
+        // logger only speaks up for what is critical.
+        var serverLogger = logger
+        serverLogger.logLevel = .critical
+        let server = IPCServer(
+            router: ControlAPI(supervisor: self).router(),
+            socketPath: socketPath,
+            logger: serverLogger
+        ) {
             onReady()
         }
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)

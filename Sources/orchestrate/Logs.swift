@@ -8,18 +8,19 @@ struct Logs: ParsableCommand {
         abstract: "Show the daemons' logs, interleaved by time with each daemon's name in front."
     )
 
-    @OptionGroup var manifest: ManifestOptions
+    @OptionGroup var logsManifest: LogsManifestOptions
 
     @Argument(help: "Only these daemons (\"orchestrate\" is the supervisor's own log).")
     var names: [String] = []
 
-    @Flag(name: .shortAndLong, help: "Keep printing new lines until Ctrl-C.")
+    @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new lines until Ctrl-C.")
     var follow = false
 
-    @Option(name: .short, help: "How many lines of each log to show first.")
+    @Option(name: [.customShort("n"), .customLong("lines")], help: "How many lines of each log to show first.")
     var lines: Int = 20
 
     func run() throws {
+        let manifest = logsManifest.manifestOptions
         let loaded = try manifest.load()
         let folder = loaded.manifest.stateDirectory + "/logs"
         let known = loaded.manifest.daemons.map(\.name) + ["orchestrate"]
@@ -42,8 +43,7 @@ struct Logs: ParsableCommand {
             for line in RotatingLogFile.tail(path: path, lines: lines) { entries.append((line, name)) }
             offsets[name] = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
         }
-        // Lines start with an ISO-8601 UTC timestamp, so sorting the text sorts by time.
-        entries.sort { $0.0 < $1.0 }
+        entries = Self.byTime(entries)
         Terminal.out(entries.map { prefixed($0.1, $0.0) + "\n" }.joined())
         guard follow else { return }
         var pending: [String: String] = [:]
@@ -68,9 +68,19 @@ struct Logs: ParsableCommand {
                     pending[name] = text
                 }
             }
-            fresh.sort { $0.0 < $1.0 }
+            fresh = Self.byTime(fresh)
             if !fresh.isEmpty { Terminal.out(fresh.map { prefixed($0.1, $0.0) + "\n" }.joined()) }
             usleep(100_000)
         }
+    }
+
+    /// Lines start with an ISO-8601 UTC timestamp, so comparing the stamps sorts by time; lines of the same
+    /// instant keep their order within each log.
+    static func byTime(_ entries: [(String, String)]) -> [(String, String)] {
+        entries.enumerated().sorted { lhs, rhs in
+            let left = lhs.element.0.prefix { $0 != " " }
+            let right = rhs.element.0.prefix { $0 != " " }
+            return left == right ? lhs.offset < rhs.offset : left < right
+        }.map(\.element)
     }
 }

@@ -19,7 +19,10 @@ struct ManifestOptions: ParsableArguments {
     var set: [String] = []
 
     /// Finds and loads the manifest; prints warnings; throws a usage failure with every error.
-    func load() throws -> LoadedManifest {
+    func load() throws -> LoadedManifest { try Self.load(file: file, set: set) }
+
+    /// Loads the manifest named by `file` (or found by the lookup order) with `set` overrides.
+    static func load(file: String?, set: [String]) throws -> LoadedManifest {
         let location: ManifestLocator.Location
         do {
             location = try ManifestLocator().locate(explicit: file)
@@ -37,5 +40,32 @@ struct ManifestOptions: ParsableArguments {
                 header + "\n" + error.errors.map { "  " + $0.description }.joined(separator: "\n")
             )
         }
+    }
+}
+
+/// The manifest options of `logs`, whose `-f` means "follow" (as in `tail -f`): the manifest is `--file`
+/// there, and a `-f FILE` written before the command is read as `--file FILE`.
+struct LogsManifestOptions: ParsableArguments {
+    @Option(
+        name: .customLong("file"),
+        help: "The manifest (default: $ORCHESTRATE_FILE, ./daemons.yaml, or the nearest one above)."
+    )
+    var file: String?
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set a manifest field, such as daemons.web.enabled=false (repeatable).",
+            valueName: "path=value"
+        )
+    )
+    var set: [String] = []
+
+    /// The same options as every other command takes.
+    var manifestOptions: ManifestOptions {
+        var options = ManifestOptions()
+        options.file = file
+        options.set = set
+        return options
     }
 }

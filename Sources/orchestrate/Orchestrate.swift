@@ -82,7 +82,8 @@ enum GlobalOptions {
         while index < arguments.count {
             let argument = arguments[index]
             if withValue.contains(argument), index + 1 < arguments.count {
-                leading += [argument, arguments[index + 1]]
+                // Moved after the command, a `-f FILE` is written `--file FILE`: `logs -f` means "follow".
+                leading += [argument == "-f" ? "--file" : argument, arguments[index + 1]]
                 index += 2
             } else if argument.hasPrefix("--file=") || argument.hasPrefix("--set=") {
                 leading.append(argument)

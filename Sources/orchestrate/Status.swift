@@ -111,6 +111,7 @@ struct Status: ParsableCommand {
     static func relative(_ date: Date) -> String {
         let seconds = Int(date.timeIntervalSinceNow.rounded())
         let magnitude = abs(seconds)
+        if magnitude == 0 { return "now" }
         let text =
             magnitude < 60
             ? "\(magnitude)s" : magnitude < 3_600 ? "\(magnitude / 60)m\(magnitude % 60)s" : "\(magnitude / 3_600)h"
