@@ -31,12 +31,11 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Until the supervisor lands, `up` refuses kinds it cannot run yet; run shows what orchestrate makes of
-# the example instead: the validation summary, the resolved manifest, and the watcher's files.
+# Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon waits for the rpc kind, so it is
+# disabled here with an override; everything else runs as written.
 run: build
 	$(BIN) -f $(EXAMPLE) validate
-	$(BIN) -f $(EXAMPLE) config
-	$(BIN) -f $(EXAMPLE) files code-atlas
+	$(BIN) -f $(EXAMPLE) --set daemons.core.enabled=false up
 
 bench: setup
 	$(SWIFT) build -c release --product orchestrate

@@ -104,11 +104,26 @@ public final class Supervisor: Sendable {
                 }
             }
             try await supervise(services, in: &group)
+            // Event streams end first, then the server gets a moment to send the answers in flight (the `down`
+            // that asked for this, above all) before it is cancelled.
+            registry.finishSubscribers()
+            await serverQuiet()
             group.cancelAll()
         }
-        registry.finishSubscribers()
         logger.info("supervisor stopped")
     }
+
+    /// Waits until no control request is being answered (at most a second), so that the answer to `down` is sent
+    /// before the server stops.
+    private func serverQuiet() async {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Counts the control requests being answered.
+    let inFlight = Atomic<Int>(0)
 
     /// Asks the supervisor to stop everything and exit.
     public func shutDown() { input.yield(.down) }

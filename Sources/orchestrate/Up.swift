@@ -140,6 +140,12 @@ struct Detacher {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process may reach the supervisor: an inherited pipe (a caller's captured
+        // output, say) would stay open for the supervisor's whole life and its reader would never see EOF.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
         var environment = ProcessInfo.processInfo.environment
         environment[Self.childVariable] = "1"
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]

@@ -13,6 +13,7 @@ struct ControlAPI: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: VersionMiddleware())
+        router.add(middleware: InFlightMiddleware(counter: supervisor))
         router.get("/v1/status") { _, _ in try Self.json(supervisor.statusDocument()) }
         router.post("/v1/down") { _, _ in
             supervisor.shutDown()
@@ -200,5 +201,24 @@ extension Supervisor {
             message: "no daemon named '\(name)'",
             suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name))
         )
+    }
+}
+
+/// Counts the requests being answered, so the supervisor can let them finish before its server stops.
+struct InFlightMiddleware<Context: RequestContext>: RouterMiddleware {
+    let counter: Supervisor
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        // The event stream lives as long as its client: it is ended with the registry's subscribers instead.
+        guard request.uri.path != "/v1/events" else { return try await next(request, context) }
+        counter.inFlight.add(1, ordering: .relaxed)
+        defer { counter.inFlight.subtract(1, ordering: .relaxed) }
+        var response = try await next(request, context)
+        response.headers[.connection] = "close"
+        return response
     }
 }

@@ -1,0 +1,198 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `up -d`, the control commands and `down` on real daemons, with the built binary (DESIGN.md §3, §5, §6).
+@Suite("The supervisor, end to end", .serialized)
+struct SupervisorEndToEndTests {
+    /// A manifest with a periodic daemon writing a line per run, a watcher of `src/*.txt`, and a periodic daemon
+    /// that fails and is retried.
+    static let manifest = """
+        daemons:
+          tick:
+            kind: periodic
+            interval: 200ms
+            command: ["sh", "-c", "echo run $$ORCHESTRATE_RUN >> ticks.txt"]
+          atlas:
+            kind: watcher
+            paths: [src]
+            patterns: ["**/*.txt"]
+            ignore: ["**/skip/**"]
+            debounce: 50ms
+            command: ["sh", "-c", "cat \\"$$ORCHESTRATE_CHANGED_FILE\\" >> changes.txt; echo count=$$ORCHESTRATE_CHANGED_COUNT >> changes.txt"]
+          flaky:
+            kind: periodic
+            interval: 1h
+            run_on_start: true
+            retry: {attempts: 1, backoff: 10ms}
+            command: ["sh", "-c", "echo attempt >> flaky.txt; exit 3"]
+        """
+
+    /// Runs `body` with a started supervisor, and always stops it (by PID if `down` does not).
+    private func withSupervisor(_ manifest: String = manifest, _ body: (TemporaryDirectory) throws -> Void) throws {
+        let directory = try TemporaryDirectory(prefix: "e2e-up")
+        defer { directory.remove() }
+        try directory.write("daemons.yaml", manifest)
+        try FileManager.default.createDirectory(atPath: directory.url("src/skip"), withIntermediateDirectories: true)
+        let up = try E2E.run(["up", "-d", "--wait"], in: directory.path)
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stdout.hasPrefix("orchestrate: started (pid "))
+        defer {
+            _ = try? E2E.run(["down", "--timeout", "20s"], in: directory.path)
+            if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+        }
+        try body(directory)
+    }
+
+    static func lockHolder(_ directory: TemporaryDirectory) -> Int32? {
+        guard let text = try? String(contentsOfFile: directory.url(".orchestrate/orchestrate.pid"), encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid)
+        else { return nil }
+        return pid
+    }
+
+    /// The processes of group `group` that are alive (zombies do not count: this sandbox's init does not reap
+    /// the orphans a detached supervisor leaves once it exits).
+    static func liveMembers(ofGroup group: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && fields[0] != "Z" && Int32(fields[2]) == group
+        }
+    }
+
+    /// Whether `pid` runs (a zombie does not).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    static func lines(_ directory: TemporaryDirectory, _ file: String) -> [String] {
+        ((try? String(contentsOfFile: directory.url(file), encoding: .utf8)) ?? "").split(separator: "\n").map(
+            String.init
+        )
+    }
+
+    static func status(_ directory: TemporaryDirectory) throws -> [String: [String: Any]] {
+        let result = try E2E.run(["status", "--json"], in: directory.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try E2E.jsonObject(result.stdout)
+        let daemons = try #require(document["daemons"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: daemons.map { ($0["name"] as? String ?? "", $0) })
+    }
+
+    @Test func periodicAndWatcherDaemonsRunAndDownLeavesNothing() throws {
+        try withSupervisor { directory in
+            // The periodic daemon runs on its schedule: counted from its own output.
+            #expect(eventually { Self.lines(directory, "ticks.txt").count >= 3 })
+            #expect(Self.lines(directory, "ticks.txt").prefix(3) == ["run 1", "run 2", "run 3"])
+
+            // A non-matching and an ignored file run nothing; a matching one runs the watcher once with its path.
+            try directory.write("src/notes.md", "x")
+            try directory.write("src/skip/ignored.txt", "x")
+            try directory.write("src/a.txt", "hello")
+            #expect(eventually { Self.lines(directory, "changes.txt").count >= 2 })
+            #expect(Self.lines(directory, "changes.txt") == [directory.url("src/a.txt"), "count=1"])
+
+            // A failing run is counted and retried while its schedule goes on.
+            #expect(eventually { Self.lines(directory, "flaky.txt").count == 2 })
+            let flaky = try #require(try Self.status(directory)["flaky"])
+            #expect(flaky["failures"] as? Int == 2)
+            #expect(flaky["state"] as? String == "idle")
+            #expect((flaky["last_run"] as? [String: Any])?["exit_code"] as? Int == 3)
+            #expect(flaky["next_run"] is String)
+
+            // trigger runs a daemon now; --wait returns its exit status.
+            let trigger = try E2E.run(["trigger", "flaky", "--wait"], in: directory.path)
+            #expect(trigger.status == 3)
+            #expect(trigger.stdout.hasPrefix("flaky: exited with status 3"))
+            let ok = try E2E.run(["trigger", "tick", "--wait"], in: directory.path)
+            #expect(ok.status == 0, "\(ok.stderr)")
+
+            let table = try E2E.run(["status"], in: directory.path)
+            #expect(table.status == 0)
+            #expect(table.stdout.contains("tick"))
+            #expect(table.stdout.contains("periodic"))
+            let logs = try E2E.run(["logs", "tick", "-n", "2"], in: directory.path)
+            #expect(logs.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("tick | 20") })
+
+            // A second supervisor for the same manifest is refused while the first runs.
+            let second = try E2E.run(["up", "-d"], in: directory.path)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("already running"))
+
+            let supervisor = try #require(Self.lockHolder(directory))
+            let down = try E2E.run(["down"], in: directory.path)
+            #expect(down.status == 0, "\(down.stderr)")
+            #expect(
+                eventually { Self.liveMembers(ofGroup: supervisor).isEmpty },
+                "nothing of its process group is left"
+            )
+            #expect(!FileManager.default.fileExists(atPath: directory.url(".orchestrate/orchestrate.sock")))
+            let after = try E2E.run(["status"], in: directory.path)
+            #expect(after.status == 3)
+            #expect(after.stderr.contains("not running"))
+        }
+    }
+
+    @Test func aWatcherThatCannotWatchIsRestartedThenParkedAsFailed() throws {
+        let manifest = """
+            daemons:
+              blind:
+                kind: watcher
+                paths: [missing]
+                command: "true"
+                restart: {policy: on-failure, backoff: {initial: 10ms, max: 40ms}, limit: {burst: 3, window: 1m}}
+            """
+        try withSupervisor(manifest) { directory in
+            #expect(eventually { (try? Self.status(directory)["blind"]?["state"] as? String) == "failed" })
+            let blind = try #require(try Self.status(directory)["blind"])
+            #expect(blind["restarts"] as? Int == 2)
+            #expect((blind["last_error"] as? String)?.contains("missing") == true)
+            // `restart` revives a daemon parked as failed (it fails again: the folder is still missing).
+            let restart = try E2E.run(["restart", "blind"], in: directory.path)
+            #expect(restart.status == 0, "\(restart.stderr)")
+        }
+    }
+
+    @Test func childrenDieWithAKilledSupervisorAndTheNextUpIsClean() throws {
+        let manifest = """
+            daemons:
+              long:
+                kind: periodic
+                interval: 1h
+                run_on_start: true
+                command: ["sleep", "300"]
+            """
+        try withSupervisor(manifest) { directory in
+            #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
+            let child = try #require((try Self.status(directory)["long"]?["pids"] as? [Int])?.first)
+            let supervisor = try #require(Self.lockHolder(directory))
+            kill(supervisor, SIGKILL)
+            #expect(eventually { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
+            #expect(eventually { Self.lockHolder(directory) == nil })
+            let again = try E2E.run(["up", "-d", "--wait"], in: directory.path)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
+        }
+    }
+
+    @Test func commandsAgainstNoSupervisor() throws {
+        try E2E.withManifest("daemons:\n  t: {kind: periodic, interval: 1s, command: \"true\"}\n") { directory in
+            for arguments in [["status"], ["status", "--json"], ["trigger", "t"], ["stop", "t"], ["down"]] {
+                let result = try E2E.run(arguments, in: directory.path)
+                #expect(result.status == 3, "\(arguments): \(result.stderr)")
+                #expect(result.stderr.contains("not running"))
+            }
+        }
+    }
+}
