@@ -104,6 +104,86 @@ def measure(command: list[str], runs: int, env: dict[str, str]) -> dict:
     }
 
 
+def supervisor_manifest(folder: pathlib.Path, periodic: int, watchers: int, debounce: str = "50ms") -> pathlib.Path:
+    """`periodic` daemons at 1 minute and `watchers` watchers, each of its own folder, as issue 3 describes."""
+    lines = ["daemons:"]
+    for index in range(periodic):
+        lines += [f"  p{index:03d}:", "    kind: periodic", "    interval: 1m", '    command: ["true"]']
+    for index in range(watchers):
+        (folder / f"w{index:03d}").mkdir(parents=True, exist_ok=True)
+        lines += [
+            f"  w{index:03d}:",
+            "    kind: watcher",
+            f"    paths: [w{index:03d}]",
+            f"    debounce: {debounce}",
+            '    command: ["sh", "-c", "date +%s.%N >> seen.txt; cat \\"$ORCHESTRATE_CHANGED_FILE\\" | wc -l >> counts.txt"]'.replace("$O", "$$O"),
+        ]
+    manifest = folder / "daemons.yaml"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def supervisor_scenarios(binary: str, runs: int, env: dict[str, str]) -> list[dict]:
+    """Issue 3's figures: up -d to 100 registered, idle CPU and memory, status as a process, touch to command."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-up-") as folder:
+        root = pathlib.Path(folder)
+        manifest = supervisor_manifest(root, 50, 50)
+        up_times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                           stdout=subprocess.DEVNULL, cwd=folder)
+            up_times.append((time.perf_counter() - start) * 1000)
+            subprocess.run([binary, "-f", str(manifest), "down"], check=True, env=env, stdout=subprocess.DEVNULL, cwd=folder)
+        results.append({"scenario": "up -d --wait, 100 daemons registered and started",
+                        "median_ms": round(statistics.median(up_times), 1), "min_ms": round(min(up_times), 1),
+                        "max_ms": round(max(up_times), 1), "runs": 5, "target_ms": 100})
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env, stdout=subprocess.DEVNULL, cwd=folder)
+        try:
+            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
+            time.sleep(1)  # let start-up settle before measuring what idling costs
+            before = cpu_seconds(pid)
+            time.sleep(10)
+            idle = cpu_seconds(pid) - before
+            results.append({"scenario": "idle CPU, 100 daemons, over 10 s", "cpu_ms": round(idle * 1000, 1),
+                            "rss_mib": round(rss_mib(pid), 1), "target": "no work when nothing is due; < 15 MiB"})
+            status = measure([binary, "-f", str(manifest), "status"], runs, env)
+            results.append({"scenario": "orchestrate status as a whole process", **status, "target_ms": 15})
+            latencies = []
+            seen = root / "seen.txt"
+            for index in range(11):
+                count = len(seen.read_text().splitlines()) if seen.exists() else 0
+                touched = time.time()
+                (root / "w000" / f"f{index}.txt").write_text("x")
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    lines = seen.read_text().splitlines() if seen.exists() else []
+                    if len(lines) > count:
+                        latencies.append((float(lines[-1]) - touched) * 1000)
+                        break
+                    time.sleep(0.002)
+            if latencies:
+                results.append({"scenario": "file write to watcher command started (debounce 50ms)",
+                                "median_ms": round(statistics.median(latencies), 1), "min_ms": round(min(latencies), 1),
+                                "max_ms": round(max(latencies), 1), "runs": len(latencies), "target_ms": 55})
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/orchestrate")
@@ -131,6 +211,8 @@ def main() -> None:
         results.append({"scenario": f"config --json, {arguments.daemons} daemons", **config})
         size = big.stat().st_size
 
+    supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
+
     print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
     print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
     print()
@@ -147,6 +229,12 @@ def main() -> None:
     print()
     print(f"load and validate of {arguments.daemons} daemons beyond the fixed cost: {loaded:.1f} ms")
 
+    print()
+    print("supervisor (50 periodic daemons at 1m, 50 watchers):")
+    for row in supervisor:
+        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
+        print(f"  {row['scenario']}: {figures}")
+
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -155,6 +243,7 @@ def main() -> None:
         "daemons": arguments.daemons,
         "manifest_bytes": size,
         "scenarios": results,
+        "supervisor": supervisor,
         "load_beyond_fixed_cost_ms": round(loaded, 2),
     }
     output.write_text(json.dumps(document, indent=2) + "\n")
