@@ -1,5 +1,6 @@
 import DaemonKit
 import Foundation
+import Hummingbird
 import Logging
 import Manifest
 import ServiceLifecycle
@@ -89,9 +90,11 @@ public final class Supervisor: Sendable {
         ) {
             onReady()
         }
+        let httpServer = try controlHTTPServer(logger: serverLogger)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
+            if let httpServer { group.addTask { try await httpServer.run() } }
             group.addTask { [input, logger] in
                 for await signal in signals {
                     if signal == .sighup {
@@ -124,6 +127,28 @@ public final class Supervisor: Sendable {
 
     /// Counts the control requests being answered.
     let inFlight = Atomic<Int>(0)
+
+    /// The control API on `control.http`, when the manifest sets it: the same routes, behind the key that
+    /// `control.api_key_env` names (the manifest only allows a non-loopback address with one).
+    private func controlHTTPServer(logger: Logger) throws -> IPCServer<BasicRequestContext>? {
+        guard let control = manifest.control, case .tcp(let host, let port)? = control.http else { return nil }
+        var key: String?
+        if let variable = control.apiKeyEnvironment {
+            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                throw OrchestratorError(
+                    code: .supervisorUnavailable,
+                    message: "control.api_key_env names \(variable), which is not set in the supervisor's environment"
+                )
+            }
+            key = value
+        }
+        return IPCServer(
+            router: ControlAPI(supervisor: self, apiKey: key).router(),
+            host: host,
+            port: port,
+            logger: logger
+        )
+    }
 
     /// Asks the supervisor to stop everything and exit.
     public func shutDown() { input.yield(.down) }

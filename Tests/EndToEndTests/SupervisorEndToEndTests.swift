@@ -195,4 +195,63 @@ struct SupervisorEndToEndTests {
             }
         }
     }
+
+    @Test func theControlAPIOverTCPNeedsItsKey() throws {
+        let port = try #require(Self.freePort())
+        let manifest = """
+            control: {http: "127.0.0.1:\(port)", api_key_env: CONTROL_KEY}
+            daemons:
+              t: {kind: periodic, interval: 1h, command: "true"}
+            """
+        let directory = try TemporaryDirectory(prefix: "e2e-http")
+        defer { directory.remove() }
+        try directory.write("daemons.yaml", manifest)
+        let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: ["CONTROL_KEY": "s3cret"])
+        #expect(up.status == 0, "\(up.stderr)")
+        defer {
+            _ = try? E2E.run(["down"], in: directory.path)
+            if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+        }
+        let url = "http://127.0.0.1:\(port)/v1/status"
+        let anonymous = try TestProcess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        #expect(anonymous.stdout == "401")
+        let wrong = try TestProcess.run([
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope", url,
+        ])
+        #expect(wrong.stdout == "401")
+        let allowed = try TestProcess.run(["curl", "-s", "-H", "Authorization: Bearer s3cret", url])
+        let document = try E2E.jsonObject(allowed.stdout)
+        #expect((document["daemons"] as? [[String: Any]])?.first?["name"] as? String == "t")
+    }
+
+    @Test func aPublicControlAddressWithoutAKeyIsRefused() throws {
+        try E2E.withManifest("control: {http: \"0.0.0.0:9400\"}\ndaemons: {}\n") { directory in
+            let result = try E2E.run(["validate"], in: directory.path)
+            #expect(result.status == 2)
+            #expect(
+                result.stderr.contains("control.http: serving the control API on 0.0.0.0:9400, which is not loopback")
+            )
+        }
+    }
+
+    /// A TCP port nothing listens on now, from the kernel.
+    static func freePort() -> Int? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }

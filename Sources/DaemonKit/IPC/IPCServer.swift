@@ -13,6 +13,24 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
     public let socketPath: String
     private let application: Application<RouterResponder<Context>>
 
+    /// Makes a server answering with `router` on a TCP address (the control API's `control.http`), for which
+    /// ``socketPath`` is empty.
+    public init(
+        router: Router<Context>,
+        host: String,
+        port: Int,
+        logger: Logger,
+        onReady: @escaping @Sendable () async -> Void = {}
+    ) {
+        socketPath = ""
+        application = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { _ in await onReady() },
+            logger: logger
+        )
+    }
+
     /// Makes a server answering with `router` on `socketPath`; `onReady` runs once the socket accepts
     /// connections with its final mode.
     public init(
@@ -35,7 +53,7 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
 
     /// Serves until cancelled or shut down gracefully, then removes the socket file.
     public func run() async throws {
-        defer { unlink(socketPath) }
+        defer { if !socketPath.isEmpty { unlink(socketPath) } }
         try await application.run()
     }
 }

@@ -14,6 +14,17 @@ struct ManifestChecks {
         }
         checkDependencies(daemons)
         checkPorts(root, daemons)
+        if let http = root["control"]?["http"], let address = http.scalarText.flatMap(ListenAddress.init(parsing:)),
+            !address.isLoopback, root["control"]?["api_key_env"] == nil
+        {
+            fail(
+                .invalidValue,
+                http.origin,
+                "control.http",
+                "serving the control API on \(address), which is not loopback, needs control.api_key_env",
+                "set control: {http: ..., api_key_env: NAME}, or listen on 127.0.0.1"
+            )
+        }
     }
 
     private mutating func checkDurations(_ daemon: YAMLNode, path: String) {

@@ -9,9 +9,13 @@ import Synchronization
 /// change to a daemon's record). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
 struct ControlAPI: Sendable {
     let supervisor: Supervisor
+    /// The key every request must carry (`control.http` with `control.api_key_env`); nil on the Unix socket,
+    /// which its 0600 mode protects.
+    var apiKey: String? = nil
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
         router.add(middleware: VersionMiddleware())
         router.add(middleware: InFlightMiddleware(counter: supervisor))
         router.get("/v1/status") { _, _ in try Self.json(supervisor.statusDocument()) }
@@ -220,5 +224,38 @@ struct InFlightMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.connection] = "close"
         return response
+    }
+}
+
+/// Requires `Authorization: Bearer KEY` (or `X-API-Key: KEY`), compared in constant time, on every route but
+/// `/metrics` (DESIGN.md §6).
+struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let key: String
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if request.uri.path == "/metrics" { return try await next(request, context) }
+        let authorization = request.headers[.authorization] ?? ""
+        let given =
+            authorization.hasPrefix("Bearer ")
+            ? String(authorization.dropFirst(7)) : request.headers[.init("X-API-Key")!] ?? ""
+        guard Self.constantTimeEqual(Array(given.utf8), Array(key.utf8)) else {
+            return ControlAPI.error(.unauthorized, "this route needs the control API key (Authorization: Bearer KEY)")
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares without stopping at the first difference, so timing tells nothing of the key.
+    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+        for index in 0..<max(lhs.count, rhs.count) {
+            let left = index < lhs.count ? lhs[index] : 0
+            let right = index < rhs.count ? rhs[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
     }
 }
