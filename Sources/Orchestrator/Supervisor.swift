@@ -40,6 +40,7 @@ public final class Supervisor: Sendable {
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
     private let supervisors = Mutex<[String: ServiceSupervisor]>([:])
+    private let processGroups: ProcessGroupLedger
 
     /// Makes a supervisor for `manifest`. `mirror`, when given, also receives each daemon's log lines (for a
     /// supervisor in the foreground, which shows them on the terminal).
@@ -54,6 +55,7 @@ public final class Supervisor: Sendable {
         self.makeService = makeService
         self.mirror = mirror
         socketPath = ControlSocket.path(stateDirectory: manifest.stateDirectory)
+        processGroups = ProcessGroupLedger(path: manifest.stateDirectory + "/run/process-groups")
         (events, input) = AsyncStream.makeStream(of: Event.self)
     }
 
@@ -67,6 +69,11 @@ public final class Supervisor: Sendable {
         let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: manifest.stateDirectory))
         defer { lock.release() }
         try? ChildReaper.becomeSubreaper()
+        // What a supervisor killed before it could stop its commands left behind goes first.
+        let leftovers = processGroups.cleanUpPrevious()
+        if !leftovers.isEmpty {
+            logger.warning("killed processes a previous supervisor left behind", metadata: ["pids": "\(leftovers)"])
+        }
         if socketPath != manifest.stateDirectory + "/orchestrate.sock" {
             try? socketPath.write(
                 toFile: ControlSocket.recordPath(stateDirectory: manifest.stateDirectory),
@@ -179,7 +186,8 @@ public final class Supervisor: Sendable {
                 policy: spec.restart,
                 registry: registry,
                 log: log,
-                logger: logger
+                logger: logger,
+                processGroups: processGroups
             )
         }
         supervisors.withLock { $0 = result }

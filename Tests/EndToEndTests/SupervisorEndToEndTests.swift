@@ -171,7 +171,7 @@ struct SupervisorEndToEndTests {
                 kind: periodic
                 interval: 1h
                 run_on_start: true
-                command: ["sleep", "300"]
+                command: ["sh", "-c", "sleep 300 & echo $$! > grandchild.pid; wait"]
             """
         try withSupervisor(manifest) { directory in
             #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
@@ -180,8 +180,13 @@ struct SupervisorEndToEndTests {
             kill(supervisor, SIGKILL)
             #expect(eventually { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
             #expect(eventually { Self.lockHolder(directory) == nil })
+            // The grandchild shares the command's process group but not its parent-death signal: it outlives
+            // the killed supervisor, and the next supervisor ends it from the recorded groups.
+            let grandchild = try #require(Self.lines(directory, "grandchild.pid").first.flatMap { Int32($0) })
+            #expect(Self.isAlive(grandchild))
             let again = try E2E.run(["up", "-d", "--wait"], in: directory.path)
             #expect(again.status == 0, "\(again.stderr)")
+            #expect(eventually { !Self.isAlive(grandchild) }, "the next up ends what the killed supervisor left")
             #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
         }
     }

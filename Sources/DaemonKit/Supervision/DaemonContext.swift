@@ -13,6 +13,8 @@ public struct DaemonContext: Sendable {
     public let logger: Logger
     /// Requests for this run of the service (a restarted service gets a fresh stream).
     public let requests: AsyncStream<DaemonRequest>
+    /// Where the process groups of the service's commands are recorded, if anywhere.
+    public let processGroups: ProcessGroupLedger?
 
     /// Makes a context.
     public init(
@@ -20,13 +22,15 @@ public struct DaemonContext: Sendable {
         registry: DaemonRegistry,
         log: RotatingLogFile,
         logger: Logger,
-        requests: AsyncStream<DaemonRequest>
+        requests: AsyncStream<DaemonRequest>,
+        processGroups: ProcessGroupLedger? = nil
     ) {
         self.name = name
         self.registry = registry
         self.log = log
         self.logger = logger
         self.requests = requests
+        self.processGroups = processGroups
     }
 
     /// Changes the daemon's record.

@@ -15,6 +15,7 @@ public final class ServiceSupervisor: Sendable {
     private let registry: DaemonRegistry
     private let log: RotatingLogFile
     private let logger: Logger
+    private let processGroups: ProcessGroupLedger?
     private let mailbox = Mutex<AsyncStream<DaemonRequest>.Continuation?>(nil)
 
     /// Makes a supervisor for `service`.
@@ -23,8 +24,10 @@ public final class ServiceSupervisor: Sendable {
         policy: RestartPolicy,
         registry: DaemonRegistry,
         log: RotatingLogFile,
-        logger: Logger
+        logger: Logger,
+        processGroups: ProcessGroupLedger? = nil
     ) {
+        self.processGroups = processGroups
         self.service = service
         self.policy = policy
         self.registry = registry
@@ -57,7 +60,8 @@ public final class ServiceSupervisor: Sendable {
                 registry: registry,
                 log: log,
                 logger: logger,
-                requests: requests
+                requests: requests,
+                processGroups: processGroups
             )
             var failure: (any Error)?
             do {

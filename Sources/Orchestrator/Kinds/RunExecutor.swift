@@ -60,6 +60,7 @@ struct RunExecutor: Sendable {
                         record.runs += 1
                         record.lastRun = DaemonRecord.Run(startedAt: command.startedAt)
                     }
+                    context.processGroups?.add(command.pid)
                     control.started(command)
                 },
                 output: { bytes in log.write(bytes) }
@@ -84,6 +85,7 @@ struct RunExecutor: Sendable {
             )
             return Outcome(result: result, failed: true)
         }
+        context.processGroups?.remove(result.processGroupID)
         log.flush()
         let milliseconds = Self.milliseconds(result.duration)
         let ending = Self.describe(result)
