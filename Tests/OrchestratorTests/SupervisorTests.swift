@@ -43,10 +43,8 @@ struct SupervisorTests {
         }
     }
 
-    @Test func runsDaemonsAnswersControlRequestsAndLeavesNothingBehind() async throws {
-        let directory = try TemporaryDirectory(prefix: "supervisor")
-        defer { directory.remove() }
-        let manifest = try manifest(in: directory)
+    /// Starts a supervisor of echo services and returns once its socket answers.
+    private func start(_ manifest: Manifest) async -> (Supervisor, Task<Void, any Error>) {
         let supervisor = Supervisor(manifest: manifest, logger: Logger(label: "test")) { spec, _ in
             EchoService(name: spec.name)
         }
@@ -54,6 +52,14 @@ struct SupervisorTests {
         let running = Task { try await supervisor.run { readyInput.yield() } }
         var iterator = ready.makeAsyncIterator()
         _ = await iterator.next()
+        return (supervisor, running)
+    }
+
+    @Test func runsDaemonsAnswersControlRequestsAndLeavesNothingBehind() async throws {
+        let directory = try TemporaryDirectory(prefix: "supervisor")
+        defer { directory.remove() }
+        let manifest = try manifest(in: directory)
+        let (supervisor, running) = await start(manifest)
         let client = SupervisorClient(manifest: manifest, timeout: .seconds(10))
         #expect(client.isRunning)
         #expect(client.pid == getpid())
@@ -113,13 +119,7 @@ struct SupervisorTests {
         let directory = try TemporaryDirectory(prefix: "supervisor")
         defer { directory.remove() }
         let manifest = try manifest(in: directory)
-        let supervisor = Supervisor(manifest: manifest, logger: Logger(label: "test")) { spec, _ in
-            EchoService(name: spec.name)
-        }
-        let (ready, readyInput) = AsyncStream.makeStream(of: Void.self)
-        let running = Task { try await supervisor.run { readyInput.yield() } }
-        var iterator = ready.makeAsyncIterator()
-        _ = await iterator.next()
+        let (supervisor, running) = await start(manifest)
         let client = SupervisorClient(manifest: manifest)
         #expect(await waitUntil { supervisor.registry.record("a")?.state == .idle })
         let seen = try await call { () -> [String] in
