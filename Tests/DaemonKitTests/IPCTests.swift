@@ -36,7 +36,11 @@ struct IPCTests {
         defer { directory.remove() }
         let socket = directory.url("orchestrate.sock")
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
-        let server = IPCServer(router: router(), socketPath: socket, logger: Logger(label: "test")) {
+        let server = IPCServer(
+            router: router(),
+            socketPath: socket,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) {
             readyContinuation.yield()
         }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -43,7 +43,7 @@ struct ServiceSupervisorTests {
             policy: policy,
             registry: registry,
             log: log,
-            logger: Logger(label: "test")
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         return (supervisor, registry)
     }

@@ -40,7 +40,13 @@ final class KindHarness: Sendable {
     var spec: DaemonSpec { manifest[daemon: name]! }
     var record: DaemonRecord { registry.record(name)! }
     var context: DaemonContext {
-        DaemonContext(name: name, registry: registry, log: log, logger: Logger(label: "test"), requests: requests)
+        DaemonContext(
+            name: name,
+            registry: registry,
+            log: log,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            requests: requests
+        )
     }
 
     /// Starts `service` in a task; the caller cancels it.

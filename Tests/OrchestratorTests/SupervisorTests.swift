@@ -45,7 +45,10 @@ struct SupervisorTests {
 
     /// Starts a supervisor of echo services and returns once its socket answers.
     private func start(_ manifest: Manifest) async -> (Supervisor, Task<Void, any Error>) {
-        let supervisor = Supervisor(manifest: manifest, logger: Logger(label: "test")) { spec, _ in
+        let supervisor = Supervisor(
+            manifest: manifest,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) { spec, _ in
             EchoService(name: spec.name)
         }
         let (ready, readyInput) = AsyncStream.makeStream(of: Void.self)
@@ -103,7 +106,10 @@ struct SupervisorTests {
         #expect(wrongVersion.text.contains("unknown API version 'v2'"))
 
         // A second supervisor for the same manifest is refused while the first runs.
-        let second = Supervisor(manifest: manifest, logger: Logger(label: "test")) { spec, _ in
+        let second = Supervisor(
+            manifest: manifest,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) { spec, _ in
             EchoService(name: spec.name)
         }
         await #expect(throws: DaemonKitError.self) { try await second.run() }
