@@ -23,22 +23,7 @@ extension FileWatcherTests {
 
         @Test("creating, modifying and deleting a matching file each give a batch with its path")
         func createModifyDelete() async throws {
-            let folder = try makeTemporaryFolder()
-            defer { folder.remove() }
-            let file = folder.url("a.txt")
-            try await withWatcher(try configuration(folder.path, patterns: ["**/*.txt"])) { _, collector in
-                try Files.write(file, "one")
-                #expect(await collector.wait { $0.count == 1 })
-                #expect(collector.batches == [FileChangeBatch(paths: [file])])
-
-                try Files.write(file, "two, longer")
-                #expect(await collector.wait { $0.count == 2 })
-                #expect(collector.batches.last == FileChangeBatch(paths: [file]))
-
-                try Files.remove(file)
-                #expect(await collector.wait { $0.count == 3 })
-                #expect(collector.batches.last == FileChangeBatch(paths: [file]))
-            }
+            try await WatcherScenarios.createModifyDelete { try InotifyWatcher($0, debouncing: Self.fast) }
         }
 
         @Test("non-matching and ignored files are left out of the batch of a later matching file")

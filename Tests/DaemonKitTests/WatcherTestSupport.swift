@@ -145,3 +145,30 @@ func configuration(
         gitignore: gitignore
     )
 }
+
+/// Scenarios every ``FileWatcher`` must pass, run by the inotify and the polling suites alike.
+enum WatcherScenarios {
+    /// Creating, modifying and deleting a matching file each give a batch with just its path.
+    static func createModifyDelete(
+        _ make: (FileScanner.Configuration) throws -> any FileWatcher
+    ) async throws {
+        let folder = try makeTemporaryFolder()
+        defer { folder.remove() }
+        let file = folder.url("a.txt")
+        let watcher = try make(try configuration(folder.path, patterns: ["**/*.txt"]))
+        defer { watcher.stop() }
+        let collector = BatchCollector(watcher.batches)
+        try Files.write(file, "one")
+        #expect(await collector.wait { $0.count == 1 })
+        #expect(collector.batches == [FileChangeBatch(paths: [file])])
+
+        // A different size, so the change shows even where timestamps are coarse (polling).
+        try Files.write(file, "two, longer")
+        #expect(await collector.wait { $0.count == 2 })
+        #expect(collector.batches.last == FileChangeBatch(paths: [file]))
+
+        try Files.remove(file)
+        #expect(await collector.wait { $0.count == 3 })
+        #expect(collector.batches.last == FileChangeBatch(paths: [file]))
+    }
+}
