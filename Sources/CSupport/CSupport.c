@@ -2,6 +2,8 @@
 #include "CSupport.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <errno.h>
 #include <string.h>
@@ -86,4 +88,45 @@ int csupport_eventfd(void) {
 
 int csupport_set_pipe_size(int fd, int size) {
     return fcntl(fd, F_SETPIPE_SZ, size);
+}
+
+static volatile int sigchld_descriptor = -1;
+static struct sigaction previous_sigchld;
+
+static void sigchld_notify(int number, siginfo_t *info, void *context) {
+    int saved = errno;
+    uint64_t one = 1;
+    int descriptor = sigchld_descriptor;
+    if (descriptor >= 0) {
+        ssize_t ignored = write(descriptor, &one, sizeof one);
+        (void)ignored;
+    }
+    // Another owner's handler (swift-subprocess installs one on kernels without pidfd) still runs.
+    if (previous_sigchld.sa_flags & SA_SIGINFO) {
+        if (previous_sigchld.sa_sigaction != NULL) {
+            previous_sigchld.sa_sigaction(number, info, context);
+        }
+    } else if (previous_sigchld.sa_handler != SIG_DFL && previous_sigchld.sa_handler != SIG_IGN
+               && previous_sigchld.sa_handler != NULL) {
+        previous_sigchld.sa_handler(number);
+    }
+    errno = saved;
+}
+
+int csupport_notify_sigchld(int fd) {
+    if (sigchld_descriptor >= 0) {
+        sigchld_descriptor = fd;
+        return 0;
+    }
+    sigchld_descriptor = fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = sigchld_notify;
+    action.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGCHLD, &action, &previous_sigchld) != 0) {
+        sigchld_descriptor = -1;
+        return -1;
+    }
+    return 0;
 }

@@ -41,16 +41,21 @@ public final class Supervisor: Sendable {
     private let input: AsyncStream<Event>.Continuation
     private let supervisors = Mutex<[String: ServiceSupervisor]>([:])
     private let processGroups: ProcessGroupLedger
+    private let adoptsOrphans: Bool
 
     /// Makes a supervisor for `manifest`. `mirror`, when given, also receives each daemon's log lines (for a
-    /// supervisor in the foreground, which shows them on the terminal).
+    /// supervisor in the foreground, which shows them on the terminal). `adoptsOrphans` is for a supervisor that
+    /// owns its process (`orchestrate up`): it reaps the strays it adopts as they exit and ends those still alive
+    /// when it stops. A supervisor inside another program (a test runner) leaves that program's children alone.
     public init(
         manifest: Manifest,
         logger: Logger,
         makeService: @escaping ServiceFactory,
-        mirror: (@Sendable (String, [UInt8]) -> Void)? = nil
+        mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
+        adoptsOrphans: Bool = false
     ) {
         self.manifest = manifest
+        self.adoptsOrphans = adoptsOrphans
         self.logger = logger
         self.makeService = makeService
         self.mirror = mirror
@@ -69,6 +74,13 @@ public final class Supervisor: Sendable {
         let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: manifest.stateDirectory))
         defer { lock.release() }
         try? ChildReaper.becomeSubreaper()
+        if adoptsOrphans {
+            do {
+                try ChildReaper.reapOnChildExit()
+            } catch {
+                logger.warning("adopted processes will only be reaped at exit", metadata: ["error": "\(error)"])
+            }
+        }
         // What a supervisor killed before it could stop its commands left behind goes first.
         let leftovers = processGroups.cleanUpPrevious()
         if !leftovers.isEmpty {
@@ -114,6 +126,13 @@ public final class Supervisor: Sendable {
                 }
             }
             try await supervise(services, in: &group)
+            if adoptsOrphans {
+                // Strays that left their command's process group (by setsid) outlive the group kill: end them.
+                let strays = await ChildReaper.endAdoptedOrphans(grace: .seconds(2))
+                if !strays.isEmpty {
+                    logger.warning("ended processes that left their command's group", metadata: ["pids": "\(strays)"])
+                }
+            }
             // Event streams end first, then the server gets a moment to send the answers in flight (the `down`
             // that asked for this, above all) before it is cancelled.
             registry.finishSubscribers()

@@ -64,7 +64,8 @@ struct Up: AsyncParsableCommand {
             manifest: manifest,
             logger: logger,
             makeService: { try DaemonKinds.makeService($0, stateDirectory: $1) },
-            mirror: mirror
+            mirror: mirror,
+            adoptsOrphans: true
         )
         do {
             try await supervisor.run {

@@ -198,7 +198,9 @@ struct CommandRunnerTests {
         let elapsed = clock.now - start
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGTERM))
-        #expect(elapsed < .milliseconds(1500))
+        // Ended by the SIGTERM at the timeout, not by the SIGKILL that would follow 5 s later. (Bounds in these tests
+        // tell a wrong behaviour from the right one with room for a loaded machine; timings are `make bench`'s.)
+        #expect(elapsed < .seconds(4))
         #expect(!ProcessGroup(id: result.processGroupID).exists)
     }
 
@@ -222,7 +224,7 @@ struct CommandRunnerTests {
             }
             group.addTask {
                 // Stop once both processes have said they run (so both have set their signal dispositions).
-                let ready = await waitUntil(.seconds(10)) {
+                let ready = await waitUntil(timeout: .seconds(10)) {
                     output.text.contains("grandchild") && output.text.contains("child ")
                 }
                 #expect(ready)
@@ -237,7 +239,8 @@ struct CommandRunnerTests {
         let elapsed = clock.now - (try #require(stoppedAt.withLock { $0 }))
         #expect(result.reason == .stopped)
         #expect(result.termination == .signaled(SIGKILL))
-        #expect(elapsed < stopTimeout + .seconds(1))
+        // SIGKILL at the stop timeout ends it; without the group kill the tree would never end.
+        #expect(elapsed < stopTimeout + .seconds(5))
         #expect(elapsed >= stopTimeout)
         // The whole group, grandchild and its `sleep`s included, is gone: not even a zombie is left.
         errno = 0
@@ -275,13 +278,13 @@ struct CommandRunnerTests {
         let start = clock.now
         let result = try await CommandRunner(.shell(script), outputDrainTimeout: .milliseconds(200))
             .run(output: output.append)
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(10), "the run ends long before the escaped writer's 30 s")
         #expect(result.succeeded)
         #expect(output.text.contains("done\n"))
         let escaped = try #require(pid(after: "escaped ", in: output.lines))
         #expect(isRunning(escaped))
         kill(escaped, SIGKILL)
-        #expect(await waitUntil(.seconds(5)) { !isRunning(escaped) })
+        #expect(await waitUntil(timeout: .seconds(5)) { !isRunning(escaped) })
         ChildReaper.reapAdoptedOrphans(where: { $0 == escaped })
     }
 
@@ -291,12 +294,12 @@ struct CommandRunnerTests {
             try await CommandRunner(.argv(["sleep", "30"]), stopTimeout: .seconds(5))
                 .run(onStart: { running in started.withLock { $0 = running.pid } }, output: { _ in })
         }
-        #expect(await waitUntil(.seconds(10)) { started.withLock { $0 } != nil })
+        #expect(await waitUntil(timeout: .seconds(10)) { started.withLock { $0 } != nil })
         let clock = ContinuousClock()
         let start = clock.now
         task.cancel()
         let result = try await task.value
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(4), "ended by SIGTERM, not by the SIGKILL 5 s later")
         #expect(result.reason == .cancelled)
         #expect(result.termination == .signaled(SIGTERM))
         #expect(!ProcessGroup(id: result.processGroupID).exists)
@@ -346,9 +349,17 @@ struct CommandRunnerTests {
         // must take the first one with it and leave the second alone.
         let script = """
             setsid "$HELPER" 9 $$ /bin/sleep sleep 30 </dev/null >/dev/null 2>&1 &
-            echo armed $!
+            armed=$!
             setsid /bin/sleep 30 </dev/null >/dev/null 2>&1 &
-            echo plain $!
+            plain=$!
+            # Both have left the group (and the helper has armed the signal) once each leads a session as `sleep`.
+            for pid in $armed $plain; do
+              until [ "$(cut -d' ' -f6 /proc/$pid/stat)" = $pid ] && [ "$(cat /proc/$pid/comm)" = sleep ]; do
+                sleep 0.01
+              done
+            done
+            echo armed $armed
+            echo plain $plain
             exec sleep 30
             """
         let output = Output()
@@ -359,7 +370,7 @@ struct CommandRunnerTests {
                     .run(onStart: { running in parent.withLock { $0 = running.pid } }, output: output.append)
             }
             group.addTask {
-                #expect(await waitUntil(.seconds(10)) { output.text.contains("plain ") })
+                #expect(await waitUntil(timeout: .seconds(10)) { output.text.contains("plain ") })
                 if let pid = parent.withLock({ $0 }) { kill(pid, SIGKILL) }
                 return nil
             }
@@ -371,10 +382,10 @@ struct CommandRunnerTests {
         let armed = try #require(pid(after: "armed ", in: output.lines))
         let plain = try #require(pid(after: "plain ", in: output.lines))
         // Both were re-parented to this process (a subreaper); the armed one is dead within a second.
-        #expect(await waitUntil(.seconds(1)) { !isRunning(armed) })
+        #expect(await waitUntil(timeout: .seconds(1)) { !isRunning(armed) })
         #expect(isRunning(plain))
         kill(plain, SIGKILL)
-        #expect(await waitUntil(.seconds(5)) { !isRunning(plain) })
+        #expect(await waitUntil(timeout: .seconds(5)) { !isRunning(plain) })
         ChildReaper.reapAdoptedOrphans(where: { $0 == armed || $0 == plain })
         #expect(!isRunning(armed) && kill(armed, 0) == -1)
     }
@@ -408,7 +419,7 @@ struct CommandRunnerTests {
         #expect(result.succeeded)
         let orphan = try #require(Int32(output.text.trimmingCharacters(in: .whitespacesAndNewlines)))
         // It escaped the group kill, was adopted by this process, and exits into a zombie only we can reap.
-        #expect(await waitUntil(.seconds(5)) { processState(orphan) == "Z" })
+        #expect(await waitUntil(timeout: .seconds(5)) { processState(orphan) == "Z" })
         #expect(parentOf(orphan) == getpid())
         let report = ChildReaper.reapAdoptedOrphans(where: { $0 == orphan })
         #expect(report.reaped == [orphan] || report.deferred)
@@ -485,17 +496,6 @@ private final class Box<Value: Sendable>: Sendable {
     init(_ value: Value) { self.value = Mutex(value) }
 
     func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
-}
-
-/// Polls `condition` every 10 ms until it holds or `deadline` has passed.
-private func waitUntil(_ deadline: Duration, _ condition: () -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now.advanced(by: deadline)
-    while !condition() {
-        if clock.now >= end { return false }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return true
 }
 
 private func pid(after prefix: String, in lines: [String]) -> Int32? {

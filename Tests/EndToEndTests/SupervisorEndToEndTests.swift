@@ -60,20 +60,23 @@ struct SupervisorEndToEndTests {
     static func liveMembers(ofGroup group: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard let fields = statFields(pid) else { return false }
             return fields.count > 2 && fields[0] != "Z" && Int32(fields[2]) == group
         }
     }
 
     /// Whether `pid` runs (a zombie does not).
     static func isAlive(_ pid: Int32) -> Bool {
+        guard let fields = statFields(pid) else { return false }
+        return fields.first != "Z"
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name (state, ppid, pgrp, ...); nil once it is gone.
+    static func statFields(_ pid: Int32) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
-        else { return false }
-        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+        else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     static func lines(_ directory: TemporaryDirectory, _ file: String) -> [String] {
@@ -189,6 +192,50 @@ struct SupervisorEndToEndTests {
             #expect(eventually { !Self.isAlive(grandchild) }, "the next up ends what the killed supervisor left")
             #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
         }
+    }
+
+    @Test func straysThatLeaveTheirGroupAreReapedWhileRunningAndEndedByDown() throws {
+        // Both strays call setsid (the command waits until they have), so the kill of the command's group after
+        // its run misses them: the supervisor, a child subreaper, adopts them. The short one must be reaped when
+        // it exits (no zombie); the one that ignores SIGTERM must be gone once `down` returns.
+        let manifest = """
+            daemons:
+              stray:
+                kind: periodic
+                interval: 1h
+                command: |
+                  setsid sleep 0.5 &
+                  echo $$! > short.pid
+                  setsid sh -c 'trap "" TERM; sleep 300; true' &
+                  echo $$! > long.pid
+                  for pid in $$(cat short.pid long.pid); do
+                    until [ "$$(cut -d' ' -f6 /proc/$$pid/stat)" = "$$pid" ]; do sleep 0.01; done
+                  done
+            """
+        try withSupervisor(manifest) { directory in
+            let supervisor = try #require(Self.lockHolder(directory))
+            let run = try E2E.run(["trigger", "stray", "--wait"], in: directory.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            let short = try #require(Self.lines(directory, "short.pid").first.flatMap { Int32($0) })
+            let long = try #require(Self.lines(directory, "long.pid").first.flatMap { Int32($0) })
+            #expect(
+                eventually { !FileManager.default.fileExists(atPath: "/proc/\(short)") },
+                "the exited stray is reaped, not left a zombie"
+            )
+            #expect(Self.isAlive(long))
+            #expect(Self.parent(of: long) == supervisor, "the stray was adopted by the supervisor")
+            let down = try E2E.run(["down"], in: directory.path)
+            #expect(down.status == 0, "\(down.stderr)")
+            #expect(!Self.isAlive(long), "down ends the stray that ignores SIGTERM")
+            let log = try String(contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"), encoding: .utf8)
+            #expect(log.contains("ended processes that left their command's group"))
+        }
+    }
+
+    /// The parent PID of `pid`, from `/proc`.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let fields = statFields(pid), fields.count > 1 else { return nil }
+        return Int32(fields[1])
     }
 
     @Test func commandsAgainstNoSupervisor() throws {

@@ -53,4 +53,9 @@ int csupport_epoll_wait(int epoll, uint64_t *tokens, int capacity);
 /// `eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)`.
 int csupport_eventfd(void);
 
+/// Installs a SIGCHLD handler (`SA_RESTART | SA_NOCLDSTOP`) that adds 1 to the eventfd `fd`, then calls the
+/// handler that was installed before, if any. A later call only changes the descriptor. The disposition is
+/// never `SIG_IGN`, which would make the kernel reap every child and break the waits of their owners.
+int csupport_notify_sigchld(int fd);
+
 #endif

@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,6 +68,79 @@ public enum ChildReaper {
             }
             return Report(reaped: reaped, deferred: false)
         }
+    }
+
+    /// Starts reaping adopted orphans as they exit, for the rest of this process's life: a SIGCHLD handler wakes a
+    /// thread (blocked in `poll`, so it costs nothing while no child exits), which calls
+    /// ``reapAdoptedOrphans(where:)`` for children outside this process's session (every command runs in a
+    /// session of its own, so its strays do too). Idempotent. Only for a process whose children are all spawned
+    /// through `CommandRunner`: the supervisor's, not a test runner's.
+    public static func reapOnChildExit(_ onReap: @escaping @Sendable ([Int32]) -> Void = { _ in }) throws {
+        try OrphanReaperThread.start(onReap)
+    }
+
+    /// Ends the adopted orphans that are still alive: commands' strays that left their process group (by
+    /// `setsid`) and so outlived the group kill. Each one, and the group it leads, gets SIGTERM, then SIGKILL
+    /// after `grace`; its own children, adopted in turn as it dies, get the same. Children in this process's own
+    /// session and those `CommandRunner` is waiting for are left alone. Returns the PIDs ended.
+    public static func endAdoptedOrphans(grace: Duration) async -> [Int32] {
+        let clock = ContinuousClock()
+        var ended: [Int32] = []
+        // Each round ends what is adopted now; what those leave behind is adopted as they die and taken next.
+        for _ in 0..<8 {
+            let strays = adoptedOrphans()
+            guard !strays.isEmpty else { break }
+            for pid in strays { signalWithGroup(pid, SIGTERM) }
+            let end = clock.now.advanced(by: grace)
+            var pause = Duration.milliseconds(1)
+            while clock.now < end, strays.contains(where: isAlive) {
+                reapAdoptedOrphans(where: { strays.contains($0) })
+                await uncancellableSleep(for: pause)
+                pause = min(pause * 2, .milliseconds(20))
+            }
+            for pid in strays where isAlive(pid) { signalWithGroup(pid, SIGKILL) }
+            let killed = clock.now.advanced(by: .seconds(1))
+            while clock.now < killed, strays.contains(where: isAlive) {
+                reapAdoptedOrphans(where: { strays.contains($0) })
+                await uncancellableSleep(for: .milliseconds(2))
+            }
+            reapAdoptedOrphans(where: { strays.contains($0) })
+            ended += strays
+        }
+        return ended
+    }
+
+    /// Living children outside this process's session that `CommandRunner` did not spawn; zombies are reaped.
+    static func adoptedOrphans() -> [Int32] {
+        reapAdoptedOrphans(where: outsideOwnSession)
+        return ChildRegistry.shared.withSpawnsPaused { owned in
+            childProcessIDs().filter { pid in !(owned ?? []).contains(pid) && outsideOwnSession(pid) && isAlive(pid) }
+        }
+    }
+
+    /// True for a process whose session is not this process's: a command's (each runs in a session of its own)
+    /// or one a stray made with `setsid`. False when it cannot be read.
+    static func outsideOwnSession(_ pid: Int32) -> Bool {
+        guard let fields = statFields(pid), fields.count > 3, let session = Int32(fields[3]) else { return false }
+        return session != getsid(0)
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let fields = statFields(pid), let state = fields.first else { return false }
+        return state != "Z" && state != "X"
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name: state, ppid, pgrp, session, ...
+    private static func statFields(_ pid: Int32) -> [Substring]? {
+        let text = readSmallFile("/proc/\(pid)/stat")
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    private static func signalWithGroup(_ pid: Int32, _ signal: Int32) {
+        if getpgid(pid) == pid { kill(-pid, signal) }
+        kill(pid, signal)
     }
 
     /// This process's children, living and zombie, from `/proc/self/task/TID/children` (every thread's list:
@@ -139,6 +213,45 @@ final class ChildRegistry: Sendable {
     func withSpawnsPaused<Result>(_ body: (Set<Int32>?) -> Result) -> Result {
         state.withLock { state in
             body(state.spawnsInFlight == 0 ? state.owned : nil)
+        }
+    }
+}
+
+/// The thread that reaps adopted orphans when SIGCHLD arrives; one per process, started on first use.
+private enum OrphanReaperThread {
+    private static let started = Mutex<Bool>(false)
+
+    static func start(_ onReap: @escaping @Sendable ([Int32]) -> Void) throws {
+        try started.withLock { started in
+            guard !started else { return }
+            let descriptor = EventDescriptor.make()
+            guard descriptor >= 0, csupport_notify_sigchld(descriptor) == 0 else {
+                let number = errno
+                throw DaemonKitError(
+                    code: .processControl,
+                    message: "cannot watch for exited children: \(String(cString: strerror(number)))",
+                    errno: number
+                )
+            }
+            started = true
+            let thread = Thread { loop(descriptor, onReap) }
+            thread.name = "orchestrate-reaper"
+            thread.start()
+        }
+    }
+
+    /// Waits for SIGCHLD, then reaps. A spawn in flight defers the scan: it is tried again 10 ms later.
+    private static func loop(_ descriptor: Int32, _ onReap: @Sendable ([Int32]) -> Void) {
+        var retry = false
+        while true {
+            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, retry ? 10 : -1)
+            if ready < 0 { continue }
+            var count: UInt64 = 0
+            _ = read(descriptor, &count, MemoryLayout<UInt64>.size)
+            let report = ChildReaper.reapAdoptedOrphans(where: ChildReaper.outsideOwnSession)
+            retry = report.deferred
+            if !report.reaped.isEmpty { onReap(report.reaped) }
         }
     }
 }
