@@ -27,7 +27,12 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         .target(name: "CSupport"),
-        .executableTarget(name: "orchestrate-pdeathsig"),
+        .executableTarget(
+            name: "orchestrate-pdeathsig",
+            // A static C program with no Swift runtime (see main.c): it runs before every command, so it must start
+            // at once; a dynamic one spends a millisecond or more in the loader first.
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         .target(
             name: "DaemonKit",
             dependencies: [

@@ -4,6 +4,7 @@ import Orchestrator
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check the manifest and print a summary, or every error (exit status 2)."
     )
 
@@ -17,6 +18,7 @@ struct Validate: ParsableCommand {
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Print the resolved manifest: defaults, interpolation and overrides applied."
     )
 
@@ -33,6 +35,7 @@ struct Config: ParsableCommand {
 
 struct Files: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "files",
         abstract: "List the files a watcher daemon covers now, relative to the manifest's folder."
     )
 
@@ -62,6 +65,7 @@ struct Files: ParsableCommand {
 
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schema",
         abstract: "Print the manifest's JSON Schema (draft 2020-12)."
     )
 

@@ -32,6 +32,7 @@ struct ControlContext {
 
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "down",
         abstract: "Stop every daemon gracefully, then the supervisor."
     )
 
@@ -67,7 +68,10 @@ struct Down: ParsableCommand {
 }
 
 struct Trigger: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a periodic or watcher daemon now.")
+    static let configuration = CommandConfiguration(
+        commandName: "trigger",
+        abstract: "Run a periodic or watcher daemon now."
+    )
 
     @OptionGroup var manifest: ManifestOptions
 
@@ -123,21 +127,24 @@ extension LifecycleCommand {
 }
 
 struct Start: LifecycleCommand {
-    static let configuration = CommandConfiguration(abstract: "Start one daemon.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start one daemon.")
     static let action = "start"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String
 }
 
 struct Stop: LifecycleCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop one daemon.")
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop one daemon.")
     static let action = "stop"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String
 }
 
 struct Restart: LifecycleCommand {
-    static let configuration = CommandConfiguration(abstract: "Restart one daemon (also one parked as failed).")
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Restart one daemon (also one parked as failed)."
+    )
     static let action = "restart"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String

@@ -5,6 +5,7 @@ import Manifest
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logs",
         abstract: "Show the daemons' logs, interleaved by time with each daemon's name in front."
     )
 

@@ -5,6 +5,7 @@ import Orchestrator
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show the daemons: a table, or the status document with --json. Exit 3 when nothing runs."
     )
 

@@ -7,6 +7,7 @@ import Orchestrator
 
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "up",
         abstract: "Start the supervisor and every daemon of the manifest (Ctrl-C stops them)."
     )
 
