@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// An HTTP/1.1 server on a Unix domain socket, for a supervisor's control API.
@@ -8,10 +11,17 @@ import ServiceLifecycle
 /// Hummingbird deletes an existing socket file before it binds, so a second server would silently take
 /// over a live socket: callers hold the supervisor's ``PIDLock`` before running one. The socket is made
 /// 0600 as soon as it is bound (it gets the umask's mode otherwise), and removed when the server stops.
+///
+/// The server is hummingbird's HTTP/1.1 server and router without hummingbird's `Application`, whose `Date`
+/// header cache wakes the process every second: a supervisor with nothing due must not wake at all. The
+/// `Date` header is formatted per response instead, which costs a microsecond on a control request.
 public struct IPCServer<Context: RequestContext & InitializableFromSource<ApplicationRequestContextSource>>: Service {
     /// The socket's path.
     public let socketPath: String
-    private let application: Application<RouterResponder<Context>>
+    private let responder: RouterResponder<Context>
+    private let address: BindAddress
+    private let logger: Logger
+    private let onReady: @Sendable () async -> Void
 
     /// Makes a server answering with `router` on a TCP address (the control API's `control.http`), for which
     /// ``socketPath`` is empty.
@@ -23,12 +33,10 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
         onReady: @escaping @Sendable () async -> Void = {}
     ) {
         socketPath = ""
-        application = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { _ in await onReady() },
-            logger: logger
-        )
+        responder = router.buildResponder()
+        address = .hostname(host, port: port)
+        self.logger = logger
+        self.onReady = onReady
     }
 
     /// Makes a server answering with `router` on `socketPath`; `onReady` runs once the socket accepts
@@ -40,20 +48,52 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
         onReady: @escaping @Sendable () async -> Void = {}
     ) {
         self.socketPath = socketPath
-        application = Application(
-            router: router,
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: nil),
-            onServerRunning: { _ in
-                chmod(socketPath, 0o600)
-                await onReady()
-            },
-            logger: logger
-        )
+        responder = router.buildResponder()
+        address = .unixDomainSocket(path: socketPath)
+        self.logger = logger
+        self.onReady = { [socketPath] in
+            chmod(socketPath, 0o600)
+            await onReady()
+        }
     }
 
-    /// Serves until cancelled or shut down gracefully, then removes the socket file.
+    /// Serves until the task is cancelled or the service group shuts down; then removes the socket file.
     public func run() async throws {
         defer { if !socketPath.isEmpty { unlink(socketPath) } }
-        try await application.run()
+        let (responder, logger, onReady) = (responder, logger, onReady)
+        let server = try HTTPServerBuilder.http1().buildServer(
+            configuration: ServerConfiguration(address: address, serverName: nil),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger,
+            responder: { request, writer, channel in
+                let context = Context(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+                var response: Response
+                do {
+                    response = try await responder.respond(to: request, context: context)
+                } catch {
+                    logger.debug("unhandled error", metadata: ["error": "\(error)"])
+                    response = Response(status: .internalServerError)
+                }
+                response.headers[.date] = HTTPDate.now()
+                try await writer.write(response: response.head, body: response.body)
+            },
+            onServerRunning: { _ in await onReady() }
+        )
+        try await server.run()
+    }
+}
+
+/// The `Date` header's format (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+enum HTTPDate {
+    static func now() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(1900 + parts.tm_year) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }
