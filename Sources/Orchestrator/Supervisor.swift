@@ -25,10 +25,13 @@ public final class Supervisor: Sendable {
         case restart(String, reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void)
         case down
         case ended(String, generation: Int)
+        case reload(ReloadRequest)
     }
 
-    /// The manifest being run.
-    public let manifest: Manifest
+    /// The manifest being run: the one `up` loaded, then the last one a reload applied.
+    public var manifest: Manifest { current.withLock { $0 } }
+    /// The folder of the lock, socket and logs, for the supervisor's whole life (a reload cannot move it).
+    public let stateDirectory: String
     /// The registry `status` reads.
     public let registry = DaemonRegistry()
     /// The socket the control API listens on.
@@ -42,19 +45,36 @@ public final class Supervisor: Sendable {
     private let supervisors = Mutex<[String: ServiceSupervisor]>([:])
     private let processGroups: ProcessGroupLedger
     private let adoptsOrphans: Bool
+    private let current: Mutex<Manifest>
+    /// Where reloads read the manifest from.
+    private let source: Mutex<ManifestLoader>
+    private let lastReloadRecord = Mutex<StatusDocument.Reload?>(nil)
+    /// The watch of the manifest and its env_file while `reload: auto`; stopped to take new settings.
+    let manifestWatch = Mutex<(any FileWatcher)?>(nil)
+    /// Wakes the manifest watch when a reload changed what it watches (the mode, the env_file).
+    let watchSettingsChanged: AsyncStream<Void>.Continuation
+    let watchSettingsStream: AsyncStream<Void>
 
     /// Makes a supervisor for `manifest`. `mirror`, when given, also receives each daemon's log lines (for a
     /// supervisor in the foreground, which shows them on the terminal). `adoptsOrphans` is for a supervisor that
     /// owns its process (`orchestrate up`): it reaps the strays it adopts as they exit and ends those still alive
     /// when it stops. A supervisor inside another program (a test runner) leaves that program's children alone.
+    /// `source` is where reloads read the manifest (by default its file, with this process's environment).
     public init(
         manifest: Manifest,
         logger: Logger,
         makeService: @escaping ServiceFactory,
         mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
-        adoptsOrphans: Bool = false
+        adoptsOrphans: Bool = false,
+        source: ManifestLoader? = nil
     ) {
-        self.manifest = manifest
+        current = Mutex(manifest)
+        stateDirectory = manifest.stateDirectory
+        self.source = Mutex(source ?? ManifestLoader(file: manifest.file))
+        (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
+            of: Void.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
         self.adoptsOrphans = adoptsOrphans
         self.logger = logger
         self.makeService = makeService
@@ -71,8 +91,11 @@ public final class Supervisor: Sendable {
     ///
     /// - Parameter onReady: Called once the control socket answers.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
-        let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: manifest.stateDirectory))
+        let manifest = self.manifest
+        let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
         defer { lock.release() }
+        ControlSocket.record(manifest: manifest.file, stateDirectory: stateDirectory)
+        defer { ControlSocket.forget(manifest: manifest.file, stateDirectory: stateDirectory) }
         try? ChildReaper.becomeSubreaper()
         if adoptsOrphans {
             do {
@@ -117,7 +140,8 @@ public final class Supervisor: Sendable {
             group.addTask { [input, logger] in
                 for await signal in signals {
                     if signal == .sighup {
-                        logger.info("SIGHUP received; reloading the manifest arrives with hot reload")
+                        logger.info("SIGHUP received: reloading the manifest")
+                        input.yield(.reload(ReloadRequest(origin: .signal)))
                         continue
                     }
                     logger.info("signal received, stopping", metadata: ["signal": "\(signal)"])
@@ -125,7 +149,10 @@ public final class Supervisor: Sendable {
                     return
                 }
             }
+            group.addTask { await self.watchManifest() }
             try await supervise(services, in: &group)
+            manifestWatch.withLock { $0?.stop() }
+            watchSettingsChanged.finish()
             if adoptsOrphans {
                 // Strays that left their command's process group (by setsid) outlive the group kill: end them.
                 let strays = await ChildReaper.endAdoptedOrphans(grace: .seconds(2))
@@ -182,35 +209,46 @@ public final class Supervisor: Sendable {
     /// Makes a service supervisor for each enabled daemon, and registers every daemon.
     private func compile() throws -> [String: ServiceSupervisor] {
         var result: [String: ServiceSupervisor] = [:]
+        let manifest = self.manifest
         for spec in manifest.daemons {
             registry.register(DaemonRecord(name: spec.name, kind: spec.kindName, enabled: spec.enabled))
             guard spec.enabled else { continue }
-            guard let service = try makeService(spec, manifest.stateDirectory) else {
-                throw OrchestratorError(
-                    code: .unsupportedKind,
-                    message:
-                        "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet"
-                )
-            }
-            let name = spec.name
-            var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
-            if let mirror { lineMirror = { line in mirror(name, line) } }
-            let log = try RotatingLogFile(
-                path: manifest.stateDirectory + "/logs/\(spec.name).log",
-                rotation: spec.log,
-                mirror: lineMirror
-            )
-            result[spec.name] = ServiceSupervisor(
-                service: service,
-                policy: spec.restart,
-                registry: registry,
-                log: log,
-                logger: logger,
-                processGroups: processGroups
-            )
+            result[spec.name] = try makeSupervisor(spec, service: try service(for: spec))
         }
         supervisors.withLock { $0 = result }
         return result
+    }
+
+    /// The service of an enabled daemon; throws when this build cannot run its kind.
+    func service(for spec: DaemonSpec) throws -> any DaemonService {
+        guard let service = try makeService(spec, stateDirectory) else {
+            throw OrchestratorError(
+                code: .unsupportedKind,
+                message:
+                    "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet"
+            )
+        }
+        return service
+    }
+
+    /// The supervisor of `service` under the restart policy of `spec`, with the daemon's log opened.
+    func makeSupervisor(_ spec: DaemonSpec, service: any DaemonService) throws -> ServiceSupervisor {
+        let name = spec.name
+        var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
+        if let mirror { lineMirror = { line in mirror(name, line) } }
+        let log = try RotatingLogFile(
+            path: stateDirectory + "/logs/\(spec.name).log",
+            rotation: spec.log,
+            mirror: lineMirror
+        )
+        return ServiceSupervisor(
+            service: service,
+            policy: spec.restart,
+            registry: registry,
+            log: log,
+            logger: logger,
+            processGroups: processGroups
+        )
     }
 
     /// The supervisor of a daemon, for the control API.
@@ -219,6 +257,9 @@ public final class Supervisor: Sendable {
     /// Posts an event (from the control API).
     func post(_ event: Event) { input.yield(event) }
 
+    /// The last reload's outcome, for `status`.
+    var lastReload: StatusDocument.Reload? { lastReloadRecord.withLock { $0 } }
+
     /// The main loop: starts every daemon, then reacts to events until `down`.
     private func supervise(
         _ services: [String: ServiceSupervisor],
@@ -226,91 +267,69 @@ public final class Supervisor: Sendable {
     )
         async throws
     {
-        var running: [String: (generation: Int, stop: AsyncStream<Void>.Continuation)] = [:]
-        var generation = 0
-        // Replies of restarts waiting for their daemon's old task to end.
-        var restarting: [String: [@Sendable (Result<DaemonRecord, ControlFailure>) -> Void]] = [:]
-        var shuttingDown = false
-
-        func launch(_ name: String, in group: inout ThrowingTaskGroup<Void, any Error>) {
-            guard let supervisor = services[name], running[name] == nil else { return }
-            generation += 1
-            let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
-            running[name] = (generation, stop)
-            let current = generation
-            group.addTask { [input] in
-                await withTaskGroup(of: Void.self) { daemon in
-                    daemon.addTask { await supervisor.run() }
-                    daemon.addTask { for await _ in stopped {} }
-                    await daemon.next()
-                    daemon.cancelAll()
-                }
-                input.yield(.ended(name, generation: current))
-            }
-        }
-
-        for spec in manifest.daemons where spec.enabled { launch(spec.name, in: &group) }
-
+        var loop = SupervisionLoop(supervisor: self, services: services, input: input)
+        for spec in manifest.daemons where spec.enabled { loop.launch(spec.name, in: &group) }
         for await event in events {
-            switch event {
-            case .start(let name, let reply):
-                guard services[name] != nil else {
-                    reply(.failure(unknownDaemon(name)))
-                    continue
-                }
-                if running[name] == nil { launch(name, in: &group) }
-                reply(.success(registry.record(name)!))
-            case .stop(let name, let reply):
-                guard services[name] != nil else {
-                    reply(.failure(unknownDaemon(name)))
-                    continue
-                }
-                if let handle = running[name] {
-                    registry.update(name) { $0.state = .stopping }
-                    handle.stop.finish()
-                }
-                reply(.success(registry.record(name)!))
-            case .restart(let name, let reply):
-                guard services[name] != nil else {
-                    reply(.failure(unknownDaemon(name)))
-                    continue
-                }
-                if let handle = running[name] {
-                    registry.update(name) { $0.state = .stopping }
-                    handle.stop.finish()
-                    restarting[name, default: []].append(reply)
-                } else {
-                    launch(name, in: &group)
-                    reply(.success(registry.record(name)!))
-                }
-            case .ended(let name, let ended):
-                guard running[name]?.generation == ended else { continue }
-                running[name] = nil
-                if let waiting = restarting.removeValue(forKey: name) {
-                    if shuttingDown {
-                        for reply in waiting {
-                            reply(.failure(ControlFailure(status: 409, message: "the supervisor is stopping")))
-                        }
-                    } else {
-                        launch(name, in: &group)
-                        for reply in waiting { reply(.success(registry.record(name)!)) }
-                    }
-                }
-                if shuttingDown, running.isEmpty { return }
-            case .down:
-                guard !shuttingDown else { continue }
-                shuttingDown = true
-                logger.info("stopping every daemon")
-                for (name, handle) in running {
-                    registry.update(name) { $0.state = .stopping }
-                    handle.stop.finish()
-                }
-                if running.isEmpty { return }
-            }
+            if loop.handle(event, in: &group) { return }
         }
     }
 
-    private func unknownDaemon(_ name: String) -> ControlFailure { unknownDaemonFailure(name) }
+    /// Sets the services the control API finds (after a reload changed them).
+    func publishServices(_ services: [String: ServiceSupervisor]) {
+        supervisors.withLock { $0 = services }
+    }
+
+    /// Applies the reload plan's new manifest and source (called by the loop once the plan is committed).
+    func commit(_ manifest: Manifest, source newSource: ManifestLoader) {
+        let before = current.withLock { current in
+            defer { current = manifest }
+            return current
+        }
+        source.withLock { $0 = newSource }
+        if before.reload != manifest.reload || before.envFile != manifest.envFile {
+            watchSettingsChanged.yield()
+            manifestWatch.withLock { $0?.stop() }
+        }
+    }
+
+    /// Where reloads read the manifest from now.
+    var manifestSource: ManifestLoader { source.withLock { $0 } }
+
+    /// Records a reload's outcome for `status`, the log and the event stream.
+    func record(_ outcome: ReloadOutcome, trigger: ReloadRequest.Origin) {
+        let entry = StatusDocument.Reload(
+            at: Date(),
+            ok: outcome.ok,
+            errors: outcome.errors,
+            plan: outcome.plan,
+            trigger: trigger.rawValue
+        )
+        lastReloadRecord.withLock { $0 = entry }
+        if outcome.ok, let plan = outcome.plan {
+            logger.info(
+                "manifest reloaded",
+                metadata: [
+                    "trigger": .string(trigger.rawValue), "added": "\(plan.added)", "changed": "\(plan.changed)",
+                    "removed": "\(plan.removed)", "unchanged": "\(plan.unchanged.count)",
+                ]
+            )
+            if !plan.needsRestart.isEmpty {
+                logger.warning(
+                    "these manifest settings apply only after `orchestrate down` and `up`",
+                    metadata: ["fields": "\(plan.needsRestart)"]
+                )
+            }
+        } else {
+            logger.error(
+                "the manifest was not reloaded; every daemon keeps running as it was",
+                metadata: ["trigger": .string(trigger.rawValue)]
+            )
+            for error in outcome.errors { logger.error("  \(error)") }
+        }
+        if let data = try? StatusDocument.encoder.encode(entry) {
+            registry.publish(event: "reload", json: String(decoding: data, as: UTF8.self))
+        }
+    }
 }
 
 /// Why a control request was refused: an HTTP status and one sentence.

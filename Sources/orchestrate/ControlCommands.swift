@@ -5,26 +5,50 @@ import Manifest
 import Orchestrator
 
 /// What every command that talks to a running supervisor shares.
+///
+/// The supervisor is found through the manifest's state folder. When the manifest on disk is not valid (a bad
+/// save, which the running supervisor refuses while it keeps the last good version), the state folder that
+/// supervisor recorded at `up` is used instead, with a warning, so that `status`, `reload` and the others
+/// still reach it.
 struct ControlContext {
-    let loaded: LoadedManifest
+    /// The manifest file, absolute.
+    let file: String
+    /// The manifest, when the file on disk is valid now.
+    let manifest: Manifest?
     let client: SupervisorClient
 
     init(_ options: ManifestOptions) throws {
-        loaded = try options.load()
-        client = SupervisorClient(manifest: loaded.manifest)
+        do {
+            let loaded = try options.load()
+            manifest = loaded.manifest
+            file = loaded.manifest.file
+            client = SupervisorClient(manifest: loaded.manifest)
+        } catch let failure as CommandFailure {
+            guard let location = try? ManifestLocator().locate(explicit: options.file),
+                let stateDirectory = ControlSocket.recordedStateDirectory(manifest: location.path),
+                PIDLock.isRunning(path: Supervisor.lockPath(stateDirectory: stateDirectory))
+            else { throw failure }
+            Terminal.warning(
+                "\(location.label) is not valid now; its supervisor keeps running the last valid version"
+                    + " (`orchestrate reload` lists the errors)"
+            )
+            manifest = nil
+            file = location.path
+            client = SupervisorClient(stateDirectory: stateDirectory)
+        }
     }
 
     /// With `auto_start: true`, starts a detached supervisor when none runs (saying so on stderr).
     func autoStart(_ options: ManifestOptions) throws {
-        guard loaded.manifest.autoStart, !client.isRunning else { return }
-        Terminal.error("no supervisor runs for \(loaded.manifest.file); starting one (auto_start: true)")
-        try Detacher(manifest: loaded.manifest, options: options).start(waitForDaemons: true, quiet: true)
+        guard let manifest, manifest.autoStart, !client.isRunning else { return }
+        Terminal.error("no supervisor runs for \(manifest.file); starting one (auto_start: true)")
+        try Detacher(manifest: manifest, options: options).start(waitForDaemons: true, quiet: true)
     }
 
     /// A client failure as the command's failure: exit 3 when nothing runs.
     func fail(_ failure: SupervisorClient.Failure) -> CommandFailure {
         if failure.notRunning {
-            return CommandFailure(message: "orchestrate is not running for \(loaded.manifest.file)", status: 3)
+            return CommandFailure(message: "orchestrate is not running for \(file)", status: 3)
         }
         return CommandFailure(message: failure.message, status: failure.status == 404 ? 2 : 1)
     }
@@ -148,4 +172,55 @@ struct Restart: LifecycleCommand {
     static let action = "restart"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Apply the manifest now: print the plan (+ added  ~ changed  - removed  = unchanged), or the errors."
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Flag(help: "Print the plan without applying it (with no supervisor running, every daemon would start).")
+    var dryRun = false
+
+    @Flag(
+        help: "Load with this shell's environment (interpolation and ORCHESTRATE__ overrides), kept for later reloads."
+    )
+    var env = false
+
+    func run() throws {
+        let context = try ControlContext(manifest)
+        let body = ReloadBody(
+            environment: env ? ProcessInfo.processInfo.environment : nil,
+            set: manifest.set.isEmpty ? nil : manifest.set,
+            dryRun: dryRun
+        )
+        let outcome: ReloadOutcome
+        do {
+            outcome = try context.client.reload(body)
+        } catch let failure where failure.notRunning && dryRun {
+            // Nothing runs: the plan starts every daemon of the manifest (valid, or ControlContext had thrown).
+            var plan = ReloadPlan()
+            plan.added = context.manifest?.daemons.map(\.name) ?? []
+            Terminal.out(plan.lines.map { $0 + "\n" }.joined())
+            Terminal.out("dry run: no supervisor runs for \(context.file); `orchestrate up` would start these\n")
+            return
+        } catch {
+            throw context.fail(error)
+        }
+        guard outcome.ok, let plan = outcome.plan else {
+            throw CommandFailure(
+                message: "the manifest was not applied; every daemon keeps running as it was:\n"
+                    + outcome.errors.map { "  " + $0 }.joined(separator: "\n"),
+                status: 2
+            )
+        }
+        Terminal.out(plan.lines.map { $0 + "\n" }.joined())
+        let summary =
+            "\(plan.added.count) added, \(plan.changed.count) changed, \(plan.removed.count) removed, "
+            + "\(plan.unchanged.count) unchanged"
+        Terminal.out(dryRun ? "dry run, nothing applied: \(summary)\n" : "applied: \(summary)\n")
+    }
 }

@@ -21,6 +21,13 @@ struct ManifestOptions: ParsableArguments {
     /// Finds and loads the manifest; prints warnings; throws a usage failure with every error.
     func load() throws -> LoadedManifest { try Self.load(file: file, set: set) }
 
+    /// Where the supervisor reloads the manifest from: the same file (named as in messages now), this process's
+    /// environment and these `--set` arguments.
+    func source(for manifest: Manifest) -> ManifestLoader {
+        let label = (try? ManifestLocator().locate(explicit: file).label) ?? manifest.file
+        return ManifestLoader(file: manifest.file, fileLabel: label, setArguments: set)
+    }
+
     /// Loads the manifest named by `file` (or found by the lookup order) with `set` overrides.
     static func load(file: String?, set: [String]) throws -> LoadedManifest {
         let location: ManifestLocator.Location

@@ -9,7 +9,7 @@ struct Orchestrate: AsyncParsableCommand {
         abstract: "A declarative daemon orchestrator: runs the daemons a daemons.yaml declares.",
         version: "0.1.0",
         subcommands: [
-            Up.self, Down.self, Status.self, Logs.self, Trigger.self, Start.self, Stop.self, Restart.self,
+            Up.self, Down.self, Reload.self, Status.self, Logs.self, Trigger.self, Start.self, Stop.self, Restart.self,
             Validate.self, Config.self, Files.self, Schema.self,
         ]
     )

@@ -84,6 +84,19 @@ struct Status: ParsableCommand {
             return text + "\n"
         }
         var out = "supervisor pid \(document.supervisor.pid), \(document.supervisor.manifest)\n"
+        if let reload = document.lastReload {
+            let when = Self.relative(reload.at)
+            if reload.ok, let plan = reload.plan {
+                out +=
+                    "last reload \(when) (\(reload.trigger)): applied, \(plan.added.count) added, "
+                    + "\(plan.changed.count) changed, \(plan.removed.count) removed, \(plan.unchanged.count) unchanged\n"
+            } else {
+                let failed =
+                    "last reload \(when) (\(reload.trigger)): not applied; the daemons run the last valid version"
+                out += (Terminal.usesColour ? "\u{1B}[31m\(failed)\u{1B}[0m" : failed) + "\n"
+                for error in reload.errors { out += "  \(error)\n" }
+            }
+        }
         out += line(header, colour: "\u{1B}[1m")
         for (record, row) in zip(records, rows) {
             let colour: String? =

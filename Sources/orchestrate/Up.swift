@@ -66,7 +66,8 @@ struct Up: AsyncParsableCommand {
             logger: logger,
             makeService: { try DaemonKinds.makeService($0, stateDirectory: $1) },
             mirror: mirror,
-            adoptsOrphans: true
+            adoptsOrphans: true,
+            source: self.manifest.source(for: manifest)
         )
         do {
             try await supervisor.run {

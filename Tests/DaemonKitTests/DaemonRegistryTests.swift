@@ -38,15 +38,24 @@ struct DaemonRegistryTests {
         registry.update("a") { $0.state = .running }  // no change: not published
         registry.update("a") { $0.state = .idle }
         registry.remove("a")
+        registry.publish(event: "reload", json: "{}")
         registry.finishSubscribers()
         var seen: [String] = []
         for await change in stream {
             switch change {
             case .updated(let record): seen.append("\(record.name):\(record.state)")
             case .removed(let name): seen.append("-\(name)")
+            case .event(let name, let json): seen.append("\(name) \(json)")
             }
         }
-        #expect(seen == ["a:stopped", "a:running", "a:idle", "-a"])
+        #expect(seen == ["a:stopped", "a:running", "a:idle", "-a", "reload {}"])
+    }
+
+    @Test func reorderFollowsTheGivenNamesAndKeepsTheRestAfter() {
+        let registry = DaemonRegistry()
+        for name in ["a", "b", "c"] { registry.register(DaemonRecord(name: name, kind: "periodic")) }
+        registry.reorder(["c", "x", "a"])
+        #expect(registry.list().map(\.name) == ["c", "a", "b"])
     }
 
     @Test func concurrentUpdatesAreAllCounted() async {

@@ -6,304 +6,325 @@ import Testing
 import Glibc
 #endif
 
-/// `up -d`, the control commands and `down` on real daemons, with the built binary (DESIGN.md §3, §5, §6).
-@Suite("The supervisor, end to end", .serialized)
-struct SupervisorEndToEndTests {
-    /// A manifest with a periodic daemon writing a line per run, a watcher of `src/*.txt`, and a periodic daemon
-    /// that fails and is retried.
-    static let manifest = """
-        daemons:
-          tick:
-            kind: periodic
-            interval: 200ms
-            command: ["sh", "-c", "echo run $$ORCHESTRATE_RUN >> ticks.txt"]
-          atlas:
-            kind: watcher
-            paths: [src]
-            patterns: ["**/*.txt"]
-            ignore: ["**/skip/**"]
-            debounce: 50ms
-            command: ["sh", "-c", "cat \\"$$ORCHESTRATE_CHANGED_FILE\\" >> changes.txt; echo count=$$ORCHESTRATE_CHANGED_COUNT >> changes.txt"]
-          flaky:
-            kind: periodic
-            interval: 1h
-            run_on_start: true
-            retry: {attempts: 1, backoff: 10ms}
-            command: ["sh", "-c", "echo attempt >> flaky.txt; exit 3"]
-        """
-
-    /// Runs `body` with a started supervisor, and always stops it (by PID if `down` does not).
-    private func withSupervisor(_ manifest: String = manifest, _ body: (TemporaryDirectory) throws -> Void) throws {
-        let directory = try TemporaryDirectory(prefix: "e2e-up")
-        defer { directory.remove() }
-        try directory.write("daemons.yaml", manifest)
-        try FileManager.default.createDirectory(atPath: directory.url("src/skip"), withIntermediateDirectories: true)
-        let up = try E2E.run(["up", "-d", "--wait"], in: directory.path)
-        #expect(up.status == 0, "\(up.stderr)")
-        #expect(up.stdout.hasPrefix("orchestrate: started (pid "))
-        defer {
-            _ = try? E2E.run(["down", "--timeout", "20s"], in: directory.path)
-            if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
-        }
-        try body(directory)
-    }
-
-    static func lockHolder(_ directory: TemporaryDirectory) -> Int32? {
-        guard let text = try? String(contentsOfFile: directory.url(".orchestrate/orchestrate.pid"), encoding: .utf8),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid)
-        else { return nil }
-        return pid
-    }
-
-    /// The processes of group `group` that are alive (zombies do not count: this sandbox's init does not reap
-    /// the orphans a detached supervisor leaves once it exits).
-    static func liveMembers(ofGroup group: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            guard let fields = statFields(pid) else { return false }
-            return fields.count > 2 && fields[0] != "Z" && Int32(fields[2]) == group
-        }
-    }
-
-    /// Whether `pid` runs (a zombie does not).
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard let fields = statFields(pid) else { return false }
-        return fields.first != "Z"
-    }
-
-    /// The fields of `/proc/PID/stat` after the command name (state, ppid, pgrp, ...); nil once it is gone.
-    static func statFields(_ pid: Int32) -> [Substring]? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ")
-    }
-
-    static func lines(_ directory: TemporaryDirectory, _ file: String) -> [String] {
-        ((try? String(contentsOfFile: directory.url(file), encoding: .utf8)) ?? "").split(separator: "\n").map(
-            String.init
-        )
-    }
-
-    static func status(_ directory: TemporaryDirectory) throws -> [String: [String: Any]] {
-        let result = try E2E.run(["status", "--json"], in: directory.path)
-        #expect(result.status == 0, "\(result.stderr)")
-        let document = try E2E.jsonObject(result.stdout)
-        let daemons = try #require(document["daemons"] as? [[String: Any]])
-        return Dictionary(uniqueKeysWithValues: daemons.map { ($0["name"] as? String ?? "", $0) })
-    }
-
-    @Test func periodicAndWatcherDaemonsRunAndDownLeavesNothing() throws {
-        try withSupervisor { directory in
-            // The periodic daemon runs on its schedule: counted from its own output.
-            #expect(eventually { Self.lines(directory, "ticks.txt").count >= 3 })
-            #expect(Self.lines(directory, "ticks.txt").prefix(3) == ["run 1", "run 2", "run 3"])
-
-            // A non-matching and an ignored file run nothing; a matching one runs the watcher once with its path.
-            try directory.write("src/notes.md", "x")
-            try directory.write("src/skip/ignored.txt", "x")
-            try directory.write("src/a.txt", "hello")
-            #expect(eventually { Self.lines(directory, "changes.txt").count >= 2 })
-            #expect(Self.lines(directory, "changes.txt") == [directory.url("src/a.txt"), "count=1"])
-
-            // A failing run is counted and retried while its schedule goes on.
-            #expect(eventually { Self.lines(directory, "flaky.txt").count == 2 })
-            let flaky = try #require(try Self.status(directory)["flaky"])
-            #expect(flaky["failures"] as? Int == 2)
-            #expect(flaky["state"] as? String == "idle")
-            #expect((flaky["last_run"] as? [String: Any])?["exit_code"] as? Int == 3)
-            #expect(flaky["next_run"] is String)
-
-            // trigger runs a daemon now; --wait returns its exit status.
-            let trigger = try E2E.run(["trigger", "flaky", "--wait"], in: directory.path)
-            #expect(trigger.status == 3)
-            #expect(trigger.stdout.hasPrefix("flaky: exited with status 3"))
-            let ok = try E2E.run(["trigger", "tick", "--wait"], in: directory.path)
-            #expect(ok.status == 0, "\(ok.stderr)")
-
-            let table = try E2E.run(["status"], in: directory.path)
-            #expect(table.status == 0)
-            #expect(table.stdout.contains("tick"))
-            #expect(table.stdout.contains("periodic"))
-            let logs = try E2E.run(["logs", "tick", "-n", "2"], in: directory.path)
-            #expect(logs.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("tick | 20") })
-
-            // A second supervisor for the same manifest is refused while the first runs.
-            let second = try E2E.run(["up", "-d"], in: directory.path)
-            #expect(second.status == 1)
-            #expect(second.stderr.contains("already running"))
-
-            let supervisor = try #require(Self.lockHolder(directory))
-            let down = try E2E.run(["down"], in: directory.path)
-            #expect(down.status == 0, "\(down.stderr)")
-            #expect(
-                eventually { Self.liveMembers(ofGroup: supervisor).isEmpty },
-                "nothing of its process group is left"
-            )
-            #expect(!FileManager.default.fileExists(atPath: directory.url(".orchestrate/orchestrate.sock")))
-            let after = try E2E.run(["status"], in: directory.path)
-            #expect(after.status == 3)
-            #expect(after.stderr.contains("not running"))
-        }
-    }
-
-    @Test func aWatcherThatCannotWatchIsRestartedThenParkedAsFailed() throws {
-        let manifest = """
+extension SupervisorBinaryTests {
+    /// `up -d`, the control commands and `down` on real daemons, with the built binary (DESIGN.md §3, §5, §6).
+    @Suite("The supervisor, end to end", .serialized)
+    struct SupervisorEndToEndTests {
+        /// A manifest with a periodic daemon writing a line per run, a watcher of `src/*.txt`, and a periodic daemon
+        /// that fails and is retried.
+        static let manifest = """
             daemons:
-              blind:
+              tick:
+                kind: periodic
+                interval: 200ms
+                command: ["sh", "-c", "echo run $$ORCHESTRATE_RUN >> ticks.txt"]
+              atlas:
                 kind: watcher
-                paths: [missing]
-                command: "true"
-                restart: {policy: on-failure, backoff: {initial: 10ms, max: 40ms}, limit: {burst: 3, window: 1m}}
-            """
-        try withSupervisor(manifest) { directory in
-            #expect(eventually { (try? Self.status(directory)["blind"]?["state"] as? String) == "failed" })
-            let blind = try #require(try Self.status(directory)["blind"])
-            #expect(blind["restarts"] as? Int == 2)
-            #expect((blind["last_error"] as? String)?.contains("missing") == true)
-            // `restart` revives a daemon parked as failed (it fails again: the folder is still missing).
-            let restart = try E2E.run(["restart", "blind"], in: directory.path)
-            #expect(restart.status == 0, "\(restart.stderr)")
-        }
-    }
-
-    @Test func childrenDieWithAKilledSupervisorAndTheNextUpIsClean() throws {
-        let manifest = """
-            daemons:
-              long:
+                paths: [src]
+                patterns: ["**/*.txt"]
+                ignore: ["**/skip/**"]
+                debounce: 50ms
+                command: ["sh", "-c", "cat \\"$$ORCHESTRATE_CHANGED_FILE\\" >> changes.txt; echo count=$$ORCHESTRATE_CHANGED_COUNT >> changes.txt"]
+              flaky:
                 kind: periodic
                 interval: 1h
                 run_on_start: true
-                command: ["sh", "-c", "sleep 300 & echo $$! > grandchild.pid; wait"]
+                retry: {attempts: 1, backoff: 10ms}
+                command: ["sh", "-c", "echo attempt >> flaky.txt; exit 3"]
             """
-        try withSupervisor(manifest) { directory in
-            #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
-            let child = try #require((try Self.status(directory)["long"]?["pids"] as? [Int])?.first)
-            let supervisor = try #require(Self.lockHolder(directory))
-            kill(supervisor, SIGKILL)
-            #expect(eventually { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
-            #expect(eventually { Self.lockHolder(directory) == nil })
-            // The grandchild shares the command's process group but not its parent-death signal: it outlives
-            // the killed supervisor, and the next supervisor ends it from the recorded groups.
-            let grandchild = try #require(Self.lines(directory, "grandchild.pid").first.flatMap { Int32($0) })
-            #expect(Self.isAlive(grandchild))
-            let again = try E2E.run(["up", "-d", "--wait"], in: directory.path)
-            #expect(again.status == 0, "\(again.stderr)")
-            #expect(eventually { !Self.isAlive(grandchild) }, "the next up ends what the killed supervisor left")
-            #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
-        }
-    }
 
-    @Test func straysThatLeaveTheirGroupAreReapedWhileRunningAndEndedByDown() throws {
-        // Both strays call setsid (the command waits until they have), so the kill of the command's group after
-        // its run misses them: the supervisor, a child subreaper, adopts them. The short one must be reaped when
-        // it exits (no zombie); the one that ignores SIGTERM must be gone once `down` returns.
-        let manifest = """
-            daemons:
-              stray:
-                kind: periodic
-                interval: 1h
-                command: |
-                  setsid sleep 0.5 &
-                  echo $$! > short.pid
-                  setsid sh -c 'trap "" TERM; sleep 300; true' &
-                  echo $$! > long.pid
-                  for pid in $$(cat short.pid long.pid); do
-                    until [ "$$(cut -d' ' -f6 /proc/$$pid/stat)" = "$$pid" ]; do sleep 0.01; done
-                  done
-            """
-        try withSupervisor(manifest) { directory in
-            let supervisor = try #require(Self.lockHolder(directory))
-            let run = try E2E.run(["trigger", "stray", "--wait"], in: directory.path)
-            #expect(run.status == 0, "\(run.stderr)")
-            let short = try #require(Self.lines(directory, "short.pid").first.flatMap { Int32($0) })
-            let long = try #require(Self.lines(directory, "long.pid").first.flatMap { Int32($0) })
-            #expect(
-                eventually { !FileManager.default.fileExists(atPath: "/proc/\(short)") },
-                "the exited stray is reaped, not left a zombie"
+        /// Runs `body` with a started supervisor, and always stops it (by PID if `down` does not).
+        static func withSupervisor(
+            _ manifest: String = manifest,
+            environment: [String: String] = [:],
+            _ body: (TemporaryDirectory) throws -> Void
+        ) throws {
+            let directory = try TemporaryDirectory(prefix: "e2e-up")
+            defer { directory.remove() }
+            try directory.write("daemons.yaml", manifest)
+            try FileManager.default.createDirectory(
+                atPath: directory.url("src/skip"),
+                withIntermediateDirectories: true
             )
-            #expect(Self.isAlive(long))
-            #expect(Self.parent(of: long) == supervisor, "the stray was adopted by the supervisor")
-            let down = try E2E.run(["down"], in: directory.path)
-            #expect(down.status == 0, "\(down.stderr)")
-            #expect(!Self.isAlive(long), "down ends the stray that ignores SIGTERM")
-            let log = try String(contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"), encoding: .utf8)
-            #expect(log.contains("ended processes that left their command's group"))
+            let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: environment)
+            #expect(up.status == 0, "\(up.stderr)")
+            #expect(up.stdout.hasPrefix("orchestrate: started (pid "))
+            defer {
+                _ = try? E2E.run(["down", "--timeout", "20s"], in: directory.path)
+                if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+            }
+            try body(directory)
         }
-    }
 
-    /// The parent PID of `pid`, from `/proc`.
-    static func parent(of pid: Int32) -> Int32? {
-        guard let fields = statFields(pid), fields.count > 1 else { return nil }
-        return Int32(fields[1])
-    }
+        static func lockHolder(_ directory: TemporaryDirectory) -> Int32? {
+            guard
+                let text = try? String(contentsOfFile: directory.url(".orchestrate/orchestrate.pid"), encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid)
+            else { return nil }
+            return pid
+        }
 
-    @Test func commandsAgainstNoSupervisor() throws {
-        try E2E.withManifest("daemons:\n  t: {kind: periodic, interval: 1s, command: \"true\"}\n") { directory in
-            for arguments in [["status"], ["status", "--json"], ["trigger", "t"], ["stop", "t"], ["down"]] {
-                let result = try E2E.run(arguments, in: directory.path)
-                #expect(result.status == 3, "\(arguments): \(result.stderr)")
-                #expect(result.stderr.contains("not running"))
+        /// The processes of group `group` that are alive (zombies do not count: this sandbox's init does not reap
+        /// the orphans a detached supervisor leaves once it exits).
+        static func liveMembers(ofGroup group: Int32) -> [Int32] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap(Int32.init).filter { pid in
+                guard let fields = statFields(pid) else { return false }
+                return fields.count > 2 && fields[0] != "Z" && Int32(fields[2]) == group
             }
         }
-    }
 
-    @Test func theControlAPIOverTCPNeedsItsKey() throws {
-        let port = try #require(Self.freePort())
-        let manifest = """
-            control: {http: "127.0.0.1:\(port)", api_key_env: CONTROL_KEY}
-            daemons:
-              t: {kind: periodic, interval: 1h, command: "true"}
-            """
-        let directory = try TemporaryDirectory(prefix: "e2e-http")
-        defer { directory.remove() }
-        try directory.write("daemons.yaml", manifest)
-        let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: ["CONTROL_KEY": "s3cret"])
-        #expect(up.status == 0, "\(up.stderr)")
-        defer {
-            _ = try? E2E.run(["down"], in: directory.path)
-            if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+        /// Whether `pid` runs (a zombie does not).
+        static func isAlive(_ pid: Int32) -> Bool {
+            guard let fields = statFields(pid) else { return false }
+            return fields.first != "Z"
         }
-        let url = "http://127.0.0.1:\(port)/v1/status"
-        let anonymous = try TestProcess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
-        #expect(anonymous.stdout == "401")
-        let wrong = try TestProcess.run([
-            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope", url,
-        ])
-        #expect(wrong.stdout == "401")
-        let allowed = try TestProcess.run(["curl", "-s", "-H", "Authorization: Bearer s3cret", url])
-        let document = try E2E.jsonObject(allowed.stdout)
-        #expect((document["daemons"] as? [[String: Any]])?.first?["name"] as? String == "t")
-    }
 
-    @Test func aPublicControlAddressWithoutAKeyIsRefused() throws {
-        try E2E.withManifest("control: {http: \"0.0.0.0:9400\"}\ndaemons: {}\n") { directory in
-            let result = try E2E.run(["validate"], in: directory.path)
-            #expect(result.status == 2)
-            #expect(
-                result.stderr.contains("control.http: serving the control API on 0.0.0.0:9400, which is not loopback")
+        /// The fields of `/proc/PID/stat` after the command name (state, ppid, pgrp, ...); nil once it is gone.
+        static func statFields(_ pid: Int32) -> [Substring]? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            return stat[stat.index(after: close)...].split(separator: " ")
+        }
+
+        static func lines(_ directory: TemporaryDirectory, _ file: String) -> [String] {
+            ((try? String(contentsOfFile: directory.url(file), encoding: .utf8)) ?? "").split(separator: "\n").map(
+                String.init
             )
         }
-    }
 
-    /// A TCP port nothing listens on now, from the kernel.
-    static func freePort() -> Int? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        static func status(_ directory: TemporaryDirectory) throws -> [String: [String: Any]] {
+            let result = try E2E.run(["status", "--json"], in: directory.path)
+            #expect(result.status == 0, "\(result.stderr)")
+            let document = try E2E.jsonObject(result.stdout)
+            let daemons = try #require(document["daemons"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: daemons.map { ($0["name"] as? String ?? "", $0) })
+        }
+
+        @Test func periodicAndWatcherDaemonsRunAndDownLeavesNothing() throws {
+            try Self.withSupervisor { directory in
+                // The periodic daemon runs on its schedule: counted from its own output.
+                #expect(eventually { Self.lines(directory, "ticks.txt").count >= 3 })
+                #expect(Self.lines(directory, "ticks.txt").prefix(3) == ["run 1", "run 2", "run 3"])
+
+                // A non-matching and an ignored file run nothing; a matching one runs the watcher once with its path.
+                try directory.write("src/notes.md", "x")
+                try directory.write("src/skip/ignored.txt", "x")
+                try directory.write("src/a.txt", "hello")
+                #expect(eventually { Self.lines(directory, "changes.txt").count >= 2 })
+                #expect(Self.lines(directory, "changes.txt") == [directory.url("src/a.txt"), "count=1"])
+
+                // A failing run is counted and retried while its schedule goes on.
+                #expect(eventually { Self.lines(directory, "flaky.txt").count == 2 })
+                let flaky = try #require(try Self.status(directory)["flaky"])
+                #expect(flaky["failures"] as? Int == 2)
+                #expect(flaky["state"] as? String == "idle")
+                #expect((flaky["last_run"] as? [String: Any])?["exit_code"] as? Int == 3)
+                #expect(flaky["next_run"] is String)
+
+                // trigger runs a daemon now; --wait returns its exit status.
+                let trigger = try E2E.run(["trigger", "flaky", "--wait"], in: directory.path)
+                #expect(trigger.status == 3)
+                #expect(trigger.stdout.hasPrefix("flaky: exited with status 3"))
+                let ok = try E2E.run(["trigger", "tick", "--wait"], in: directory.path)
+                #expect(ok.status == 0, "\(ok.stderr)")
+
+                let table = try E2E.run(["status"], in: directory.path)
+                #expect(table.status == 0)
+                #expect(table.stdout.contains("tick"))
+                #expect(table.stdout.contains("periodic"))
+                let logs = try E2E.run(["logs", "tick", "-n", "2"], in: directory.path)
+                #expect(logs.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("tick | 20") })
+
+                // A second supervisor for the same manifest is refused while the first runs.
+                let second = try E2E.run(["up", "-d"], in: directory.path)
+                #expect(second.status == 1)
+                #expect(second.stderr.contains("already running"))
+
+                let supervisor = try #require(Self.lockHolder(directory))
+                let down = try E2E.run(["down"], in: directory.path)
+                #expect(down.status == 0, "\(down.stderr)")
+                #expect(
+                    eventually { Self.liveMembers(ofGroup: supervisor).isEmpty },
+                    "nothing of its process group is left"
+                )
+                #expect(!FileManager.default.fileExists(atPath: directory.url(".orchestrate/orchestrate.sock")))
+                let after = try E2E.run(["status"], in: directory.path)
+                #expect(after.status == 3)
+                #expect(after.stderr.contains("not running"))
             }
         }
-        guard bound == 0 else { return nil }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+
+        @Test func aWatcherThatCannotWatchIsRestartedThenParkedAsFailed() throws {
+            let manifest = """
+                daemons:
+                  blind:
+                    kind: watcher
+                    paths: [missing]
+                    command: "true"
+                    restart: {policy: on-failure, backoff: {initial: 10ms, max: 40ms}, limit: {burst: 3, window: 1m}}
+                """
+            try Self.withSupervisor(manifest) { directory in
+                #expect(eventually { (try? Self.status(directory)["blind"]?["state"] as? String) == "failed" })
+                let blind = try #require(try Self.status(directory)["blind"])
+                #expect(blind["restarts"] as? Int == 2)
+                #expect((blind["last_error"] as? String)?.contains("missing") == true)
+                // `restart` revives a daemon parked as failed (it fails again: the folder is still missing).
+                let restart = try E2E.run(["restart", "blind"], in: directory.path)
+                #expect(restart.status == 0, "\(restart.stderr)")
+            }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+
+        @Test func childrenDieWithAKilledSupervisorAndTheNextUpIsClean() throws {
+            let manifest = """
+                daemons:
+                  long:
+                    kind: periodic
+                    interval: 1h
+                    run_on_start: true
+                    command: ["sh", "-c", "sleep 300 & echo $$! > grandchild.pid; wait"]
+                """
+            try Self.withSupervisor(manifest) { directory in
+                #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
+                let child = try #require((try Self.status(directory)["long"]?["pids"] as? [Int])?.first)
+                let supervisor = try #require(Self.lockHolder(directory))
+                kill(supervisor, SIGKILL)
+                #expect(eventually { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
+                #expect(eventually { Self.lockHolder(directory) == nil })
+                // The grandchild shares the command's process group but not its parent-death signal: it outlives
+                // the killed supervisor, and the next supervisor ends it from the recorded groups.
+                let grandchild = try #require(Self.lines(directory, "grandchild.pid").first.flatMap { Int32($0) })
+                #expect(Self.isAlive(grandchild))
+                let again = try E2E.run(["up", "-d", "--wait"], in: directory.path)
+                #expect(again.status == 0, "\(again.stderr)")
+                #expect(eventually { !Self.isAlive(grandchild) }, "the next up ends what the killed supervisor left")
+                #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
+            }
+        }
+
+        @Test func straysThatLeaveTheirGroupAreReapedWhileRunningAndEndedByDown() throws {
+            // Both strays call setsid (the command waits until they have), so the kill of the command's group after
+            // its run misses them: the supervisor, a child subreaper, adopts them. The short one must be reaped when
+            // it exits (no zombie); the one that ignores SIGTERM must be gone once `down` returns.
+            let manifest = """
+                daemons:
+                  stray:
+                    kind: periodic
+                    interval: 1h
+                    command: |
+                      setsid sleep 0.5 &
+                      echo $$! > short.pid
+                      setsid sh -c 'trap "" TERM; sleep 300; true' &
+                      echo $$! > long.pid
+                      for pid in $$(cat short.pid long.pid); do
+                        until [ "$$(cut -d' ' -f6 /proc/$$pid/stat)" = "$$pid" ]; do sleep 0.01; done
+                      done
+                """
+            try Self.withSupervisor(manifest) { directory in
+                let supervisor = try #require(Self.lockHolder(directory))
+                let run = try E2E.run(["trigger", "stray", "--wait"], in: directory.path)
+                #expect(run.status == 0, "\(run.stderr)")
+                let short = try #require(Self.lines(directory, "short.pid").first.flatMap { Int32($0) })
+                let long = try #require(Self.lines(directory, "long.pid").first.flatMap { Int32($0) })
+                #expect(
+                    eventually { !FileManager.default.fileExists(atPath: "/proc/\(short)") },
+                    "the exited stray is reaped, not left a zombie"
+                )
+                #expect(Self.isAlive(long))
+                #expect(Self.parent(of: long) == supervisor, "the stray was adopted by the supervisor")
+                let down = try E2E.run(["down"], in: directory.path)
+                #expect(down.status == 0, "\(down.stderr)")
+                #expect(!Self.isAlive(long), "down ends the stray that ignores SIGTERM")
+                let log = try String(
+                    contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"),
+                    encoding: .utf8
+                )
+                #expect(log.contains("ended processes that left their command's group"))
+            }
+        }
+
+        /// The parent PID of `pid`, from `/proc`.
+        static func parent(of pid: Int32) -> Int32? {
+            guard let fields = statFields(pid), fields.count > 1 else { return nil }
+            return Int32(fields[1])
+        }
+
+        @Test func commandsAgainstNoSupervisor() throws {
+            try E2E.withManifest("daemons:\n  t: {kind: periodic, interval: 1s, command: \"true\"}\n") { directory in
+                for arguments in [["status"], ["status", "--json"], ["trigger", "t"], ["stop", "t"], ["down"]] {
+                    let result = try E2E.run(arguments, in: directory.path)
+                    #expect(result.status == 3, "\(arguments): \(result.stderr)")
+                    #expect(result.stderr.contains("not running"))
+                }
+            }
+        }
+
+        @Test func theControlAPIOverTCPNeedsItsKey() throws {
+            let port = try #require(Self.freePort())
+            let manifest = """
+                control: {http: "127.0.0.1:\(port)", api_key_env: CONTROL_KEY}
+                daemons:
+                  t: {kind: periodic, interval: 1h, command: "true"}
+                """
+            let directory = try TemporaryDirectory(prefix: "e2e-http")
+            defer { directory.remove() }
+            try directory.write("daemons.yaml", manifest)
+            let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: ["CONTROL_KEY": "s3cret"])
+            #expect(up.status == 0, "\(up.stderr)")
+            defer {
+                _ = try? E2E.run(["down"], in: directory.path)
+                if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+            }
+            let url = "http://127.0.0.1:\(port)/v1/status"
+            let anonymous = try TestProcess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+            #expect(anonymous.stdout == "401")
+            let wrong = try TestProcess.run([
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope", url,
+            ])
+            #expect(wrong.stdout == "401")
+            let allowed = try TestProcess.run(["curl", "-s", "-H", "Authorization: Bearer s3cret", url])
+            let document = try E2E.jsonObject(allowed.stdout)
+            #expect((document["daemons"] as? [[String: Any]])?.first?["name"] as? String == "t")
+        }
+
+        @Test func aPublicControlAddressWithoutAKeyIsRefused() throws {
+            try E2E.withManifest("control: {http: \"0.0.0.0:9400\"}\ndaemons: {}\n") { directory in
+                let result = try E2E.run(["validate"], in: directory.path)
+                #expect(result.status == 2)
+                #expect(
+                    result.stderr.contains(
+                        "control.http: serving the control API on 0.0.0.0:9400, which is not loopback"
+                    )
+                )
+            }
+        }
+
+        /// A TCP port nothing listens on now, from the kernel.
+        static func freePort() -> Int? {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else { return nil }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
     }
 }
+
+/// The end-to-end suites that keep a supervisor running, one test at a time between them: each test blocks a
+/// thread of the test runner's cooperative pool while it waits for the binary (the tests are synchronous), and
+/// the pool has one thread per core, two on CI, which the asynchronous suites need too.
+@Suite(.serialized)
+enum SupervisorBinaryTests {}

@@ -12,6 +12,8 @@ public final class DaemonRegistry: Sendable {
         case updated(DaemonRecord)
         /// A daemon was removed.
         case removed(name: String)
+        /// Something happened to the supervisor as a whole (a reload): the event's name and its JSON data.
+        case event(name: String, json: String)
     }
 
     private struct Storage {
@@ -59,6 +61,23 @@ public final class DaemonRegistry: Sendable {
             storage.records[name] = record
             for subscriber in storage.subscribers.values { subscriber.yield(.updated(record)) }
             return record
+        }
+    }
+
+    /// Puts the records in the order of `names` (the manifest's, after a reload); names without a record are
+    /// skipped, and records not named keep their place after the others.
+    public func reorder(_ names: [String]) {
+        storage.withLock { storage in
+            let named = names.filter { storage.records[$0] != nil }
+            let known = Set(named)
+            storage.order = named + storage.order.filter { !known.contains($0) }
+        }
+    }
+
+    /// Tells every subscriber of an event of the supervisor as a whole.
+    public func publish(event name: String, json: String) {
+        storage.withLock { storage in
+            for subscriber in storage.subscribers.values { subscriber.yield(.event(name: name, json: json)) }
         }
     }
 

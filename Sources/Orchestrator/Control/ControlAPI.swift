@@ -4,7 +4,7 @@ import Hummingbird
 import Manifest
 import Synchronization
 
-/// The control API of DESIGN.md §6 on the supervisor's socket: `GET /v1/status`, `POST /v1/down`,
+/// The control API of DESIGN.md §6 on the supervisor's socket: `GET /v1/status`, `POST /v1/reload`, `POST /v1/down`,
 /// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (Server-Sent Events of every
 /// change to a daemon's record). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
 struct ControlAPI: Sendable {
@@ -24,6 +24,23 @@ struct ControlAPI: Sendable {
             return Self.json(status: .accepted, ["ok": true, "stopping": true])
         }
         router.get("/v1/events") { _, _ in events() }
+        router.post("/v1/reload") { request, _ in
+            let bytes = try await request.body.collect(upTo: 4 << 20)
+            let body: ReloadBody
+            do {
+                body =
+                    bytes.readableBytes == 0
+                    ? ReloadBody() : try JSONDecoder().decode(ReloadBody.self, from: Data(bytes.readableBytesView))
+            } catch {
+                return Self.error(.badRequest, "the reload request is not valid JSON: \(error)")
+            }
+            let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<ReloadOutcome, Never>) in
+                supervisor.reload(environment: body.environment, setArguments: body.set, dryRun: body.dryRun ?? false) {
+                    continuation.resume(returning: $0)
+                }
+            }
+            return try Self.json(outcome, status: outcome.ok ? .ok : .unprocessableContent)
+        }
         router.post("/v1/daemons/:name/:action") { request, context in
             let name = try context.parameters.require("name")
             let action = try context.parameters.require("action")
@@ -114,6 +131,8 @@ struct ControlAPI: Sendable {
                     case .removed(let name):
                         text =
                             "event: removed\ndata: {\"name\":\(String(decoding: try encoder.encode(name), as: UTF8.self))}\n\n"
+                    case .event(let name, let json):
+                        text = "event: \(name)\ndata: \(json)\n\n"
                     }
                     try await writer.write(ByteBuffer(string: text))
                 }
@@ -191,7 +210,7 @@ extension Supervisor {
                 stateDirectory: manifest.stateDirectory,
                 socket: socketPath
             ),
-            lastReload: nil,
+            lastReload: lastReload,
             daemons: registry.list()
         )
     }

@@ -39,8 +39,13 @@ public struct SupervisorClient: Sendable {
 
     /// A client for the supervisor of `manifest`.
     public init(manifest: Manifest, timeout: Duration = .seconds(30)) {
-        stateDirectory = manifest.stateDirectory
-        client = IPCClient(socketPath: ControlSocket.locate(stateDirectory: manifest.stateDirectory), timeout: timeout)
+        self.init(stateDirectory: manifest.stateDirectory, timeout: timeout)
+    }
+
+    /// A client for the supervisor whose state folder is `stateDirectory`.
+    public init(stateDirectory: String, timeout: Duration = .seconds(30)) {
+        self.stateDirectory = stateDirectory
+        client = IPCClient(socketPath: ControlSocket.locate(stateDirectory: stateDirectory), timeout: timeout)
     }
 
     /// Whether a supervisor holds the manifest's lock.
@@ -61,6 +66,34 @@ public struct SupervisorClient: Sendable {
 
     /// The raw status JSON, for `status --json` (printed as the supervisor wrote it).
     public func statusJSON() throws(Failure) -> String { try send("GET", "/v1/status").text }
+
+    /// `POST /v1/reload`: the plan applied (or made, for a dry run), or the errors that kept the manifest from
+    /// applying (`ok` false).
+    public func reload(_ body: ReloadBody) throws(Failure) -> ReloadOutcome {
+        let payload: [UInt8]
+        do {
+            payload = Array(try JSONEncoder().encode(body))
+        } catch {
+            throw Failure(notRunning: false, message: "cannot encode the reload request: \(error)")
+        }
+        let response: IPCClient.Response
+        do {
+            response = try client.send(
+                "POST",
+                "/v1/reload",
+                body: payload,
+                headers: [("Content-Type", "application/json")]
+            )
+        } catch {
+            throw Self.failure(error)
+        }
+        if [200, 422].contains(response.status),
+            let outcome = try? JSONDecoder().decode(ReloadOutcome.self, from: Data(response.body))
+        {
+            return outcome
+        }
+        throw Self.failure(response)
+    }
 
     /// `POST /v1/down`.
     public func down() throws(Failure) { _ = try send("POST", "/v1/down") }
@@ -121,13 +154,16 @@ public struct SupervisorClient: Sendable {
         } catch {
             throw Self.failure(error)
         }
-        guard (200..<300).contains(response.status) else {
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-            var message = object?["error"] as? String ?? "the supervisor answered \(response.status)"
-            if let suggestion = object?["suggestion"] as? String { message += "; " + suggestion }
-            throw Failure(notRunning: false, message: message, status: response.status)
-        }
+        guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         return response
+    }
+
+    /// A refusal: the answer's `error` sentence and `suggestion`.
+    private static func failure(_ response: IPCClient.Response) -> Failure {
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        var message = object?["error"] as? String ?? "the supervisor answered \(response.status)"
+        if let suggestion = object?["suggestion"] as? String { message += "; " + suggestion }
+        return Failure(notRunning: false, message: message, status: response.status)
     }
 
     private static func failure(_ error: DaemonKitError) -> Failure {
