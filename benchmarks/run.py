@@ -12,10 +12,12 @@ Scenarios now:
 """
 
 import argparse
+import http.client
 import json
 import os
 import pathlib
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -207,6 +209,117 @@ def command_start_cost(runs: int = 21) -> float:
     return round(statistics.median(costs), 1)
 
 
+def reload_manifest(daemons: int, extra: str = "", interval: str = "1h", manual: bool = False) -> str:
+    """`daemons` periodic daemons at `interval` (the first one's interval varies), then `extra`."""
+    lines = ["reload: manual"] if manual else []
+    lines.append("daemons:")
+    for index in range(daemons):
+        lines += [f"  d{index:02d}:", "    kind: periodic", f"    interval: {interval if index == 0 else '1h'}",
+                  '    command: ["true"]']
+    return "\n".join(lines) + "\n" + extra
+
+
+def save_by_rename(path: pathlib.Path, text: str) -> None:
+    """Saves like an editor: a temporary file in the same folder, renamed over the manifest."""
+    temporary = path.with_name("." + path.name + ".swp")
+    temporary.write_text(text)
+    os.rename(temporary, path)
+
+
+class ControlSocket(http.client.HTTPConnection):
+    """HTTP/1.1 over the supervisor's Unix socket, for requests without a process per call."""
+
+    def __init__(self, path: str):
+        super().__init__("localhost")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def post_reload(socket_path: str) -> dict:
+    connection = ControlSocket(socket_path)
+    connection.request("POST", "/v1/reload", body=b"{}", headers={"Content-Type": "application/json"})
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    return answer
+
+
+def process_counts(pid: int) -> dict:
+    return {"fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": len(os.listdir(f"/proc/{pid}/task")),
+            "rss_mib": round(rss_mib(pid), 1), "rss_anon_mib": round(rss_mib(pid, "RssAnon"), 1)}
+
+
+def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_reloads: int = 1_000) -> list[dict]:
+    """Issue 4's figures: a save of the manifest to the added daemon's command running (median of `runs`, the
+    debounce beside it), and `leak_reloads` reloads in a row alternating two manifests of 20 daemons, with the
+    supervisor's descriptors, threads and memory before and after."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-reload-") as folder:
+        root = pathlib.Path(folder)
+        manifest = root / "daemons.yaml"
+        manifest.write_text(reload_manifest(20))
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=folder)
+        try:
+            started = root / "started.txt"
+            latencies = []
+            for index in range(runs):
+                count = len(started.read_text().splitlines()) if started.exists() else 0
+                added = (f"  added{index:02d}:\n    kind: periodic\n    interval: 1h\n    run_on_start: true\n"
+                         '    command: ["sh", "-c", "date +%s.%N >> started.txt"]\n')
+                saved = time.time()
+                save_by_rename(manifest, reload_manifest(20, added))
+                deadline = time.time() + 5
+                while time.time() < deadline:
+                    lines = started.read_text().splitlines() if started.exists() else []
+                    if len(lines) > count:
+                        latencies.append((float(lines[-1]) - saved) * 1000)
+                        break
+                    time.sleep(0.002)
+                time.sleep(0.1)
+            if latencies:
+                results.append({"scenario": "save of the manifest to the added daemon's command running",
+                                "median_ms": round(statistics.median(latencies), 1),
+                                "min_ms": round(min(latencies), 1), "max_ms": round(max(latencies), 1),
+                                "runs": len(latencies), "debounce_ms": 50,
+                                "beyond_debounce_ms": round(statistics.median(latencies) - 50, 1),
+                                "command_own_start_ms": command_start_cost(),
+                                "target": "50 ms plus the debounce"})
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+
+        # Leaks: manual mode, so each reload is exactly one POST /v1/reload after a save.
+        manifest.write_text(reload_manifest(20, manual=True))
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=folder)
+        try:
+            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
+            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
+            versions = [reload_manifest(20, interval="1h", manual=True), reload_manifest(20, interval="2h", manual=True)]
+            for index in range(20):  # warm-up: first-use allocations are not leaks
+                manifest.write_text(versions[index % 2])
+                post_reload(socket_path)
+            before = process_counts(pid)
+            begun = time.perf_counter()
+            failures = 0
+            for index in range(leak_reloads):
+                manifest.write_text(versions[index % 2])
+                answer = post_reload(socket_path)
+                if not answer.get("ok") or answer["plan"]["changed"] != ["d00"]:
+                    failures += 1
+            elapsed = time.perf_counter() - begun
+            after = process_counts(pid)
+            results.append({"scenario": f"{leak_reloads:,} reloads in a row, 20 daemons, one changed each time",
+                            "before": before, "after": after, "failed_reloads": failures,
+                            "per_reload_ms": round(elapsed * 1000 / leak_reloads, 2),
+                            "target": "descriptors, threads and memory flat"})
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+    return results
+
+
 STORM_FILES = 10_000
 
 
@@ -312,6 +425,7 @@ def main() -> None:
         size = big.stat().st_size
 
     supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
+    reloads = reload_scenarios(binary, env={"PATH": env["PATH"]})
 
     print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
     print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
@@ -335,6 +449,12 @@ def main() -> None:
         figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
         print(f"  {row['scenario']}: {figures}")
 
+    print()
+    print("hot reload (20 periodic daemons):")
+    for row in reloads:
+        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
+        print(f"  {row['scenario']}: {figures}")
+
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -344,6 +464,7 @@ def main() -> None:
         "manifest_bytes": size,
         "scenarios": results,
         "supervisor": supervisor,
+        "reload": reloads,
         "load_beyond_fixed_cost_ms": round(loaded, 2),
     }
     output.write_text(json.dumps(document, indent=2) + "\n")

@@ -50,7 +50,7 @@ struct SupervisionLoop {
     var registry: DaemonRegistry { supervisor.registry }
 
     /// Starts the task of daemon `name`, unless it runs or has no service (disabled).
-    mutating func launch(_ name: String, in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func launch(_ name: String, in group: inout DiscardingTaskGroup) {
         guard let service = services[name], running[name] == nil else { return }
         generation += 1
         let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
@@ -76,7 +76,7 @@ struct SupervisionLoop {
     }
 
     /// Handles one event; true once the supervisor is done (every daemon stopped after `down`).
-    mutating func handle(_ event: Supervisor.Event, in group: inout ThrowingTaskGroup<Void, any Error>) -> Bool {
+    mutating func handle(_ event: Supervisor.Event, in group: inout DiscardingTaskGroup) -> Bool {
         switch event {
         case .start(let name, let reply):
             guard services[name] != nil else { return refuse(name, reply) }
@@ -148,7 +148,7 @@ struct SupervisionLoop {
     // MARK: - Reload
 
     /// Loads the manifest, makes the plan, and (unless it is a dry run) commits it; a failure changes nothing.
-    mutating func begin(_ request: ReloadRequest, in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func begin(_ request: ReloadRequest, in group: inout DiscardingTaskGroup) {
         var source = supervisor.manifestSource
         if let environment = request.environment { source.environment = environment }
         if let setArguments = request.setArguments { source.setArguments = setArguments }
@@ -191,7 +191,7 @@ struct SupervisionLoop {
 
     /// Puts the committed manifest's version of daemon `name` in place (its old task has ended): a removed daemon
     /// is dropped; a changed or added one gets a fresh record and, when enabled, its new service, started.
-    mutating func replace(_ name: String, in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func replace(_ name: String, in group: inout DiscardingTaskGroup) {
         services[name] = nil
         defer { supervisor.publishServices(services) }
         guard let spec = supervisor.manifest[daemon: name] else {
@@ -212,7 +212,7 @@ struct SupervisionLoop {
     }
 
     /// The committed plan is done: every stop and start of it.
-    mutating func finishReload(in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func finishReload(in group: inout DiscardingTaskGroup) {
         guard let applying else { return }
         self.applying = nil
         let outcome = ReloadOutcome(ok: true, plan: applying.plan)
@@ -222,7 +222,7 @@ struct SupervisionLoop {
     }
 
     /// A reload that changed nothing: recorded (except a dry run's), answered.
-    mutating func fail(_ request: ReloadRequest, errors: [String], in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func fail(_ request: ReloadRequest, errors: [String], in group: inout DiscardingTaskGroup) {
         let outcome = ReloadOutcome(ok: false, dryRun: request.dryRun, errors: errors)
         if !request.dryRun { supervisor.record(outcome, trigger: request.origin) }
         request.reply?(outcome)
@@ -230,7 +230,7 @@ struct SupervisionLoop {
     }
 
     /// Starts the next waiting reload, if any.
-    mutating func next(in group: inout ThrowingTaskGroup<Void, any Error>) {
+    mutating func next(in group: inout DiscardingTaskGroup) {
         guard applying == nil, !queuedReloads.isEmpty else { return }
         begin(queuedReloads.removeFirst(), in: &group)
     }

@@ -134,9 +134,21 @@ public final class Supervisor: Sendable {
         }
         let httpServer = try controlHTTPServer(logger: serverLogger)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            if let httpServer { group.addTask { try await httpServer.run() } }
+        // A discarding group: the task of every daemon that ends (a stop, a restart, a reload) is released at once
+        // instead of being kept until someone awaits its result.
+        await withDiscardingTaskGroup { group in
+            for (name, server) in [("control socket", server), ("control.http", httpServer)] {
+                guard let server else { continue }
+                group.addTask { [input, logger] in
+                    do {
+                        try await server.run()
+                    } catch  where !Task.isCancelled {
+                        // Without its control API the supervisor could not be told anything: stop rather than run blind.
+                        logger.critical("the \(name) server failed; stopping", metadata: ["error": "\(error)"])
+                        input.yield(.down)
+                    } catch {}
+                }
+            }
             group.addTask { [input, logger] in
                 for await signal in signals {
                     if signal == .sighup {
@@ -150,7 +162,7 @@ public final class Supervisor: Sendable {
                 }
             }
             group.addTask { await self.watchManifest() }
-            try await supervise(services, in: &group)
+            await supervise(services, in: &group)
             manifestWatch.withLock { $0?.stop() }
             watchSettingsChanged.finish()
             if adoptsOrphans {
@@ -263,10 +275,8 @@ public final class Supervisor: Sendable {
     /// The main loop: starts every daemon, then reacts to events until `down`.
     private func supervise(
         _ services: [String: ServiceSupervisor],
-        in group: inout ThrowingTaskGroup<Void, any Error>
-    )
-        async throws
-    {
+        in group: inout DiscardingTaskGroup
+    ) async {
         var loop = SupervisionLoop(supervisor: self, services: services, input: input)
         for spec in manifest.daemons where spec.enabled { loop.launch(spec.name, in: &group) }
         for await event in events {

@@ -201,7 +201,7 @@ public struct CommandRunner: Sendable {
             if let timeout {
                 race.addTask {
                     do {
-                        try await Task.sleep(for: timeout)
+                        try await CancellableSleep.for(timeout)
                         return .timedOut
                     } catch {
                         return nil
@@ -224,7 +224,7 @@ public struct CommandRunner: Sendable {
         reason.record(trigger)
         group.send(stopSignal)
         do {
-            try await Task.sleep(for: stopTimeout)
+            try await CancellableSleep.for(stopTimeout)
         } catch {
             return  // the child was reaped within the stop timeout
         }

@@ -87,7 +87,7 @@ public final class ServiceSupervisor: Sendable {
                     if let failure { $0.lastError = "\(failure)" }
                 }
                 do {
-                    try await Task.sleep(for: delay)
+                    try await CancellableSleep.for(delay)
                 } catch {
                     break
                 }

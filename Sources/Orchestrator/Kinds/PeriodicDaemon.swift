@@ -198,10 +198,10 @@ public struct PeriodicDaemon: DaemonService {
             guard let instant, instant != armed else { return }
             generation += 1
             armed = instant
-            let (tickGeneration, clock, sink) = (generation, clock, sink)
+            let (tickGeneration, sink) = (generation, sink)
             group.addTask {
                 do {
-                    try await clock.sleep(until: instant, tolerance: .zero)
+                    try await CancellableSleep.until(instant)
                 } catch {
                     return
                 }

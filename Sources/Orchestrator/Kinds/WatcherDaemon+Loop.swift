@@ -217,7 +217,7 @@ extension WatcherDaemon {
             let (generation, sink) = (retryGeneration, sink)
             group.addTask {
                 do {
-                    try await Task.sleep(for: delay)
+                    try await CancellableSleep.for(delay)
                 } catch {
                     return
                 }
