@@ -25,6 +25,8 @@ import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import peers  # noqa: E402  (supervisord and circus, measured in the same run)
 
 
 def generate_manifest(count: int) -> str:
@@ -289,6 +291,14 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
                                 "target": "50 ms plus the debounce"})
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+        if latencies:
+            peer = supervisord_apply_change(runs)
+            if peer:
+                row = results[-1]
+                row["supervisord_median_ms"] = peer["median_ms"]
+                row["supervisord_min_ms"] = peer["min_ms"]
+                row["supervisord_max_ms"] = peer["max_ms"]
+                row["supervisord_vs_orchestrate"] = round(peer["median_ms"] / row["median_ms"], 1)
 
         # Leaks: manual mode, so each reload is exactly one POST /v1/reload after a save.
         manifest.write_text(reload_manifest(20, manual=True))
@@ -318,6 +328,25 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     return results
+
+
+def supervisord_apply_change(runs: int) -> dict | None:
+    """The same change in supervisord: 20 programs, one added (and the previous one removed) per run, applied by
+    `supervisorctl reread` and `update` right after the config is written; from the write to the new program
+    running. None when supervisord cannot be installed here."""
+    executables = peers.ensure_supervisord()
+    if not executables:
+        return None
+    base = {f"d{index:02d}": "sleep 1000" for index in range(20)}
+    times = []
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-supervisord-") as folder:
+        with peers.Supervisord(folder, base, executables, reread=True) as peer:
+            peer.start()
+            for index in range(runs):
+                times.append(peer.apply_change({**base, f"added{index:02d}": "sleep 1002"}) * 1000)
+            peer.stop()
+    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
+            "max_ms": round(max(times), 1)}
 
 
 STORM_FILES = 10_000
