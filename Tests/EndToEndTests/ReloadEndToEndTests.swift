@@ -222,6 +222,44 @@ extension SupervisorBinaryTests {
             }
         }
 
+        @Test func theEventStreamAndTheLogRecordEachReloadWithItsPlan() throws {
+            try Supervisor.withSupervisor("reload: manual\ndaemons:\n" + Self.long("one")) { directory in
+                // A streaming client on the control socket, ended by PID below.
+                let output = try directory.write("events.txt", "")
+                let curl = Process()
+                curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                curl.arguments = [
+                    "curl", "-sN", "--max-time", "60", "--unix-socket", directory.url(".orchestrate/orchestrate.sock"),
+                    "http://localhost/v1/events",
+                ]
+                curl.standardOutput = FileHandle(forWritingAtPath: output)
+                try curl.run()
+                defer {
+                    kill(curl.processIdentifier, SIGKILL)
+                    curl.waitUntilExit()
+                }
+                #expect(eventually { Supervisor.lines(directory, "events.txt").contains("event: daemon") })
+                try directory.write("daemons.yaml", "reload: manual\ndaemons:\n" + Self.long("one") + Self.long("two"))
+                let reload = try E2E.run(["reload"], in: directory.path)
+                #expect(reload.status == 0, "\(reload.stderr)")
+                #expect(
+                    eventually { Supervisor.lines(directory, "events.txt").contains("event: reload") },
+                    "\(Supervisor.lines(directory, "events.txt"))"
+                )
+                let lines = Supervisor.lines(directory, "events.txt")
+                let data = try #require(lines.drop { $0 != "event: reload" }.dropFirst().first)
+                let event = try E2E.jsonObject(String(data.dropFirst("data: ".count)))
+                #expect(event["ok"] as? Bool == true)
+                #expect(event["trigger"] as? String == "api")
+                #expect((event["plan"] as? [String: Any])?["added"] as? [String] == ["two"])
+                let log = try String(
+                    contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"),
+                    encoding: .utf8
+                )
+                #expect(log.contains("manifest reloaded added=[\"two\"]"))
+            }
+        }
+
         @Test func dryRunWithoutASupervisorListsEveryDaemon() throws {
             try E2E.withManifest("daemons:\n" + Self.long("one") + Self.long("two")) { directory in
                 let result = try E2E.run(["reload", "--dry-run"], in: directory.path)
