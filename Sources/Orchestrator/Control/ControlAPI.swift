@@ -18,7 +18,22 @@ struct ControlAPI: Sendable {
         if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
         router.add(middleware: VersionMiddleware())
         router.add(middleware: InFlightMiddleware(counter: supervisor))
-        router.get("/v1/status") { _, _ in try Self.json(supervisor.statusDocument()) }
+        router.get("/v1/status") { request, _ in
+            let query = request.uri.queryParameters
+            guard query["format"] == "text" else { return try Self.json(supervisor.statusDocument()) }
+            // The table `orchestrate status` prints, rendered here so that the command need not decode JSON.
+            let document = supervisor.statusDocument()
+            let name = query["daemon"].map(String.init)
+            if let name, !document.daemons.contains(where: { $0.name == name }) {
+                return Self.error(supervisor.unknownDaemonFailure(name))
+            }
+            let text = StatusTable.render(document, only: name, colour: query["colour"] == "1")
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text))
+            )
+        }
         router.post("/v1/down") { _, _ in
             supervisor.shutDown()
             return Self.json(status: .accepted, ["ok": true, "stopping": true])

@@ -64,6 +64,14 @@ public struct SupervisorClient: Sendable {
         }
     }
 
+    /// The status table as the supervisor renders it (only daemon `name`'s row when given).
+    public func statusText(only name: String? = nil, colour: Bool = false) throws(Failure) -> String {
+        var path = "/v1/status?format=text"
+        if let name { path += "&daemon=" + Self.escape(name) }
+        if colour { path += "&colour=1" }
+        return try send("GET", path).text
+    }
+
     /// The raw status JSON, for `status --json` (printed as the supervisor wrote it).
     public func statusJSON() throws(Failure) -> String { try send("GET", "/v1/status").text }
 
