@@ -37,8 +37,8 @@ extension SupervisorBinaryTests {
         static func withSupervisor(
             _ manifest: String = manifest,
             environment: [String: String] = [:],
-            _ body: (TemporaryDirectory) throws -> Void
-        ) throws {
+            _ body: (TemporaryDirectory) async throws -> Void
+        ) async throws {
             let directory = try TemporaryDirectory(prefix: "e2e-up")
             defer { directory.remove() }
             try directory.write("daemons.yaml", manifest)
@@ -46,14 +46,18 @@ extension SupervisorBinaryTests {
                 atPath: directory.url("src/skip"),
                 withIntermediateDirectories: true
             )
-            let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: environment)
+            let up = try await E2E.run(["up", "-d", "--wait"], in: directory.path, environment: environment)
             #expect(up.status == 0, "\(up.stderr)")
             #expect(up.stdout.hasPrefix("orchestrate: started (pid "))
-            defer {
-                _ = try? E2E.run(["down", "--timeout", "20s"], in: directory.path)
-                if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+            var failure: (any Error)?
+            do {
+                try await body(directory)
+            } catch {
+                failure = error
             }
-            try body(directory)
+            _ = try? await E2E.run(["down", "--timeout", "20s"], in: directory.path)
+            if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+            if let failure { throw failure }
         }
 
         static func lockHolder(_ directory: TemporaryDirectory) -> Int32? {
@@ -94,69 +98,69 @@ extension SupervisorBinaryTests {
             )
         }
 
-        static func status(_ directory: TemporaryDirectory) throws -> [String: [String: Any]] {
-            let result = try E2E.run(["status", "--json"], in: directory.path)
+        static func status(_ directory: TemporaryDirectory) async throws -> [String: [String: Any]] {
+            let result = try await E2E.run(["status", "--json"], in: directory.path)
             #expect(result.status == 0, "\(result.stderr)")
             let document = try E2E.jsonObject(result.stdout)
             let daemons = try #require(document["daemons"] as? [[String: Any]])
             return Dictionary(uniqueKeysWithValues: daemons.map { ($0["name"] as? String ?? "", $0) })
         }
 
-        @Test func periodicAndWatcherDaemonsRunAndDownLeavesNothing() throws {
-            try Self.withSupervisor { directory in
+        @Test func periodicAndWatcherDaemonsRunAndDownLeavesNothing() async throws {
+            try await Self.withSupervisor { directory in
                 // The periodic daemon runs on its schedule: counted from its own output.
-                #expect(eventually { Self.lines(directory, "ticks.txt").count >= 3 })
+                #expect(await waitUntil { Self.lines(directory, "ticks.txt").count >= 3 })
                 #expect(Self.lines(directory, "ticks.txt").prefix(3) == ["run 1", "run 2", "run 3"])
 
                 // A non-matching and an ignored file run nothing; a matching one runs the watcher once with its path.
                 try directory.write("src/notes.md", "x")
                 try directory.write("src/skip/ignored.txt", "x")
                 try directory.write("src/a.txt", "hello")
-                #expect(eventually { Self.lines(directory, "changes.txt").count >= 2 })
+                #expect(await waitUntil { Self.lines(directory, "changes.txt").count >= 2 })
                 #expect(Self.lines(directory, "changes.txt") == [directory.url("src/a.txt"), "count=1"])
 
                 // A failing run is counted and retried while its schedule goes on.
-                #expect(eventually { Self.lines(directory, "flaky.txt").count == 2 })
-                let flaky = try #require(try Self.status(directory)["flaky"])
+                #expect(await waitUntil { Self.lines(directory, "flaky.txt").count == 2 })
+                let flaky = try #require(try await Self.status(directory)["flaky"])
                 #expect(flaky["failures"] as? Int == 2)
                 #expect(flaky["state"] as? String == "idle")
                 #expect((flaky["last_run"] as? [String: Any])?["exit_code"] as? Int == 3)
                 #expect(flaky["next_run"] is String)
 
                 // trigger runs a daemon now; --wait returns its exit status.
-                let trigger = try E2E.run(["trigger", "flaky", "--wait"], in: directory.path)
+                let trigger = try await E2E.run(["trigger", "flaky", "--wait"], in: directory.path)
                 #expect(trigger.status == 3)
                 #expect(trigger.stdout.hasPrefix("flaky: exited with status 3"))
-                let ok = try E2E.run(["trigger", "tick", "--wait"], in: directory.path)
+                let ok = try await E2E.run(["trigger", "tick", "--wait"], in: directory.path)
                 #expect(ok.status == 0, "\(ok.stderr)")
 
-                let table = try E2E.run(["status"], in: directory.path)
+                let table = try await E2E.run(["status"], in: directory.path)
                 #expect(table.status == 0)
                 #expect(table.stdout.contains("tick"))
                 #expect(table.stdout.contains("periodic"))
-                let logs = try E2E.run(["logs", "tick", "-n", "2"], in: directory.path)
+                let logs = try await E2E.run(["logs", "tick", "-n", "2"], in: directory.path)
                 #expect(logs.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("tick | 20") })
 
                 // A second supervisor for the same manifest is refused while the first runs.
-                let second = try E2E.run(["up", "-d"], in: directory.path)
+                let second = try await E2E.run(["up", "-d"], in: directory.path)
                 #expect(second.status == 1)
                 #expect(second.stderr.contains("already running"))
 
                 let supervisor = try #require(Self.lockHolder(directory))
-                let down = try E2E.run(["down"], in: directory.path)
+                let down = try await E2E.run(["down"], in: directory.path)
                 #expect(down.status == 0, "\(down.stderr)")
                 #expect(
-                    eventually { Self.liveMembers(ofGroup: supervisor).isEmpty },
+                    await waitUntil { Self.liveMembers(ofGroup: supervisor).isEmpty },
                     "nothing of its process group is left"
                 )
                 #expect(!FileManager.default.fileExists(atPath: directory.url(".orchestrate/orchestrate.sock")))
-                let after = try E2E.run(["status"], in: directory.path)
+                let after = try await E2E.run(["status"], in: directory.path)
                 #expect(after.status == 3)
                 #expect(after.stderr.contains("not running"))
             }
         }
 
-        @Test func aWatcherThatCannotWatchIsRestartedThenParkedAsFailed() throws {
+        @Test func aWatcherThatCannotWatchIsRestartedThenParkedAsFailed() async throws {
             let manifest = """
                 daemons:
                   blind:
@@ -165,18 +169,20 @@ extension SupervisorBinaryTests {
                     command: "true"
                     restart: {policy: on-failure, backoff: {initial: 10ms, max: 40ms}, limit: {burst: 3, window: 1m}}
                 """
-            try Self.withSupervisor(manifest) { directory in
-                #expect(eventually { (try? Self.status(directory)["blind"]?["state"] as? String) == "failed" })
-                let blind = try #require(try Self.status(directory)["blind"])
+            try await Self.withSupervisor(manifest) { directory in
+                #expect(
+                    await waitUntil { (try? await Self.status(directory)["blind"]?["state"] as? String) == "failed" }
+                )
+                let blind = try #require(try await Self.status(directory)["blind"])
                 #expect(blind["restarts"] as? Int == 2)
                 #expect((blind["last_error"] as? String)?.contains("missing") == true)
                 // `restart` revives a daemon parked as failed (it fails again: the folder is still missing).
-                let restart = try E2E.run(["restart", "blind"], in: directory.path)
+                let restart = try await E2E.run(["restart", "blind"], in: directory.path)
                 #expect(restart.status == 0, "\(restart.stderr)")
             }
         }
 
-        @Test func childrenDieWithAKilledSupervisorAndTheNextUpIsClean() throws {
+        @Test func childrenDieWithAKilledSupervisorAndTheNextUpIsClean() async throws {
             let manifest = """
                 daemons:
                   long:
@@ -185,25 +191,36 @@ extension SupervisorBinaryTests {
                     run_on_start: true
                     command: ["sh", "-c", "sleep 300 & echo $$! > grandchild.pid; wait"]
                 """
-            try Self.withSupervisor(manifest) { directory in
-                #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
-                let child = try #require((try Self.status(directory)["long"]?["pids"] as? [Int])?.first)
+            try await Self.withSupervisor(manifest) { directory in
+                #expect(
+                    await waitUntil {
+                        ((try? await Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1
+                    }
+                )
+                let child = try #require((try await Self.status(directory)["long"]?["pids"] as? [Int])?.first)
                 let supervisor = try #require(Self.lockHolder(directory))
                 kill(supervisor, SIGKILL)
-                #expect(eventually { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
-                #expect(eventually { Self.lockHolder(directory) == nil })
+                #expect(await waitUntil { !Self.isAlive(Int32(child)) }, "the child dies with its supervisor")
+                #expect(await waitUntil { Self.lockHolder(directory) == nil })
                 // The grandchild shares the command's process group but not its parent-death signal: it outlives
                 // the killed supervisor, and the next supervisor ends it from the recorded groups.
                 let grandchild = try #require(Self.lines(directory, "grandchild.pid").first.flatMap { Int32($0) })
                 #expect(Self.isAlive(grandchild))
-                let again = try E2E.run(["up", "-d", "--wait"], in: directory.path)
+                let again = try await E2E.run(["up", "-d", "--wait"], in: directory.path)
                 #expect(again.status == 0, "\(again.stderr)")
-                #expect(eventually { !Self.isAlive(grandchild) }, "the next up ends what the killed supervisor left")
-                #expect(eventually { ((try? Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1 })
+                #expect(
+                    await waitUntil { !Self.isAlive(grandchild) },
+                    "the next up ends what the killed supervisor left"
+                )
+                #expect(
+                    await waitUntil {
+                        ((try? await Self.status(directory)["long"]?["pids"] as? [Int]) ?? []).count == 1
+                    }
+                )
             }
         }
 
-        @Test func straysThatLeaveTheirGroupAreReapedWhileRunningAndEndedByDown() throws {
+        @Test func straysThatLeaveTheirGroupAreReapedWhileRunningAndEndedByDown() async throws {
             // Both strays call setsid (the command waits until they have), so the kill of the command's group after
             // its run misses them: the supervisor, a child subreaper, adopts them. The short one must be reaped when
             // it exits (no zombie); the one that ignores SIGTERM must be gone once `down` returns.
@@ -221,19 +238,19 @@ extension SupervisorBinaryTests {
                         until [ "$$(cut -d' ' -f6 /proc/$$pid/stat)" = "$$pid" ]; do sleep 0.01; done
                       done
                 """
-            try Self.withSupervisor(manifest) { directory in
+            try await Self.withSupervisor(manifest) { directory in
                 let supervisor = try #require(Self.lockHolder(directory))
-                let run = try E2E.run(["trigger", "stray", "--wait"], in: directory.path)
+                let run = try await E2E.run(["trigger", "stray", "--wait"], in: directory.path)
                 #expect(run.status == 0, "\(run.stderr)")
                 let short = try #require(Self.lines(directory, "short.pid").first.flatMap { Int32($0) })
                 let long = try #require(Self.lines(directory, "long.pid").first.flatMap { Int32($0) })
                 #expect(
-                    eventually { !FileManager.default.fileExists(atPath: "/proc/\(short)") },
+                    await waitUntil { !FileManager.default.fileExists(atPath: "/proc/\(short)") },
                     "the exited stray is reaped, not left a zombie"
                 )
                 #expect(Self.isAlive(long))
                 #expect(Self.parent(of: long) == supervisor, "the stray was adopted by the supervisor")
-                let down = try E2E.run(["down"], in: directory.path)
+                let down = try await E2E.run(["down"], in: directory.path)
                 #expect(down.status == 0, "\(down.stderr)")
                 #expect(!Self.isAlive(long), "down ends the stray that ignores SIGTERM")
                 let log = try String(
@@ -250,17 +267,18 @@ extension SupervisorBinaryTests {
             return Int32(fields[1])
         }
 
-        @Test func commandsAgainstNoSupervisor() throws {
-            try E2E.withManifest("daemons:\n  t: {kind: periodic, interval: 1s, command: \"true\"}\n") { directory in
+        @Test func commandsAgainstNoSupervisor() async throws {
+            try await E2E.withManifest("daemons:\n  t: {kind: periodic, interval: 1s, command: \"true\"}\n") {
+                directory in
                 for arguments in [["status"], ["status", "--json"], ["trigger", "t"], ["stop", "t"], ["down"]] {
-                    let result = try E2E.run(arguments, in: directory.path)
+                    let result = try await E2E.run(arguments, in: directory.path)
                     #expect(result.status == 3, "\(arguments): \(result.stderr)")
                     #expect(result.stderr.contains("not running"))
                 }
             }
         }
 
-        @Test func theControlAPIOverTCPNeedsItsKey() throws {
+        @Test func theControlAPIOverTCPNeedsItsKey() async throws {
             let port = try #require(Self.freePort())
             let manifest = """
                 control: {http: "127.0.0.1:\(port)", api_key_env: CONTROL_KEY}
@@ -270,7 +288,11 @@ extension SupervisorBinaryTests {
             let directory = try TemporaryDirectory(prefix: "e2e-http")
             defer { directory.remove() }
             try directory.write("daemons.yaml", manifest)
-            let up = try E2E.run(["up", "-d", "--wait"], in: directory.path, environment: ["CONTROL_KEY": "s3cret"])
+            let up = try await E2E.run(
+                ["up", "-d", "--wait"],
+                in: directory.path,
+                environment: ["CONTROL_KEY": "s3cret"]
+            )
             #expect(up.status == 0, "\(up.stderr)")
             defer {
                 _ = try? E2E.run(["down"], in: directory.path)
@@ -288,9 +310,9 @@ extension SupervisorBinaryTests {
             #expect((document["daemons"] as? [[String: Any]])?.first?["name"] as? String == "t")
         }
 
-        @Test func aPublicControlAddressWithoutAKeyIsRefused() throws {
-            try E2E.withManifest("control: {http: \"0.0.0.0:9400\"}\ndaemons: {}\n") { directory in
-                let result = try E2E.run(["validate"], in: directory.path)
+        @Test func aPublicControlAddressWithoutAKeyIsRefused() async throws {
+            try await E2E.withManifest("control: {http: \"0.0.0.0:9400\"}\ndaemons: {}\n") { directory in
+                let result = try await E2E.run(["validate"], in: directory.path)
                 #expect(result.status == 2)
                 #expect(
                     result.stderr.contains(

@@ -28,6 +28,17 @@ enum E2E {
         try TestProcess.orchestrate(arguments, in: directory, environment: environment(extra))
     }
 
+    /// The same, for async tests: the wait happens on a thread of its own, so it does not hold one of the few
+    /// threads of the cooperative pool (one per core) that every asynchronous test shares.
+    static func run(
+        _ arguments: [String],
+        in directory: String,
+        environment extra: [String: String] = [:]
+    ) async throws -> CommandResult {
+        let environment = environment(extra)
+        return try await offPool { try TestProcess.orchestrate(arguments, in: directory, environment: environment) }
+    }
+
     /// Writes `manifest` as `daemons.yaml` in a new folder, runs `body`, then removes the folder.
     static func withManifest<T>(
         _ manifest: String,
@@ -37,6 +48,17 @@ enum E2E {
         defer { directory.remove() }
         try directory.write("daemons.yaml", manifest)
         return try body(directory)
+    }
+
+    /// The same, for async tests.
+    static func withManifest<T>(
+        _ manifest: String,
+        _ body: (TemporaryDirectory) async throws -> T
+    ) async throws -> T {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("daemons.yaml", manifest)
+        return try await body(directory)
     }
 
     /// Parses `text` as one JSON object.

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,4 +26,13 @@ public func waitUntil(timeout: Duration = .seconds(10), _ condition: () async ->
         try? await Task.sleep(for: .milliseconds(2))
     }
     return await condition()
+}
+
+/// Runs `body` on a thread of its own and waits for it without blocking the caller's thread: for blocking work
+/// (waiting for a child process) in async tests, which share the cooperative pool's few threads.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
 }
