@@ -55,7 +55,7 @@ extension Supervisor {
                     }
                     manifestWatch.withLock { $0 = nil }
                     watcher.stop()
-                    if Task.isCancelled { return }
+                    if Task.isCancelled || watchEnded.load(ordering: .sequentiallyConsistent) { return }
                     // Stopped for new settings (they are read at the top), or the manifest's folder went away.
                     if self.manifest.reload == manifest.reload, self.manifest.envFile == manifest.envFile {
                         logger.warning("the manifest's folder is gone; saves are no longer watched")

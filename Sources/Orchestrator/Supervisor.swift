@@ -51,6 +51,8 @@ public final class Supervisor: Sendable {
     private let lastReloadRecord = Mutex<StatusDocument.Reload?>(nil)
     /// The watch of the manifest and its env_file while `reload: auto`; stopped to take new settings.
     let manifestWatch = Mutex<(any FileWatcher)?>(nil)
+    /// Set as the supervisor stops: the manifest watch ends for good.
+    let watchEnded = Atomic<Bool>(false)
     /// Wakes the manifest watch when a reload changed what it watches (the mode, the env_file).
     let watchSettingsChanged: AsyncStream<Void>.Continuation
     let watchSettingsStream: AsyncStream<Void>
@@ -163,6 +165,7 @@ public final class Supervisor: Sendable {
             }
             group.addTask { await self.watchManifest() }
             await supervise(services, in: &group)
+            watchEnded.store(true, ordering: .sequentiallyConsistent)
             manifestWatch.withLock { $0?.stop() }
             watchSettingsChanged.finish()
             if adoptsOrphans {

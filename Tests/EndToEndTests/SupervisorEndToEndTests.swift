@@ -154,6 +154,11 @@ extension SupervisorBinaryTests {
                     "nothing of its process group is left"
                 )
                 #expect(!FileManager.default.fileExists(atPath: directory.url(".orchestrate/orchestrate.sock")))
+                let log = try String(
+                    contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"),
+                    encoding: .utf8
+                )
+                #expect(!log.contains("no longer watched"), "stopping is not a lost manifest watch")
                 let after = try await E2E.run(["status"], in: directory.path)
                 #expect(after.status == 3)
                 #expect(after.stderr.contains("not running"))
