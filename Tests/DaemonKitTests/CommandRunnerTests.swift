@@ -70,6 +70,16 @@ struct CommandRunnerTests {
         #expect(output.lines == ["out1", "err1", "out2", "err2", "out3", "err3"])
     }
 
+    @Test func standardErrorCanHaveASinkOfItsOwn() async throws {
+        let (output, errors) = (Output(), Output())
+        let script = "cat; echo out; echo err >&2"
+        let result = try await CommandRunner(.shell(script), standardInput: Array("in\n".utf8))
+            .run(output: output.append, errorOutput: errors.append)
+        #expect(result.succeeded)
+        #expect(output.lines == ["in", "out"])
+        #expect(errors.lines == ["err"])
+    }
+
     @Test func largeOutputArrivesWhole() async throws {
         let output = Output()
         let result = try await CommandRunner(.shell("head -c 1000000 /dev/zero | tr '\\0' x")).run(

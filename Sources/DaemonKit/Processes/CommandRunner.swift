@@ -91,19 +91,37 @@ public struct CommandRunner: Sendable {
     /// - Throws: ``DaemonKitError`` with code `commandNotFound` or `spawnFailed` when there is no child.
     public func run(
         onStart: (RunningCommand) -> Void = { _ in },
-        output: @escaping @Sendable (ArraySlice<UInt8>) -> Void
+        output: @escaping @Sendable (ArraySlice<UInt8>) -> Void,
+        errorOutput: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil
     ) async throws -> CommandRunResult {
         _ = Self.ignoreBrokenPipes
         let launch = try resolveLaunch()
         let input = try InputPipe(standardInput ?? [])
         let pipe: OutputPipe
+        // Standard error has a pipe of its own when the caller wants it apart; otherwise it joins the output.
+        let errorPipe: OutputPipe?
         do {
             pipe = try OutputPipe()
+            errorPipe = try errorOutput.map { _ in try OutputPipe() }
         } catch {
             input.abandon()
             throw error
         }
         pipe.start(delivering: output)
+        if let errorPipe, let errorOutput { errorPipe.start(delivering: errorOutput) }
+        // Without a pipe of its own, standard error is a second descriptor of the output pipe's write end.
+        let errorDescriptor = errorPipe?.writeEnd ?? fcntl(pipe.writeEnd, F_DUPFD_CLOEXEC, 3)
+        guard errorDescriptor >= 0 else {
+            let number = errno
+            input.abandon()
+            pipe.stopReading(after: .zero)
+            await pipe.finished()
+            throw DaemonKitError(
+                code: .spawnFailed,
+                message: "cannot start '\(command)': \(String(cString: strerror(number)))",
+                errno: number
+            )
+        }
         let (stopRequests, stopContinuation) = AsyncStream<Void>.makeStream()
         defer { stopContinuation.finish() }
         let stopReason = StopReason()
@@ -133,7 +151,7 @@ public struct CommandRunner: Sendable {
                     platformOptions: options,
                     input: .fileDescriptor(FileDescriptor(rawValue: input.readEnd), closeAfterSpawningProcess: true),
                     output: .fileDescriptor(FileDescriptor(rawValue: pipe.writeEnd), closeAfterSpawningProcess: true),
-                    error: .combinedWithOutput
+                    error: .fileDescriptor(FileDescriptor(rawValue: errorDescriptor), closeAfterSpawningProcess: true)
                 ) { execution in
                     let pid = execution.processIdentifier.value
                     ChildRegistry.shared.spawned(pid)
@@ -162,8 +180,10 @@ public struct CommandRunner: Sendable {
                 ChildRegistry.shared.spawned(nil)
                 input.abandon()
             }
-            pipe.stopReading(after: .zero)
-            await pipe.finished()
+            for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
+                pipe.stopReading(after: .zero)
+                await pipe.finished()
+            }
             throw Self.runError(error, command: command, started: started != nil)
         }
         guard let started else {
@@ -175,8 +195,10 @@ public struct CommandRunner: Sendable {
         ChildRegistry.shared.reaped(started.pid)
 
         let groupGone = await ProcessGroup(id: started.pid).killAndReap(within: processGroupReapTimeout)
-        pipe.stopReading(after: outputDrainTimeout)
-        await pipe.finished()
+        for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
+            pipe.stopReading(after: outputDrainTimeout)
+            await pipe.finished()
+        }
 
         let reason = stopReason.value ?? (Task.isCancelled ? .cancelled : .completed)
         return CommandRunResult(
