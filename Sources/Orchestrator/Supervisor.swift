@@ -262,7 +262,8 @@ public final class Supervisor: Sendable {
             registry: registry,
             log: log,
             logger: logger,
-            processGroups: processGroups
+            processGroups: processGroups,
+            link: WeakSupervisorLink(self)
         )
     }
 

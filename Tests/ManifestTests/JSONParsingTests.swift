@@ -4,7 +4,9 @@ import Testing
 @Suite("JSONValue parsing")
 struct JSONParsingTests {
     @Test func parsesEveryKindOfValueAndKeepsKeyOrder() throws {
-        let value = try JSONValue.parse(#" {"b": [1, -2.5, 3e2, true, false, null], "a": {"s": "x\n\u00e9\ud83d\ude00"}} "#)
+        let value = try JSONValue.parse(
+            #" {"b": [1, -2.5, 3e2, true, false, null], "a": {"s": "x\n\u00e9\ud83d\ude00"}} "#
+        )
         #expect(
             value
                 == .object([

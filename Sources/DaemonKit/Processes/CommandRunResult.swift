@@ -44,6 +44,11 @@ public struct CommandRunResult: Sendable, Hashable {
     public var startedAt: Date
     /// From spawn to the child's exit.
     public var duration: Duration
+
+    /// ``duration`` in whole milliseconds.
+    public var durationMilliseconds: Int {
+        Int(duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
     /// Exit status or terminating signal.
     public var termination: Termination
     /// Why the run ended.

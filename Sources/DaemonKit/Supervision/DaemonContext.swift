@@ -15,6 +15,8 @@ public struct DaemonContext: Sendable {
     public let requests: AsyncStream<DaemonRequest>
     /// Where the process groups of the service's commands are recorded, if anywhere.
     public let processGroups: ProcessGroupLedger?
+    /// The supervisor, for what a daemon may ask about the others; nil outside a supervisor.
+    public let supervisor: (any SupervisorLink)?
 
     /// Makes a context.
     public init(
@@ -23,7 +25,8 @@ public struct DaemonContext: Sendable {
         log: RotatingLogFile,
         logger: Logger,
         requests: AsyncStream<DaemonRequest>,
-        processGroups: ProcessGroupLedger? = nil
+        processGroups: ProcessGroupLedger? = nil,
+        supervisor: (any SupervisorLink)? = nil
     ) {
         self.name = name
         self.registry = registry
@@ -31,6 +34,7 @@ public struct DaemonContext: Sendable {
         self.logger = logger
         self.requests = requests
         self.processGroups = processGroups
+        self.supervisor = supervisor
     }
 
     /// Changes the daemon's record.

@@ -16,6 +16,7 @@ public final class ServiceSupervisor: Sendable {
     private let log: RotatingLogFile
     private let logger: Logger
     private let processGroups: ProcessGroupLedger?
+    private let link: (any SupervisorLink)?
     private let mailbox = Mutex<AsyncStream<DaemonRequest>.Continuation?>(nil)
 
     /// Makes a supervisor for `service`.
@@ -25,9 +26,11 @@ public final class ServiceSupervisor: Sendable {
         registry: DaemonRegistry,
         log: RotatingLogFile,
         logger: Logger,
-        processGroups: ProcessGroupLedger? = nil
+        processGroups: ProcessGroupLedger? = nil,
+        link: (any SupervisorLink)? = nil
     ) {
         self.processGroups = processGroups
+        self.link = link
         self.service = service
         self.policy = policy
         self.registry = registry
@@ -61,7 +64,8 @@ public final class ServiceSupervisor: Sendable {
                 log: log,
                 logger: logger,
                 requests: requests,
-                processGroups: processGroups
+                processGroups: processGroups,
+                supervisor: link
             )
             var failure: (any Error)?
             do {

@@ -230,7 +230,9 @@ private struct JSONParser {
     @discardableResult
     mutating func skipDigits() -> Bool {
         let start = position
-        while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+        while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
+            position += 1
+        }
         return position > start
     }
 }

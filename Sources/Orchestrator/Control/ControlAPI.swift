@@ -91,42 +91,17 @@ struct ControlAPI: Sendable {
     }
 
     private func trigger(_ name: String, wait: Bool) async -> Response {
-        guard let target = supervisor.serviceSupervisor(name) else {
-            return Self.error(supervisor.unknownDaemonFailure(name))
-        }
-        guard ["periodic", "watcher"].contains(target.service.kind) else {
-            return Self.error(
-                .conflict,
-                "'\(name)' is \(target.service.kind.withArticle) daemon; only periodic and watcher daemons run on trigger"
-            )
-        }
-        if !wait {
-            // The mailbox answers at once when the daemon is not running; otherwise the run goes on without us.
-            let refused = Mutex<String?>(nil)
-            target.send(
-                DaemonRequest(.trigger) { outcome in
-                    if case .refused(let reason) = outcome { refused.withLock { $0 = reason } }
-                }
-            )
-            if let reason = refused.withLock({ $0 }) { return Self.error(.conflict, reason) }
-            return Self.json(status: .accepted, ["daemon": name, "outcome": "accepted"])
-        }
-        let outcome = await withCheckedContinuation {
-            (continuation: CheckedContinuation<DaemonRequest.Outcome, Never>) in
-            target.send(DaemonRequest(.trigger) { continuation.resume(returning: $0) })
-        }
-        switch outcome {
+        switch await supervisor.trigger(name, wait: wait) {
         case .finished(let result):
             return Self.json([
                 "daemon": name, "outcome": "finished", "exit_code": result.exitCode.map { Int($0) } as Any,
                 "signal": result.signal.map { Int($0) } as Any, "timed_out": result.timedOut,
-                "duration_ms": Int(
-                    result.duration.components.seconds * 1_000 + result.duration.components.attoseconds
-                        / 1_000_000_000_000_000
-                ),
+                "duration_ms": result.durationMilliseconds,
             ])
+        case .accepted: return Self.json(status: .accepted, ["daemon": name, "outcome": "accepted"])
         case .queued: return Self.json(status: .accepted, ["daemon": name, "outcome": "queued"])
         case .skipped: return Self.json(status: .accepted, ["daemon": name, "outcome": "skipped"])
+        case .unknown: return Self.error(supervisor.unknownDaemonFailure(name))
         case .refused(let reason): return Self.error(.conflict, reason)
         }
     }
