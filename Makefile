@@ -31,11 +31,11 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon waits for the rpc kind, so it is
-# disabled here with an override; everything else runs as written.
+# Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon takes its API key from
+# CORE_API_KEY: a development key unless one is set.
 run: build
 	$(BIN) -f $(EXAMPLE) validate
-	$(BIN) -f $(EXAMPLE) --set daemons.core.enabled=false up
+	CORE_API_KEY="$${CORE_API_KEY:-dev-key}" $(BIN) -f $(EXAMPLE) up
 
 # The binary to install: optimized, with the Swift runtime and Foundation linked in (no libswiftCore.so to load at
 # each start, which halves the start-up time of every command), in .build/release/.

@@ -8,7 +8,8 @@ public enum DaemonKinds {
         switch spec.kind {
         case .periodic: return PeriodicDaemon(spec: spec, stateDirectory: stateDirectory)
         case .watcher: return WatcherDaemon(spec: spec, stateDirectory: stateDirectory)
-        case .rpc, .process: return nil
+        case .rpc(let rpc): return RPCDaemon(spec: spec, rpc: rpc)
+        case .process: return nil
         }
     }
 }

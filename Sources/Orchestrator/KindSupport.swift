@@ -7,7 +7,7 @@ import Manifest
 /// nothing is accepted and silently not done.
 public enum KindSupport {
     /// The kinds the supervisor runs. Each kind's runner adds its name here.
-    public static let runnable: Set<String> = ["periodic", "watcher"]
+    public static let runnable: Set<String> = ["periodic", "watcher", "rpc"]
 
     /// The enabled daemons of `manifest` whose kind cannot be run yet.
     public static func unsupported(in manifest: Manifest) -> [DaemonSpec] {

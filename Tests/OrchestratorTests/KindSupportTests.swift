@@ -14,7 +14,7 @@ struct KindSupportTests {
             """
             daemons:
               sync: {kind: periodic, interval: 5s, command: x}
-              core: {kind: rpc, listen: "127.0.0.1:0"}
+              core: {kind: process, command: ["sleep", "300"]}
               off: {kind: watcher, command: x, enabled: false}
             """
         )
@@ -29,7 +29,7 @@ struct KindSupportTests {
         for name in unsupported {
             #expect(refusal.contains("daemon '\(name)'"))
         }
-        #expect(refusal.contains("daemon 'core' is an rpc daemon") == !KindSupport.runnable.contains("rpc"))
+        #expect(refusal.contains("daemon 'core' is a process daemon") == !KindSupport.runnable.contains("process"))
         #expect(!refusal.contains("'off'"))
     }
 

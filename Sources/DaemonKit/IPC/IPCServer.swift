@@ -22,21 +22,27 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
     private let address: BindAddress
     private let logger: Logger
     private let onReady: @Sendable () async -> Void
+    private let onListening: @Sendable (_ port: Int?) async -> Void
+    /// How long a connection may sit idle, or in the middle of sending a request, before it is closed; nil for
+    /// never. A response being written (an event stream) is never cut.
+    public var idleTimeout: Duration?
 
     /// Makes a server answering with `router` on a TCP address (the control API's `control.http`), for which
-    /// ``socketPath`` is empty.
+    /// ``socketPath`` is empty. `onListening` is told the port bound (the one the kernel chose for port 0).
     public init(
         router: Router<Context>,
         host: String,
         port: Int,
         logger: Logger,
-        onReady: @escaping @Sendable () async -> Void = {}
+        onReady: @escaping @Sendable () async -> Void = {},
+        onListening: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
     ) {
         socketPath = ""
         responder = router.buildResponder()
         address = .hostname(host, port: port)
         self.logger = logger
         self.onReady = onReady
+        self.onListening = onListening
     }
 
     /// Makes a server answering with `router` on `socketPath`; `onReady` runs once the socket accepts
@@ -55,13 +61,18 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
             chmod(socketPath, 0o600)
             await onReady()
         }
+        onListening = { _ in }
     }
 
     /// Serves until the task is cancelled or the service group shuts down; then removes the socket file.
     public func run() async throws {
         defer { if !socketPath.isEmpty { unlink(socketPath) } }
-        let (responder, logger, onReady) = (responder, logger, onReady)
-        let server = try HTTPServerBuilder.http1().buildServer(
+        let (responder, logger, onReady, onListening) = (responder, logger, onReady, onListening)
+        let timeout = idleTimeout.map { duration -> TimeAmount in
+            let (seconds, attoseconds) = duration.components
+            return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        let server = try HTTPServerBuilder.http1(configuration: .init(idleTimeout: timeout)).buildServer(
             configuration: ServerConfiguration(address: address, serverName: nil),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger,
@@ -77,7 +88,11 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
                 response.headers[.date] = HTTPDate.now()
                 try await writer.write(response: response.head, body: response.body)
             },
-            onServerRunning: { _ in await onReady() }
+            onServerRunning: { channel in
+                // The port bound (the one the kernel picked for port 0), before anything is told it is ready.
+                await onListening(channel.localAddress?.port)
+                await onReady()
+            }
         )
         try await server.run()
     }

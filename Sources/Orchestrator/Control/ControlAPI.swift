@@ -240,19 +240,23 @@ struct InFlightMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `/metrics` (DESIGN.md §6).
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
+    /// Paths served without the key.
+    var open: Set<String> = ["/metrics"]
+    /// What the key is, for the refusal.
+    var what = "the control API key"
 
     func handle(
         _ request: Request,
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        if request.uri.path == "/metrics" { return try await next(request, context) }
+        if open.contains(request.uri.path) { return try await next(request, context) }
         let authorization = request.headers[.authorization] ?? ""
         let given =
             authorization.hasPrefix("Bearer ")
             ? String(authorization.dropFirst(7)) : request.headers[.init("X-API-Key")!] ?? ""
         guard Self.constantTimeEqual(Array(given.utf8), Array(key.utf8)) else {
-            return ControlAPI.error(.unauthorized, "this route needs the control API key (Authorization: Bearer KEY)")
+            return ControlAPI.error(.unauthorized, "this route needs \(what) (Authorization: Bearer KEY)")
         }
         return try await next(request, context)
     }

@@ -1,0 +1,154 @@
+import DaemonKit
+import Foundation
+import Hummingbird
+import Logging
+import Manifest
+
+/// The `rpc` kind (DESIGN.md §4): an HTTP/1.1 server on `listen`, TCP or a Unix socket.
+///
+/// - `GET /health`: `ok`, uptime, and every daemon's name, kind and state (never behind the key).
+/// - `GET /methods`: the methods with their descriptions and timeouts.
+/// - `POST /rpc`: JSON-RPC 2.0, single calls, batches and notifications (``JSONRPC``, ``RPCMethods``).
+///
+/// With `auth.api_key_env`, every route but `/health` needs the key (`Authorization: Bearer KEY` or
+/// `X-API-Key`), compared in constant time. Bodies over `max_body` get 413; a connection idle, or stalled in
+/// the middle of a request, for 30 s is closed; the server serves every other client meanwhile.
+public struct RPCDaemon: DaemonService {
+    /// How long a connection may sit idle or stall in the middle of a request before it is closed.
+    public static let idleTimeout = Duration.seconds(30)
+
+    public let spec: DaemonSpec
+    let rpc: RPCSpec
+    let methods: RPCMethods
+
+    public var name: String { spec.name }
+    public var kind: String { "rpc" }
+
+    /// Makes the service of an rpc daemon.
+    public init(spec: DaemonSpec, rpc: RPCSpec) {
+        self.spec = spec
+        self.rpc = rpc
+        methods = RPCMethods(spec: spec, rpc: rpc, builtins: Self.builtins())
+    }
+
+    /// Serves until the task is cancelled; a socket that cannot be bound, or a key that is not set, fails the
+    /// service (and the restart policy applies).
+    public func run(_ context: DaemonContext) async throws {
+        var key: String?
+        if let variable = rpc.apiKeyEnvironment {
+            let value = spec.environment[variable] ?? ProcessInfo.processInfo.environment[variable]
+            guard let value, !value.isEmpty else {
+                throw DaemonKitError(
+                    code: .serverUnavailable,
+                    message: "auth.api_key_env names \(variable), which is not set in the supervisor's environment"
+                )
+            }
+            key = value
+        }
+        let startedAt = ContinuousClock.now
+        let router = Router()
+        if let key {
+            router.add(middleware: APIKeyMiddleware(key: key, open: ["/health"], what: "this daemon's API key"))
+        }
+        router.get("/health") { _, _ in
+            let daemons: [JSONValue] = context.registry.list().map {
+                .object([("name", .string($0.name)), ("kind", .string($0.kind)), ("state", .string($0.state.name))])
+            }
+            let uptime = startedAt.duration(to: .now).components.seconds
+            return Self.json(
+                .object([
+                    ("status", .string("ok")), ("daemon", .string(context.name)), ("uptime_s", .int(Int(uptime))),
+                    ("daemons", .array(daemons)),
+                ])
+            )
+        }
+        router.get("/methods") { _, _ in
+            let list: [JSONValue] = methods.listing.map { method in
+                var fields: [(String, JSONValue)] = [
+                    ("name", .string(method.name)), ("description", .string(method.description)),
+                    ("builtin", .bool(method.builtin)),
+                ]
+                if let timeout = method.timeout { fields.append(("timeout", .string(DurationText.format(timeout)))) }
+                return .object(fields)
+            }
+            return Self.json(.object([("methods", .array(list))]))
+        }
+        router.post("/rpc") { request, _ in
+            let body = try await request.body.collect(upTo: rpc.maxBody)
+            return await answer(Array(body.readableBytesView), context: context)
+        }
+
+        var serverLogger = context.logger
+        serverLogger.logLevel = .critical
+        var server: IPCServer<BasicRequestContext>
+        switch rpc.listen {
+        case .tcp(let host, let port):
+            server = IPCServer(router: router, host: host, port: port, logger: serverLogger) {
+                context.started(state: .running)
+            } onListening: { bound in
+                let address = ListenAddress.tcp(host: host, port: bound ?? port)
+                context.update { $0.health["listen"] = address.description }
+                context.note("listening on \(address)")
+            }
+        case .unix(let path):
+            try? FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            server = IPCServer(router: router, socketPath: path, logger: serverLogger) {
+                context.update { $0.health["listen"] = "unix:\(path)" }
+                context.note("listening on unix:\(path)")
+                context.started(state: .running)
+            }
+        }
+        server.idleTimeout = Self.idleTimeout
+        do {
+            try await server.run()
+        } catch  where !Task.isCancelled {
+            throw DaemonKitError(code: .serverUnavailable, message: "cannot serve on \(rpc.listen): \(error)")
+        }
+    }
+
+    /// Answers a `POST /rpc` body: one response, a batch of them, or 204 when every call was a notification.
+    func answer(_ bytes: [UInt8], context: DaemonContext) async -> Response {
+        switch JSONRPC.read(bytes) {
+        case .unusable(let failure):
+            return Self.json(JSONRPC.response(id: .null, .failure(failure)))
+        case .single(let item):
+            guard let response = await respond(to: item, context: context) else { return Response(status: .noContent) }
+            return Self.json(response)
+        case .batch(let items):
+            // The calls of a batch run concurrently; the responses keep the batch's order.
+            let responses = await withTaskGroup(of: (Int, JSONValue?).self) { group in
+                for (index, item) in items.enumerated() {
+                    group.addTask { (index, await respond(to: item, context: context)) }
+                }
+                var answers = [JSONValue?](repeating: nil, count: items.count)
+                for await (index, response) in group { answers[index] = response }
+                return answers.compactMap { $0 }
+            }
+            guard !responses.isEmpty else { return Response(status: .noContent) }
+            return Self.json(.array(responses))
+        }
+    }
+
+    /// The response to one element of a body; nil for a notification.
+    func respond(to item: JSONRPC.Item, context: DaemonContext) async -> JSONValue? {
+        switch item {
+        case .invalid(let id, let failure):
+            return JSONRPC.response(id: id, .failure(failure))
+        case .call(let call):
+            let outcome = await methods.call(call, context: context)
+            guard let id = call.id else { return nil }
+            return JSONRPC.response(id: id, outcome)
+        }
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: value.serialized(pretty: false)))
+        )
+    }
+}

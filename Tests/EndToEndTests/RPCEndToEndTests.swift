@@ -1,0 +1,199 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SupervisorBinaryTests {
+    /// The rpc kind with the built binary and real clients (`curl` over TCP and a Unix socket, raw sockets).
+    @Suite("The rpc kind, end to end", .serialized)
+    struct RPCEndToEndTests {
+        typealias Supervisor = SupervisorEndToEndTests
+
+        static func manifest(listen: String = "127.0.0.1:0", auth: String = "", extra: String = "") -> String {
+            """
+            daemons:
+              core:
+                kind: rpc
+                listen: "\(listen)"
+            \(auth)
+                max_body: 1KiB
+                methods:
+                  echo: {command: ["cat"], description: "Returns its params."}
+                  upper: {command: "tr a-z A-Z"}
+                  fail: {command: "echo first >&2; echo last words >&2; exit 3"}
+                  slow: {command: ["sleep", "30"], timeout: 200ms}
+              tick:
+                kind: periodic
+                interval: 1h
+                command: ["sh", "-c", "exit 4"]
+            \(extra)
+            """
+        }
+
+        /// Runs `body` with a supervisor serving `manifest`, given the rpc daemon's base URL once it listens.
+        static func withRPC(
+            _ manifest: String = manifest(),
+            environment: [String: String] = [:],
+            _ body: (TemporaryDirectory, String) async throws -> Void
+        ) async throws {
+            try await Supervisor.withSupervisor(manifest, environment: environment) { directory in
+                #expect(await waitUntil { await listen(directory) != nil })
+                let address = try #require(await listen(directory))
+                try await body(directory, "http://" + address)
+            }
+        }
+
+        /// The address the rpc daemon `core` listens on, from its health in `status`.
+        static func listen(_ directory: TemporaryDirectory) async -> String? {
+            ((try? await Supervisor.status(directory)["core"]?["health"] as? [String: Any]) ?? nil)?["listen"]
+                as? String
+        }
+
+        /// `curl ARGUMENTS`, off the cooperative pool; the body, and the status code as the last line with `-w`.
+        static func curl(_ arguments: [String]) async throws -> String {
+            try await offPool { try TestProcess.run(["curl", "-s", "--max-time", "10"] + arguments).stdout }
+        }
+
+        static func rpc(_ url: String, _ body: String, headers: [String] = []) async throws -> Any {
+            let text = try await curl(headers.flatMap { ["-H", $0] } + ["-d", body, url + "/rpc"])
+            return try JSONSerialization.jsonObject(with: Data(text.utf8))
+        }
+
+        @Test func healthMethodsAndCallsOverTCP() async throws {
+            try await Self.withRPC { _, url in
+                let health = try E2E.jsonObject(try await Self.curl([url + "/health"]))
+                #expect(health["status"] as? String == "ok")
+                let daemons = try #require(health["daemons"] as? [[String: Any]])
+                #expect(daemons.map { $0["name"] as? String } == ["core", "tick"])
+                #expect(daemons.first?["state"] as? String == "running")
+
+                let methods = try E2E.jsonObject(try await Self.curl([url + "/methods"]))
+                let names = (methods["methods"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+                #expect(names == ["daemons.status", "daemons.trigger", "echo", "fail", "slow", "upper"])
+
+                let echo = try #require(
+                    try await Self.rpc(url, #"{"jsonrpc":"2.0","id":7,"method":"echo","params":{"a":[1,"x"]}}"#)
+                        as? [String: Any]
+                )
+                #expect(echo["id"] as? Int == 7)
+                #expect((echo["result"] as? [String: Any])?["a"] as? [AnyHashable] == [1, "x"])
+
+                // A batch: results in order, no answer for the notification, errors for the bad elements.
+                let batch = try #require(
+                    try await Self.rpc(
+                        url,
+                        #"[{"jsonrpc":"2.0","id":1,"method":"upper","params":["abc"]},{"jsonrpc":"2.0","method":"echo"},"#
+                            + #"{"jsonrpc":"2.0","id":2,"method":"nope"},{"id":3},"#
+                            + #"{"jsonrpc":"2.0","id":4,"method":"daemons.trigger","params":{"name":"tick","wait":true}}]"#
+                    ) as? [[String: Any]]
+                )
+                #expect(batch.map { $0["id"] as? Int } == [1, 2, 3, 4])
+                #expect(batch[0]["result"] as? [String] == ["ABC"])
+                #expect((batch[1]["error"] as? [String: Any])?["code"] as? Int == -32601)
+                #expect((batch[2]["error"] as? [String: Any])?["code"] as? Int == -32600)
+                #expect((batch[3]["result"] as? [String: Any])?["exit_code"] as? Int == 4)
+
+                let parse = try #require(try await Self.rpc(url, "{nope") as? [String: Any])
+                #expect((parse["error"] as? [String: Any])?["code"] as? Int == -32700)
+                let notification = try await Self.curl([
+                    "-o", "/dev/null", "-w", "%{http_code}", "-d", #"{"jsonrpc":"2.0","method":"echo"}"#, url + "/rpc",
+                ])
+                #expect(notification == "204")
+            }
+        }
+
+        @Test func aFailingAndATimedOutCommandAreErrorsWithTheirStandardError() async throws {
+            try await Self.withRPC { _, url in
+                let failed = try #require(
+                    try await Self.rpc(url, #"{"jsonrpc":"2.0","id":1,"method":"fail"}"#) as? [String: Any]
+                )
+                let error = try #require(failed["error"] as? [String: Any])
+                #expect(error["code"] as? Int == -32001)
+                let data = try #require(error["data"] as? [String: Any])
+                #expect(data["exit_code"] as? Int == 3)
+                #expect(data["stderr"] as? String == "first\nlast words\n")
+
+                let clock = ContinuousClock()
+                let start = clock.now
+                let slow = try #require(
+                    try await Self.rpc(url, #"{"jsonrpc":"2.0","id":2,"method":"slow"}"#) as? [String: Any]
+                )
+                #expect((slow["error"] as? [String: Any])?["code"] as? Int == -32002)
+                #expect(clock.now - start < .seconds(10), "the 200 ms timeout ends it, not the 30 s sleep")
+            }
+        }
+
+        @Test func theKeyGuardsEveryRouteButHealthAndBodiesAreLimited() async throws {
+            let auth = "    auth: {api_key_env: CORE_KEY}"
+            try await Self.withRPC(Self.manifest(auth: auth), environment: ["CORE_KEY": "s3cret"]) {
+                (_, url) async throws in
+                func code(_ arguments: [String]) async throws -> String {
+                    try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments)
+                }
+                #expect(try await code([url + "/health"]) == "200")
+                #expect(try await code([url + "/methods"]) == "401")
+                #expect(try await code(["-H", "Authorization: Bearer wrong", url + "/methods"]) == "401")
+                #expect(try await code(["-H", "Authorization: Bearer s3cret", url + "/methods"]) == "200")
+                #expect(try await code(["-H", "X-API-Key: s3cret", url + "/methods"]) == "200")
+                let call = #"{"jsonrpc":"2.0","id":1,"method":"echo"}"#
+                #expect(try await code(["-d", call, url + "/rpc"]) == "401")
+                let big =
+                    #"{"jsonrpc":"2.0","id":1,"method":"echo","params":[""# + String(repeating: "x", count: 2_000)
+                    + #""]}"#
+                #expect(try await code(["-H", "X-API-Key: s3cret", "-d", big, url + "/rpc"]) == "413")
+                #expect(try await code(["-H", "X-API-Key: s3cret", "-d", call, url + "/rpc"]) == "200")
+            }
+        }
+
+        @Test func aClientThatStallsHalfwayDoesNotBlockOthers() async throws {
+            try await Self.withRPC { _, url in
+                let address = try #require(url.split(separator: ":").last.flatMap { UInt16($0) })
+                // Half a request, then nothing: the connection stays open.
+                let stalled = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(stalled) }
+                var peer = sockaddr_in()
+                peer.sin_family = sa_family_t(AF_INET)
+                peer.sin_addr.s_addr = inet_addr("127.0.0.1")
+                peer.sin_port = address.bigEndian
+                let connected = withUnsafePointer(to: &peer) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(stalled, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                #expect(connected == 0)
+                let half = "POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"jsonrpc\""
+                _ = half.withCString { write(stalled, $0, strlen($0)) }
+                let clock = ContinuousClock()
+                let start = clock.now
+                for _ in 0..<5 {
+                    let health = try E2E.jsonObject(try await Self.curl([url + "/health"]))
+                    #expect(health["status"] as? String == "ok")
+                }
+                #expect(clock.now - start < .seconds(5), "served while the other client stalls")
+            }
+        }
+
+        @Test func overAUnixSocket() async throws {
+            let directory = try TemporaryDirectory(prefix: "rpc-unix")
+            defer { directory.remove() }
+            let socketPath = directory.url("core.sock")
+            try await Self.withRPC(Self.manifest(listen: "unix:\(socketPath)")) { _, _ in
+                var info = stat()
+                #expect(stat(socketPath, &info) == 0 && info.st_mode & 0o777 == 0o600)
+                let text = try await Self.curl(["--unix-socket", socketPath, "http://localhost/health"])
+                #expect(try E2E.jsonObject(text)["status"] as? String == "ok")
+                let answer = try await Self.curl([
+                    "--unix-socket", socketPath, "-d",
+                    #"{"jsonrpc":"2.0","id":1,"method":"daemons.status","params":{"name":"tick"}}"#,
+                    "http://localhost/rpc",
+                ])
+                let records = try #require(try E2E.jsonObject(answer)["result"] as? [[String: Any]])
+                #expect(records.first?["name"] as? String == "tick")
+            }
+            #expect(!FileManager.default.fileExists(atPath: socketPath), "removed when the daemon stops")
+        }
+    }
+}
