@@ -147,6 +147,16 @@ def ensure_supervisord() -> tuple[str, str] | None:
     return _ensure("supervisord", "supervisorctl", [("apt", "supervisor"), ("pip", "supervisor")])
 
 
+def ensure_tool(name: str, apt_package: str) -> str | None:
+    """A command-line tool (wrk, entr, inotifywait): found, or installed with apt; None with a message."""
+    found = _locate(name)
+    if not found and _apt_install(apt_package):
+        found = _locate(name)
+    if not found:
+        _say(f"{name} is missing and could not be installed: skipping it. Install it with `apt-get install {apt_package}`.")
+    return found
+
+
 def ensure_circus() -> tuple[str, str] | None:
     """(circusd, circusctl). Debian ships no circus package (none in bookworm): pip only."""
     return _ensure("circusd", "circusctl", [("pip", "circus")])

@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -349,6 +350,94 @@ def supervisord_apply_change(runs: int) -> dict | None:
             "max_ms": round(max(times), 1)}
 
 
+def wrk(wrk_path: str, url: str, script: pathlib.Path | None = None, seconds: int = 10, connections: int = 64) -> dict:
+    """`wrk` with 2 threads and `connections` connections for `seconds`: requests per second and latency
+    percentiles (from `--latency`)."""
+    command = [wrk_path, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    text = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    figures = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["requests_per_s"] = round(float(parts[1]))
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            figures[f"p{parts[0].rstrip('%')}_ms"] = round(wrk_milliseconds(parts[1]), 3)
+        elif "Non-2xx" in line or "Socket errors" in line:
+            figures.setdefault("problems", []).append(line.strip())
+    return figures
+
+
+def wrk_milliseconds(value: str) -> float:
+    """wrk's `456.78us`, `1.23ms` or `1.02s` in milliseconds."""
+    if value.endswith("us"):
+        return float(value[:-2]) / 1000
+    if value.endswith("ms"):
+        return float(value[:-2])
+    return float(value.rstrip("s")) * 1000
+
+
+def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
+    """Issue 5's figures: requests per second and p99 latency of `GET /health` and a JSON-RPC built-in call
+    (`daemons.status`), with wrk at 64 connections for 10 s; and calls per second of a command method (`cat`),
+    from 16 concurrent clients for 5 s."""
+    wrk_path = peers.ensure_tool("wrk", "wrk")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-rpc-") as folder:
+        root = pathlib.Path(folder)
+        manifest = root / "daemons.yaml"
+        manifest.write_text(
+            "daemons:\n  core:\n    kind: rpc\n    listen: 127.0.0.1:0\n    methods:\n"
+            '      echo: {command: ["cat"]}\n'
+            "  tick:\n    kind: periodic\n    interval: 1h\n    command: [\"true\"]\n"
+        )
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=folder)
+        try:
+            status = json.loads(subprocess.run([binary, "-f", str(manifest), "status", "--json"], env=env,
+                                               capture_output=True, text=True, cwd=folder).stdout)
+            listen = next(d["health"]["listen"] for d in status["daemons"] if d["name"] == "core")
+            base = "http://" + listen
+            if wrk_path:
+                results.append({"scenario": "GET /health, wrk 64 connections 10 s", **wrk(wrk_path, base + "/health"),
+                                "target": "tens of thousands per second"})
+                script = root / "rpc.lua"
+                script.write_text(
+                    'wrk.method = "POST"\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n'
+                    'wrk.body = \'{"jsonrpc":"2.0","id":1,"method":"daemons.status","params":{"name":"tick"}}\'\n'
+                )
+                results.append({"scenario": "POST /rpc daemons.status, wrk 64 connections 10 s",
+                                **wrk(wrk_path, base + "/rpc", script), "target": "tens of thousands per second"})
+            host, port = listen.rsplit(":", 1)
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"x": 1}}).encode()
+            deadline = time.time() + 5
+            counts = []
+
+            def client() -> None:
+                done = 0
+                connection = http.client.HTTPConnection(host, int(port))
+                while time.time() < deadline:
+                    connection.request("POST", "/rpc", body=body, headers={"Content-Type": "application/json"})
+                    answer = connection.getresponse().read()
+                    if b'"result"' in answer:
+                        done += 1
+                connection.close()
+                counts.append(done)
+
+            threads = [threading.Thread(target=client) for _ in range(16)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            results.append({"scenario": "command method `cat`, 16 clients 5 s",
+                            "calls_per_s": round(sum(counts) / 5), "target": "—"})
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+    return results
+
+
 STORM_FILES = 10_000
 
 
@@ -455,6 +544,7 @@ def main() -> None:
 
     supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
     reloads = reload_scenarios(binary, env={"PATH": env["PATH"]})
+    rpc = rpc_scenarios(binary, env={"PATH": env["PATH"]})
 
     print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
     print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
@@ -484,6 +574,12 @@ def main() -> None:
         figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
         print(f"  {row['scenario']}: {figures}")
 
+    print()
+    print("rpc daemon:")
+    for row in rpc:
+        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
+        print(f"  {row['scenario']}: {figures}")
+
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -494,6 +590,7 @@ def main() -> None:
         "scenarios": results,
         "supervisor": supervisor,
         "reload": reloads,
+        "rpc": rpc,
         "load_beyond_fixed_cost_ms": round(loaded, 2),
     }
     output.write_text(json.dumps(document, indent=2) + "\n")
