@@ -72,7 +72,12 @@ extension SupervisorBinaryTests {
 
                 let methods = try E2E.jsonObject(try await Self.curl([url + "/methods"]))
                 let names = (methods["methods"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
-                #expect(names == ["daemons.status", "daemons.trigger", "echo", "fail", "slow", "upper"])
+                #expect(
+                    names == [
+                        "cache.clear", "cache.delete", "cache.get", "cache.set", "daemons.status", "daemons.trigger",
+                        "echo", "events.publish", "fail", "slow", "upper",
+                    ]
+                )
 
                 let echo = try #require(
                     try await Self.rpc(url, #"{"jsonrpc":"2.0","id":7,"method":"echo","params":{"a":[1,"x"]}}"#)
@@ -173,6 +178,91 @@ extension SupervisorBinaryTests {
                     #expect(health["status"] as? String == "ok")
                 }
                 #expect(clock.now - start < .seconds(5), "served while the other client stalls")
+            }
+        }
+
+        @Test func theEventStreamCarriesRunsOfAPeriodicDaemonAndPublishedEventsWithReplay() async throws {
+            let extra = """
+                  beat:
+                    kind: periodic
+                    interval: 150ms
+                    command: ["true"]
+                """
+            try await Self.withRPC(Self.manifest(extra: extra)) { directory, url in
+                // A streaming client, ended by PID below.
+                let output = try directory.write("stream.txt", "")
+                let curl = Process()
+                curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                curl.arguments = ["curl", "-sN", "--max-time", "60", url + "/events/daemon.beat.*"]
+                curl.standardOutput = FileHandle(forWritingAtPath: output)
+                try curl.run()
+                defer {
+                    kill(curl.processIdentifier, SIGKILL)
+                    curl.waitUntilExit()
+                }
+                #expect(
+                    await waitUntil {
+                        Supervisor.lines(directory, "stream.txt").filter { $0 == "event: daemon.beat.run" }.count >= 4
+                    }
+                )
+                let data = Supervisor.lines(directory, "stream.txt").filter { $0.hasPrefix("data: ") }
+                    .compactMap { try? E2E.jsonObject(String($0.dropFirst(6))) }
+                let ends = data.filter { $0["event"] as? String == "end" }
+                #expect(!ends.isEmpty)
+                #expect(ends.allSatisfy { $0["exit_code"] as? Int == 0 && $0["duration_ms"] is Int })
+
+                // Published events, then a late subscriber replays what it missed after its Last-Event-ID.
+                let first = try E2E.jsonObject(try await Self.curl(["-d", #"{"n":1}"#, url + "/events/app.news"]))
+                _ = try await Self.curl(["-d", #"{"n":2}"#, url + "/events/app.news"])
+                _ = try await Self.curl(["-d", #"{"n":3}"#, url + "/events/other.topic"])
+                let firstID = try #require(first["id"] as? Int)
+                let replay = try await Self.curl([
+                    "-N", "--max-time", "1", "-H", "Last-Event-ID: \(firstID)", url + "/events/app.*",
+                ])
+                #expect(replay.contains("event: app.news\ndata: {\"n\":2}"))
+                #expect(!replay.contains("{\"n\":1}"), "not before the last event seen")
+                #expect(!replay.contains("other.topic"), "only what the pattern matches")
+                let rpc = try #require(
+                    try await Self.rpc(
+                        url,
+                        #"{"jsonrpc":"2.0","id":1,"method":"events.publish","params":{"topic":"app.news","data":[4]}}"#
+                    )
+                        as? [String: Any]
+                )
+                // Ids only grow (the periodic daemon's events take some in between).
+                #expect(((rpc["result"] as? [String: Any])?["id"] as? Int ?? 0) > firstID + 1)
+            }
+        }
+
+        @Test func theCacheKeepsContentTypesExpiresAndEvictsTheLeastRecentlyUsed() async throws {
+            let manifest = Self.manifest().replacingOccurrences(
+                of: "    max_body: 1KiB",
+                with: "    max_body: 1KiB\n    cache: {max_entries: 2}"
+            )
+            try await Self.withRPC(manifest) { _, url in
+                func status(_ arguments: [String]) async throws -> String {
+                    try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments)
+                }
+                #expect(
+                    try await status(["-X", "PUT", "-H", "Content-Type: text/csv", "--data", "a,b", url + "/cache/one"])
+                        == "204"
+                )
+                let headers = try await Self.curl(["-i", url + "/cache/one"])
+                #expect(headers.lowercased().contains("content-type: text/csv"))
+                #expect(headers.hasSuffix("a,b"))
+                // TTL: gone once it has expired.
+                #expect(try await status(["-X", "PUT", "--data", "x", url + "/cache/brief?ttl=300ms"]) == "204")
+                #expect(await waitUntil { (try? await status([url + "/cache/brief"])) == "404" })
+                // LRU with two entries: reading "one" makes "two" the least recently used, which "three" evicts.
+                #expect(try await status(["-X", "PUT", "--data", "2", url + "/cache/two"]) == "204")
+                #expect(try await status([url + "/cache/one"]) == "200")
+                #expect(try await status(["-X", "PUT", "--data", "3", url + "/cache/three"]) == "204")
+                #expect(try await status([url + "/cache/two"]) == "404")
+                #expect(try await status([url + "/cache/one"]) == "200")
+                #expect(try await status(["-X", "DELETE", url + "/cache/one"]) == "204")
+                #expect(try await status(["-X", "DELETE", url + "/cache"]) == "204")
+                #expect(try await status([url + "/cache/three"]) == "404")
+                #expect(try await status(["-X", "PUT", "--data", "x", url + "/cache/bad?ttl=soon"]) == "400")
             }
         }
 

@@ -350,8 +350,9 @@ extension SupervisorBinaryTests {
     }
 }
 
-/// The end-to-end suites that keep a supervisor running, one test at a time between them: each test blocks a
-/// thread of the test runner's cooperative pool while it waits for the binary (the tests are synchronous), and
-/// the pool has one thread per core, two on CI, which the asynchronous suites need too.
+/// The end-to-end suites that keep a supervisor running, one test at a time between them, so that a 2-core
+/// machine is not asked to run several supervisors, their commands and the rest of the suite at once. Their
+/// tests are async and wait for the binary on threads of their own (`offPool`), never on the cooperative pool,
+/// which every asynchronous test shares.
 @Suite(.serialized)
 enum SupervisorBinaryTests {}

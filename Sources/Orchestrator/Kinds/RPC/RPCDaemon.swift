@@ -9,6 +9,9 @@ import Manifest
 /// - `GET /health`: `ok`, uptime, and every daemon's name, kind and state (never behind the key).
 /// - `GET /methods`: the methods with their descriptions and timeouts.
 /// - `POST /rpc`: JSON-RPC 2.0, single calls, batches and notifications (``JSONRPC``, ``RPCMethods``).
+/// - `POST|GET /events/TOPIC`: the event bus, with Server-Sent Events and `Last-Event-ID` replay; the supervisor
+///   publishes `daemon.NAME.state`, `daemon.NAME.run` and `orchestrate.reload` there.
+/// - `GET|PUT|DELETE /cache/KEY`, `DELETE /cache`: an LRU cache bounded by `max_entries` and `max_bytes`.
 ///
 /// With `auth.api_key_env`, every route but `/health` needs the key (`Authorization: Bearer KEY` or
 /// `X-API-Key`), compared in constant time. Bodies over `max_body` get 413; a connection idle, or stalled in
@@ -20,6 +23,11 @@ public struct RPCDaemon: DaemonService {
     public let spec: DaemonSpec
     let rpc: RPCSpec
     let methods: RPCMethods
+    /// The cache: kept by the service, so it outlives a restart of the server and a reload that leaves the daemon
+    /// unchanged.
+    let cache: KeyValueCache
+    /// The event bus, with its replay buffer.
+    let bus: EventBus
 
     public var name: String { spec.name }
     public var kind: String { "rpc" }
@@ -28,7 +36,12 @@ public struct RPCDaemon: DaemonService {
     public init(spec: DaemonSpec, rpc: RPCSpec) {
         self.spec = spec
         self.rpc = rpc
-        methods = RPCMethods(spec: spec, rpc: rpc, builtins: Self.builtins())
+        let cache = KeyValueCache(maxEntries: rpc.cacheMaxEntries, maxBytes: rpc.cacheMaxBytes)
+        let bus = EventBus()
+        self.cache = cache
+        self.bus = bus
+        let builtins = Self.builtins().merging(Self.stateBuiltins(cache: cache, bus: bus)) { first, _ in first }
+        methods = RPCMethods(spec: spec, rpc: rpc, builtins: builtins)
     }
 
     /// Serves until the task is cancelled; a socket that cannot be bound, or a key that is not set, fails the
@@ -77,6 +90,8 @@ public struct RPCDaemon: DaemonService {
             let body = try await request.body.collect(upTo: rpc.maxBody)
             return await answer(Array(body.readableBytesView), context: context)
         }
+        addEventRoutes(to: router)
+        addCacheRoutes(to: router)
 
         var serverLogger = context.logger
         serverLogger.logLevel = .critical
@@ -102,10 +117,17 @@ public struct RPCDaemon: DaemonService {
             }
         }
         server.idleTimeout = Self.idleTimeout
-        do {
-            try await server.run()
-        } catch  where !Task.isCancelled {
-            throw DaemonKitError(code: .serverUnavailable, message: "cannot serve on \(rpc.listen): \(error)")
+        let served = server
+        // Event streams end with the server, so their clients reconnect (with Last-Event-ID) to the next one.
+        defer { bus.finishAll() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await publishSupervisorEvents(context) }
+            do {
+                try await served.run()
+            } catch  where !Task.isCancelled {
+                throw DaemonKitError(code: .serverUnavailable, message: "cannot serve on \(rpc.listen): \(error)")
+            }
+            group.cancelAll()
         }
     }
 
