@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -379,9 +380,9 @@ def wrk_milliseconds(value: str) -> float:
 
 
 def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
-    """Issue 5's figures: requests per second and p99 latency of `GET /health` and a JSON-RPC built-in call
-    (`daemons.status`), with wrk at 64 connections for 10 s; and calls per second of a command method (`cat`),
-    from 16 concurrent clients for 5 s."""
+    """Issue 5's figures: requests per second and p99 latency of `GET /health`, a JSON-RPC built-in call
+    (`daemons.status`) and a cache `GET`, with wrk at 64 connections for 10 s; and calls per second of a command
+    method (`cat`), from 16 concurrent clients for 5 s."""
     wrk_path = peers.ensure_tool("wrk", "wrk")
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-rpc-") as folder:
@@ -410,6 +411,11 @@ def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
                 )
                 results.append({"scenario": "POST /rpc daemons.status, wrk 64 connections 10 s",
                                 **wrk(wrk_path, base + "/rpc", script), "target": "tens of thousands per second"})
+                put = urllib.request.Request(base + "/cache/bench", data=b"x" * 256, method="PUT",
+                                             headers={"Content-Type": "application/octet-stream"})
+                urllib.request.urlopen(put).read()
+                results.append({"scenario": "GET /cache/KEY (256 bytes), wrk 64 connections 10 s",
+                                **wrk(wrk_path, base + "/cache/bench"), "target": "tens of thousands per second"})
             host, port = listen.rsplit(":", 1)
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"x": 1}}).encode()
             deadline = time.time() + 5

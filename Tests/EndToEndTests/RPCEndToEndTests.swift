@@ -178,6 +178,42 @@ extension SupervisorBinaryTests {
                     #expect(health["status"] as? String == "ok")
                 }
                 #expect(clock.now - start < .seconds(5), "served while the other client stalls")
+
+                // Malformed HTTP: 400, and that connection is closed; the server goes on.
+                let garbage = try await offPool { () throws -> String in
+                    let text = try TestProcess.run([
+                        "python3", "-c",
+                        """
+                        import socket
+                        s = socket.create_connection(("127.0.0.1", \(address)))
+                        s.sendall(b"GARBAGE / NOTHTTP\\r\\n\\r\\n")
+                        s.settimeout(5)
+                        data = b""
+                        while True:
+                            chunk = s.recv(4096)
+                            if not chunk: break
+                            data += chunk
+                        print(data.decode().splitlines()[0])
+                        """,
+                    ]).stdout
+                    return text
+                }
+                #expect(garbage == "HTTP/1.1 400 Bad Request\n")
+                #expect(try E2E.jsonObject(try await Self.curl([url + "/health"]))["status"] as? String == "ok")
+            }
+        }
+
+        @Test func theCacheSurvivesAReloadThatLeavesTheDaemonUnchanged() async throws {
+            try await Self.withRPC { directory, url in
+                _ = try await Self.curl(["-X", "PUT", "--data", "kept", url + "/cache/k"])
+                try directory.write("daemons.yaml", Self.manifest().replacingOccurrences(of: "interval: 1h", with: "interval: 2h"))
+                #expect(
+                    await waitUntil {
+                        let plan = (try? await ReloadEndToEndTests.lastReload(directory)?["plan"] as? [String: Any]) ?? nil
+                        return plan?["changed"] as? [String] == ["tick"]
+                    }
+                )
+                #expect(try await Self.curl([url + "/cache/k"]) == "kept")
             }
         }
 
