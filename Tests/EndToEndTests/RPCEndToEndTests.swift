@@ -134,7 +134,7 @@ extension SupervisorBinaryTests {
         @Test func theKeyGuardsEveryRouteButHealthAndBodiesAreLimited() async throws {
             let auth = "    auth: {api_key_env: CORE_KEY}"
             try await Self.withRPC(Self.manifest(auth: auth), environment: ["CORE_KEY": "s3cret"]) {
-                (_, url) async throws in
+                (directory, url) async throws in
                 func code(_ arguments: [String]) async throws -> String {
                     try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments)
                 }
@@ -150,6 +150,21 @@ extension SupervisorBinaryTests {
                     + #""]}"#
                 #expect(try await code(["-H", "X-API-Key: s3cret", "-d", big, url + "/rpc"]) == "413")
                 #expect(try await code(["-H", "X-API-Key: s3cret", "-d", call, url + "/rpc"]) == "200")
+                // The key is never written anywhere: not in the logs, not in `config`, not in `status`.
+                let logs = try FileManager.default.contentsOfDirectory(atPath: directory.url(".orchestrate/logs"))
+                for name in logs {
+                    let text = try String(contentsOfFile: directory.url(".orchestrate/logs/\(name)"), encoding: .utf8)
+                    #expect(!text.contains("s3cret"), "\(name)")
+                }
+                let config = try await E2E.run(
+                    ["config", "--json"],
+                    in: directory.path,
+                    environment: ["CORE_KEY": "s3cret"]
+                )
+                #expect(config.status == 0)
+                #expect(!config.stdout.contains("s3cret"))
+                let status = try await E2E.run(["status", "--json"], in: directory.path)
+                #expect(!status.stdout.contains("s3cret"))
             }
         }
 
@@ -206,10 +221,14 @@ extension SupervisorBinaryTests {
         @Test func theCacheSurvivesAReloadThatLeavesTheDaemonUnchanged() async throws {
             try await Self.withRPC { directory, url in
                 _ = try await Self.curl(["-X", "PUT", "--data", "kept", url + "/cache/k"])
-                try directory.write("daemons.yaml", Self.manifest().replacingOccurrences(of: "interval: 1h", with: "interval: 2h"))
+                try directory.write(
+                    "daemons.yaml",
+                    Self.manifest().replacingOccurrences(of: "interval: 1h", with: "interval: 2h")
+                )
                 #expect(
                     await waitUntil {
-                        let plan = (try? await ReloadEndToEndTests.lastReload(directory)?["plan"] as? [String: Any]) ?? nil
+                        let plan =
+                            (try? await ReloadEndToEndTests.lastReload(directory)?["plan"] as? [String: Any]) ?? nil
                         return plan?["changed"] as? [String] == ["tick"]
                     }
                 )
@@ -318,6 +337,16 @@ extension SupervisorBinaryTests {
                 ])
                 let records = try #require(try E2E.jsonObject(answer)["result"] as? [[String: Any]])
                 #expect(records.first?["name"] as? String == "tick")
+                let unix = ["--unix-socket", socketPath]
+                #expect(try await Self.curl(unix + ["http://localhost/methods"]).contains("\"echo\""))
+                #expect(try await Self.curl(unix + ["-X", "PUT", "--data", "v", "http://localhost/cache/k"]).isEmpty)
+                #expect(try await Self.curl(unix + ["http://localhost/cache/k"]) == "v")
+                let published = try await Self.curl(unix + ["-d", "[1]", "http://localhost/events/t"])
+                let id = try #require(try E2E.jsonObject(published)["id"] as? Int)
+                let replay = try await Self.curl(
+                    unix + ["-N", "--max-time", "1", "-H", "Last-Event-ID: \(id - 1)", "http://localhost/events/t"]
+                )
+                #expect(replay.contains("id: \(id)\nevent: t\ndata: [1]"))
             }
             #expect(!FileManager.default.fileExists(atPath: socketPath), "removed when the daemon stops")
         }
