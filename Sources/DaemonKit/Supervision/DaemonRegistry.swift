@@ -21,6 +21,7 @@ public final class DaemonRegistry: Sendable {
         var records: [String: DaemonRecord] = [:]
         var subscribers: [Int: AsyncStream<Change>.Continuation] = [:]
         var nextSubscriber = 0
+        var generation: UInt64 = 0
     }
 
     private let storage = Mutex(Storage())
@@ -36,6 +37,7 @@ public final class DaemonRegistry: Sendable {
         storage.withLock { storage in
             if storage.records[record.name] == nil { storage.order.append(record.name) }
             storage.records[record.name] = record
+            storage.generation += 1
             for subscriber in storage.subscribers.values { subscriber.yield(.updated(record)) }
         }
     }
@@ -44,6 +46,7 @@ public final class DaemonRegistry: Sendable {
     public func remove(_ name: String) {
         storage.withLock { storage in
             guard storage.records.removeValue(forKey: name) != nil else { return }
+            storage.generation += 1
             storage.order.removeAll { $0 == name }
             for subscriber in storage.subscribers.values { subscriber.yield(.removed(name: name)) }
         }
@@ -59,6 +62,7 @@ public final class DaemonRegistry: Sendable {
             change(&record)
             guard record != before else { return record }
             storage.records[name] = record
+            storage.generation += 1
             for subscriber in storage.subscribers.values { subscriber.yield(.updated(record)) }
             return record
         }
@@ -71,6 +75,7 @@ public final class DaemonRegistry: Sendable {
             let named = names.filter { storage.records[$0] != nil }
             let known = Set(named)
             storage.order = named + storage.order.filter { !known.contains($0) }
+            storage.generation += 1
         }
     }
 
@@ -79,6 +84,15 @@ public final class DaemonRegistry: Sendable {
         storage.withLock { storage in
             for subscriber in storage.subscribers.values { subscriber.yield(.event(name: name, json: json)) }
         }
+    }
+
+    /// A number that changes with every change to the records (their content or their order): what was derived
+    /// from ``list()`` at one generation is still right while it stays the same.
+    public var generation: UInt64 { storage.withLock { $0.generation } }
+
+    /// Every record with the generation they belong to, read at once.
+    public func listWithGeneration() -> (records: [DaemonRecord], generation: UInt64) {
+        storage.withLock { storage in (storage.order.compactMap { storage.records[$0] }, storage.generation) }
     }
 
     /// The record of `name`.
