@@ -114,6 +114,7 @@ public struct CommandRunner: Sendable {
         guard errorDescriptor >= 0 else {
             let number = errno
             input.abandon()
+            close(pipe.writeEnd)
             pipe.stopReading(after: .zero)
             await pipe.finished()
             throw DaemonKitError(
