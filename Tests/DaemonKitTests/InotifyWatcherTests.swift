@@ -258,7 +258,8 @@ extension FileWatcherTests {
             do {
                 let watcher = try InotifyWatcher(config)
                 // The count can see a watcher's descriptors at all.
-                #expect(Files.openDescriptors(matching: kinds).count == before + 2)
+                // (At least: a suite running in parallel may open a process-wide eventfd meanwhile.)
+                #expect(Files.openDescriptors(matching: kinds).count >= before + 2)
                 watcher.stop()
             }
             for index in 0..<200 {
