@@ -279,6 +279,44 @@ extension SupervisorBinaryTests {
             }
         }
 
+        @Test func aSaveDuringAReloadIsAppliedAfterItNeverInterleaved() async throws {
+            // `slow` ignores SIGTERM, so changing it takes its stop_timeout (1 s) to apply: the second save arrives
+            // while the first reload is still being applied.
+            let slow = """
+                  slow:
+                    kind: periodic
+                    interval: INTERVAL
+                    run_on_start: true
+                    stop_timeout: 1s
+                    command: ["sh", "-c", "trap '' TERM; sleep 300 & wait"]
+
+                """
+            try await Supervisor.withSupervisor("daemons:\n" + slow.replacingOccurrences(of: "INTERVAL", with: "1h")) {
+                directory in
+                #expect(await waitUntil { await Self.pids(directory, "slow").count == 1 })
+                try Self.saveByRename(directory, "daemons:\n" + slow.replacingOccurrences(of: "INTERVAL", with: "2h"))
+                #expect(
+                    await waitUntil {
+                        (try? await Supervisor.status(directory)["slow"]?["state"] as? String) == "stopping"
+                    }
+                )
+                try Self.saveByRename(
+                    directory,
+                    "daemons:\n" + slow.replacingOccurrences(of: "INTERVAL", with: "2h") + Self.ticking("extra")
+                )
+                #expect(await waitUntil { Supervisor.lines(directory, "extra.txt").count >= 1 })
+                let log = try String(
+                    contentsOfFile: directory.url(".orchestrate/logs/orchestrate.log"),
+                    encoding: .utf8
+                )
+                let reloads = log.split(separator: "\n").filter { $0.contains("manifest reloaded") }
+                #expect(reloads.count == 2, "\(reloads)")
+                #expect(reloads.first?.contains("changed=[\"slow\"]") == true, "the first plan, applied first")
+                #expect(reloads.last?.contains("added=[\"extra\"]") == true, "then the second")
+                #expect(reloads.last?.contains("changed=[]") == true, "the second plan starts from the first's result")
+            }
+        }
+
         @Test func dryRunWithoutASupervisorListsEveryDaemon() async throws {
             try await E2E.withManifest("daemons:\n" + Self.long("one") + Self.long("two")) { directory in
                 let result = try await E2E.run(["reload", "--dry-run"], in: directory.path)
