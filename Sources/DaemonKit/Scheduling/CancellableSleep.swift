@@ -15,6 +15,13 @@ public enum CancellableSleep {
         try await self.for(remaining)
     }
 
+    /// Runs `action` once `duration` has passed, unless the task is cancelled first: a timer for an event loop
+    /// (a periodic daemon's next tick, a retry's backoff).
+    public static func fire(after duration: Duration, _ action: @Sendable () -> Void) async {
+        guard (try? await self.for(duration)) != nil else { return }
+        action()
+    }
+
     /// Sleeps for `duration`; throws `CancellationError` as soon as the task is cancelled.
     public static func `for`(_ duration: Duration) async throws {
         let timer = DispatchSource.makeTimerSource(queue: .global())

@@ -200,12 +200,9 @@ public struct PeriodicDaemon: DaemonService {
             armed = instant
             let (tickGeneration, sink) = (generation, sink)
             group.addTask {
-                do {
-                    try await CancellableSleep.until(instant)
-                } catch {
-                    return
+                await CancellableSleep.fire(after: ContinuousClock.now.duration(to: instant)) {
+                    sink.yield(.tick(generation: tickGeneration))
                 }
-                sink.yield(.tick(generation: tickGeneration))
             }
         }
 

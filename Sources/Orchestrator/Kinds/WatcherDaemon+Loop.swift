@@ -216,12 +216,7 @@ extension WatcherDaemon {
             retryGeneration += 1
             let (generation, sink) = (retryGeneration, sink)
             group.addTask {
-                do {
-                    try await CancellableSleep.for(delay)
-                } catch {
-                    return
-                }
-                sink.yield(.retryDue(generation: generation))
+                await CancellableSleep.fire(after: delay) { sink.yield(.retryDue(generation: generation)) }
             }
         }
 
