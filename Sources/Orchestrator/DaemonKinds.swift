@@ -9,7 +9,7 @@ public enum DaemonKinds {
         case .periodic: return PeriodicDaemon(spec: spec, stateDirectory: stateDirectory)
         case .watcher: return WatcherDaemon(spec: spec, stateDirectory: stateDirectory)
         case .rpc(let rpc): return RPCDaemon(spec: spec, rpc: rpc)
-        case .process: return nil
+        case .process(let process): return ProcessDaemon(spec: spec, process: process)
         }
     }
 }

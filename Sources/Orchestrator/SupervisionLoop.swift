@@ -165,9 +165,6 @@ struct SupervisionLoop {
             return next(in: &group)
         }
         let new = ReloadPlan.applicable(loaded.manifest, keeping: old)
-        if let refusal = KindSupport.refusal(for: new) {
-            return fail(request, errors: [refusal], in: &group)
-        }
         var made: [String: any DaemonService] = [:]
         for name in plan.added + plan.changed {
             guard let spec = new[daemon: name], spec.enabled else { continue }

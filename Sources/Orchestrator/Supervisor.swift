@@ -346,6 +346,13 @@ public final class Supervisor: Sendable {
     }
 }
 
+extension String {
+    /// "a periodic", "an rpc": the kind with its indefinite article (by sound: "rpc" is read letter by letter).
+    var withArticle: String {
+        (self == "rpc" || first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self
+    }
+}
+
 /// Why a control request was refused: an HTTP status and one sentence.
 struct ControlFailure: Error, Sendable {
     var status: Int

@@ -21,7 +21,6 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try manifest.load()
-        if let refusal = KindSupport.refusal(for: loaded.manifest) { throw CommandFailure.failure(refusal) }
         let client = SupervisorClient(manifest: loaded.manifest)
         if client.isRunning {
             let pid = client.pid.map { " (pid \($0))" } ?? ""

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -60,14 +61,26 @@ public enum ProbeCheck: Sendable, Hashable {
         }
     }
 
-    /// Runs blocking socket work on a thread of the global queue, not the cooperative pool.
+    /// Runs blocking socket work on a thread of the global queue, not the cooperative pool. A cancelled caller gets
+    /// a failure at once; the thread finishes its work (bounded by the check's timeout) and its result is dropped.
     private static func offThread(
         _ body: @escaping @Sendable () -> Result<Void, ProbeFailure>
-    ) async -> Result<
-        Void, ProbeFailure
-    > {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
+    ) async -> Result<Void, ProbeFailure> {
+        let pending = Mutex<CheckedContinuation<Result<Void, ProbeFailure>, Never>?>(nil)
+        let resume: @Sendable (Result<Void, ProbeFailure>) -> Void = { result in
+            pending.withLock { continuation in
+                continuation?.resume(returning: result)
+                continuation = nil
+            }
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                pending.withLock { $0 = continuation }
+                if Task.isCancelled { return resume(.failure(ProbeFailure("cancelled"))) }
+                DispatchQueue.global().async { resume(body()) }
+            }
+        } onCancel: {
+            resume(.failure(ProbeFailure("cancelled")))
         }
     }
 
@@ -235,7 +248,7 @@ struct HTTPTarget {
     var hostHeader: String
 
     init?(_ url: String) {
-        guard url.hasPrefix("http://") else { return nil }
+        guard url.prefix(7).lowercased() == "http://" else { return nil }
         let rest = url.dropFirst("http://".count)
         let authority = rest.prefix { $0 != "/" }
         path = rest.count > authority.count ? String(rest.dropFirst(authority.count)) : "/"

@@ -22,6 +22,8 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
         public static let stopping = State(name: "stopping")
         /// Stopped on purpose.
         public static let stopped = State(name: "stopped")
+        /// Ended by itself without failing and not restarted: a one-shot process that exited 0.
+        public static let completed = State(name: "completed")
         /// Failed too often within its restart window; left alone until started again.
         public static let failed = State(name: "failed")
         /// `enabled: false` in the manifest.

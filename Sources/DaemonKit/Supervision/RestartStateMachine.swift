@@ -106,7 +106,7 @@ public struct RestartStateMachine: Sendable {
             counted.append(now)
             counted.removeAll { now - $0 >= window }
             if counted.count >= max(1, policy.burst) {
-                return park(reason: "\(counted.count) exits within \(policy.window)")
+                return park(reason: "\(counted.count) exits within \(policy.window.shortText)")
             }
         }
 

@@ -96,8 +96,9 @@ public final class ServiceSupervisor: Sendable {
                     break
                 }
             case .stayStopped:
+                // A service that ended by itself without failing (a one-shot process that exited 0) is done.
                 registry.update(name) {
-                    $0.state = .stopped
+                    $0.state = failure == nil ? .completed : .stopped
                     $0.pids = []
                 }
                 return

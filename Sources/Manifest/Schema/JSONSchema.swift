@@ -148,7 +148,7 @@ public enum JSONSchema {
         case .signal:
             let names = Signal.all.map { String($0.name.dropFirst(3)) }.map(caseInsensitive)
             return string("^(" + caseInsensitive("SIG") + ")?(" + names.joined(separator: "|") + ")$")
-        case .httpURL: return string("^[hH][tT][tT][pP][sS]?://[^/\\s]+")
+        case .httpURL: return string("^[hH][tT][tT][pP]://[^/\\s]+")
         }
     }
 

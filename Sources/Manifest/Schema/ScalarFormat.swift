@@ -25,7 +25,7 @@ enum ScalarFormat: Hashable, Sendable {
     case signal
     /// A regular expression.
     case regex
-    /// An `http://` or `https://` URL.
+    /// An `http://` URL (what a probe can check).
     case httpURL
     /// A file system path (not empty).
     case path
@@ -63,7 +63,7 @@ enum ScalarFormat: Hashable, Sendable {
         case .glob: "a glob pattern like **/*.py"
         case .signal: "a signal name like SIGTERM or INT"
         case .regex: "a regular expression"
-        case .httpURL: "an http:// or https:// URL"
+        case .httpURL: "an http:// URL (probes speak plain HTTP; check an HTTPS server with tcp: HOST:PORT)"
         case .path: "a path"
         }
     }
@@ -164,7 +164,7 @@ enum ScalarFormat: Hashable, Sendable {
             }
         case .httpURL:
             guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-                scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+                scheme == "http", let host = url.host, !host.isEmpty
             else { return .failure(mismatch) }
             return .success(.string(text))
         }
@@ -245,17 +245,7 @@ public enum DurationText {
     }
 
     /// The canonical text of a duration: the largest units first, such as `1h30m` or `1s500ms`.
-    public static func format(_ duration: Duration) -> String {
-        var milliseconds =
-            Int(duration.components.seconds) * 1_000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
-        guard milliseconds > 0 else { return "0s" }
-        var text = ""
-        for (suffix, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {
-            text += "\(milliseconds / size)\(suffix)"
-            milliseconds %= size
-        }
-        return text
-    }
+    public static func format(_ duration: Duration) -> String { duration.shortText }
 }
 
 /// Sizes as the manifest writes them: `512KiB`, `10MiB`, `1GB`, `100B`, or a plain number of bytes.
