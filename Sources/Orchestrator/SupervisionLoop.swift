@@ -34,6 +34,8 @@ struct SupervisionLoop {
     /// Replies of restarts waiting for their daemon's old task to end.
     var restarting: [String: [Reply]] = [:]
     var shuttingDown = false
+    /// Daemons told to stop by `down`.
+    var stopping: Set<String> = []
     var applying: Applying?
     var queuedReloads: [ReloadRequest] = []
 
@@ -50,15 +52,24 @@ struct SupervisionLoop {
     var registry: DaemonRegistry { supervisor.registry }
 
     /// Starts the task of daemon `name`, unless it runs or has no service (disabled).
+    /// It first waits for its dependencies (``DependencyGate``), `waiting`; a stop then ends the wait.
     mutating func launch(_ name: String, in group: inout DiscardingTaskGroup) {
         guard let service = services[name], running[name] == nil else { return }
         generation += 1
         let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
         running[name] = (generation, stop)
+        registry.update(name) { $0.state = .starting }
         let (current, input) = (generation, input)
+        let log = service.log
+        let gate = DependencyGate(
+            name: name,
+            dependencies: supervisor.manifest[daemon: name]?.dependencies ?? [],
+            registry: registry,
+            note: { log.writeLine("[orchestrate] " + $0) }
+        )
         group.addTask {
             await withTaskGroup(of: Void.self) { daemon in
-                daemon.addTask { await service.run() }
+                daemon.addTask { if await gate.wait() { await service.run() } }
                 daemon.addTask { for await _ in stopped {} }
                 await daemon.next()
                 daemon.cancelAll()
@@ -94,12 +105,20 @@ struct SupervisionLoop {
                 launch(name, in: &group)
                 reply(.success(registry.record(name)!))
             }
+            // Daemons that follow it (`restart_with_dependencies`) restart too, and wait for it to be ready again.
+            for follower in ReloadPlan.followers(of: [name], in: supervisor.manifest) where requestStop(follower) {
+                restarting[follower, default: []].append { _ in }
+            }
         case .ended(let name, let ended):
             guard running[name]?.generation == ended else { return false }
             running[name] = nil
             if !shuttingDown, var applying, applying.waiting.remove(name) != nil {
                 self.applying = applying
-                replace(name, in: &group)
+                if applying.plan.restarted.contains(name) {
+                    launch(name, in: &group)
+                } else {
+                    replace(name, in: &group)
+                }
                 if applying.waiting.isEmpty { finishReload(in: &group) }
             }
             if let waiting = restarting.removeValue(forKey: name) {
@@ -114,7 +133,10 @@ struct SupervisionLoop {
                     for reply in waiting { reply(.success(registry.record(name)!)) }
                 }
             }
-            if shuttingDown, running.isEmpty { return true }
+            if shuttingDown {
+                if running.isEmpty { return true }
+                stopInDependencyOrder()
+            }
         case .reload(let request):
             if shuttingDown {
                 request.reply?(ReloadOutcome(ok: false, dryRun: request.dryRun, errors: ["the supervisor is stopping"]))
@@ -134,10 +156,24 @@ struct SupervisionLoop {
             applying = nil
             for request in queuedReloads { request.reply?(stopping) }
             queuedReloads = []
-            for name in Array(running.keys) { _ = requestStop(name) }
             if running.isEmpty { return true }
+            stopInDependencyOrder()
         }
         return false
+    }
+
+    /// During `down`: tells every running daemon that no running daemon depends on to stop, so dependents stop
+    /// before what they depend on (independent daemons all at once). Called again as each task ends.
+    mutating func stopInDependencyOrder() {
+        let manifest = supervisor.manifest
+        var needed: Set<String> = []
+        for name in running.keys {
+            for dependency in manifest[daemon: name]?.dependencies ?? [] { needed.insert(dependency.name) }
+        }
+        for name in running.keys.sorted() where !needed.contains(name) && !stopping.contains(name) {
+            stopping.insert(name)
+            _ = requestStop(name)
+        }
     }
 
     private func refuse(_ name: String, _ reply: Reply) -> Bool {
@@ -179,7 +215,7 @@ struct SupervisionLoop {
         for warning in loaded.warnings { supervisor.logger.warning("\(warning)") }
         supervisor.commit(new, source: source)
         var waiting: Set<String> = []
-        for name in plan.removed + plan.changed where requestStop(name) { waiting.insert(name) }
+        for name in plan.removed + plan.changed + plan.restarted where requestStop(name) { waiting.insert(name) }
         applying = Applying(request: request, plan: plan, waiting: waiting, services: made)
         for name in plan.removed + plan.changed + plan.added where !waiting.contains(name) { replace(name, in: &group) }
         registry.reorder(new.daemons.map(\.name))

@@ -16,7 +16,10 @@ struct Up: AsyncParsableCommand {
     @Flag(name: [.customShort("d"), .customLong("detach")], help: "Run in the background; return once it answers.")
     var detach = false
 
-    @Flag(help: "With -d, also wait until every daemon has started.")
+    @Flag(
+        help:
+            "With -d, also wait until every daemon is ready (processes: their ready probe passed); exit 1 naming those that failed."
+    )
     var wait = false
 
     func run() async throws {
@@ -103,8 +106,16 @@ struct Detacher {
         for assignment in options.set { arguments += ["--set", assignment] }
         let pid = try spawn(arguments: arguments, output: output)
         let client = SupervisorClient(manifest: manifest, timeout: .seconds(5))
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Room for every readiness probe to use its whole timeout, one after the other (a chain of dependencies).
+        let readiness = manifest.daemons.reduce(Duration.zero) { total, spec in
+            if case .process(let process) = spec.kind, spec.enabled, let ready = process.ready {
+                return total + ready.timeout
+            }
+            return total
+        }
+        let deadline = ContinuousClock.now + .seconds(30) + (waitForDaemons ? readiness : .zero)
         var status: StatusDocument?
+        var settled = false
         while ContinuousClock.now < deadline {
             var exitStatus: Int32 = 0
             if waitpid(pid, &exitStatus, WNOHANG) == pid {
@@ -116,16 +127,55 @@ struct Detacher {
             }
             if let current = try? client.status() {
                 status = current
-                if !waitForDaemons || !current.daemons.contains(where: { $0.state == .starting }) { break }
+                settled = Self.pending(current.daemons, manifest: manifest).isEmpty
+                if !waitForDaemons || settled { break }
             }
             usleep(10_000)
         }
-        guard status != nil else {
+        guard let status else {
             throw CommandFailure.failure("the supervisor did not answer within 30 s (pid \(pid))")
         }
         if !quiet {
             Terminal.out("orchestrate: started (pid \(pid)), \(manifest.summary); logs in \(logs)\n")
         }
+        guard waitForDaemons else { return }
+        let pending = Self.pending(status.daemons, manifest: manifest)
+        let notReady = status.daemons.filter { pending.contains($0.name) || $0.state == .failed }
+        guard notReady.isEmpty else {
+            let lines = notReady.map { record in
+                let why = record.health["waiting_for"].map { "waiting for " + $0 } ?? record.lastError
+                return "  \(record.name): \(record.state)" + (why.map { ", " + $0 } ?? "")
+            }
+            throw CommandFailure.failure(
+                (settled ? "" : "gave up waiting; ") + "these daemons are not ready (the supervisor keeps running):\n"
+                    + lines.joined(separator: "\n")
+            )
+        }
+    }
+
+    /// The daemons on their way to ready, which `--wait` waits for: starting, in backoff, not launched yet, or
+    /// waiting for dependencies, unless one of those has failed (then nothing will come of the wait).
+    static func pending(_ records: [DaemonRecord], manifest: Manifest) -> Set<String> {
+        var pending = Set(
+            records.filter { record in
+                [.starting, .waiting, .backoff].contains(record.state)
+                    || (record.state == .stopped && record.enabled && record.lastRun == nil)
+            }.map(\.name)
+        )
+        var blocked = Set(records.filter { $0.state == .failed }.map(\.name))
+        var grew = true
+        while grew {
+            grew = false
+            for name in pending.subtracting(blocked) {
+                let dependencies = manifest[daemon: name]?.dependencies ?? []
+                if dependencies.contains(where: { blocked.contains($0.name) }) {
+                    blocked.insert(name)
+                    grew = true
+                }
+            }
+        }
+        pending.subtract(blocked)
+        return pending
     }
 
     private func spawn(arguments: [String], output: String) throws -> pid_t {

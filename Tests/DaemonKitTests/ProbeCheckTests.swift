@@ -10,45 +10,7 @@ import Glibc
 /// Probes against real sockets on loopback and a real HTTP server (python3's http.server).
 @Suite("Probe checks", .serialized)
 struct ProbeCheckTests {
-    /// A loopback TCP listener on a port the kernel picks; closed when the test ends.
-    private final class Listener {
-        let descriptor: Int32
-        let port: Int
-
-        init() throws {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.descriptor = descriptor
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0, listen(descriptor, 8) == 0 else {
-                port = 0
-                throw POSIXError(.EADDRINUSE)
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-            }
-            port = Int(UInt16(bigEndian: address.sin_port))
-        }
-
-        private var closed = false
-
-        /// Stops listening; the descriptor is closed once only (a second close could close a descriptor that
-        /// another test has been given since, with the same number).
-        func stop() {
-            guard !closed else { return }
-            closed = true
-            close(descriptor)
-        }
-
-        deinit { stop() }
-    }
+    private typealias Listener = LoopbackListener
 
     @Test func aListeningPortPassesAndAClosedOneFailsWithTheReason() async throws {
         let listener = try Listener()

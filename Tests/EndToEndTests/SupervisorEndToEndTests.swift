@@ -34,9 +34,12 @@ extension SupervisorBinaryTests {
             """
 
         /// Runs `body` with a started supervisor, and always stops it (by PID if `down` does not).
+        ///
+        /// `up -d --wait` must succeed unless `notReady` names the daemons it must report as not ready.
         static func withSupervisor(
             _ manifest: String = manifest,
             environment: [String: String] = [:],
+            notReady: [String] = [],
             _ body: (TemporaryDirectory) async throws -> Void
         ) async throws {
             let directory = try TemporaryDirectory(prefix: "e2e-up")
@@ -47,8 +50,19 @@ extension SupervisorBinaryTests {
                 withIntermediateDirectories: true
             )
             let up = try await E2E.run(["up", "-d", "--wait"], in: directory.path, environment: environment)
-            #expect(up.status == 0, "\(up.stderr)")
             #expect(up.stdout.hasPrefix("orchestrate: started (pid "))
+            if notReady.isEmpty {
+                #expect(up.status == 0, "\(up.stderr)")
+            } else {
+                #expect(up.status == 1)
+                #expect(
+                    up.stderr.hasPrefix("orchestrate: these daemons are not ready (the supervisor keeps running):\n")
+                )
+                let named = up.stderr.split(separator: "\n").dropFirst().compactMap { line in
+                    line.hasPrefix("  ") ? line.dropFirst(2).split(separator: ":").first.map(String.init) : nil
+                }
+                #expect(named == notReady, "\(up.stderr)")
+            }
             var failure: (any Error)?
             do {
                 try await body(directory)
@@ -174,7 +188,8 @@ extension SupervisorBinaryTests {
                     command: "true"
                     restart: {policy: on-failure, backoff: {initial: 10ms, max: 40ms}, limit: {burst: 3, window: 1m}}
                 """
-            try await Self.withSupervisor(manifest) { directory in
+            // `up --wait` waits until it is parked, and says so.
+            try await Self.withSupervisor(manifest, notReady: ["blind"]) { directory in
                 #expect(
                     await waitUntil { (try? await Self.status(directory)["blind"]?["state"] as? String) == "failed" }
                 )
@@ -286,7 +301,7 @@ extension SupervisorBinaryTests {
         }
 
         @Test func theControlAPIOverTCPNeedsItsKey() async throws {
-            let port = try #require(Self.freePort())
+            let port = try #require(freeLoopbackPort())
             let manifest = """
                 control: {http: "127.0.0.1:\(port)", api_key_env: CONTROL_KEY}
                 daemons:
@@ -327,27 +342,6 @@ extension SupervisorBinaryTests {
                     )
                 )
             }
-        }
-
-        /// A TCP port nothing listens on now, from the kernel.
-        static func freePort() -> Int? {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard bound == 0 else { return nil }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-            }
-            return Int(UInt16(bigEndian: address.sin_port))
         }
     }
 }

@@ -100,7 +100,10 @@ struct ValidationErrorTests {
         let variable = try #require(single(oneDaemon("a", "kind: watcher\ncommand: x\nenv: {1BAD: x}")))
         #expect(variable.message.contains("environment variable name"))
         let url = try #require(single(oneDaemon("p", "kind: process\ncommand: x\nready: {http: \"ftp://x\"}")))
-        #expect(url.message == "expected an http:// URL (probes speak plain HTTP; check an HTTPS server with tcp: HOST:PORT), found string 'ftp://x'")
+        #expect(
+            url.message
+                == "expected an http:// URL (probes speak plain HTTP; check an HTTPS server with tcp: HOST:PORT), found string 'ftp://x'"
+        )
         let regex = try #require(single(oneDaemon("p", "kind: process\ncommand: x\nready: {log_line: \"(unclosed\"}")))
         #expect(regex.message.hasPrefix("invalid regular expression '(unclosed'"))
     }

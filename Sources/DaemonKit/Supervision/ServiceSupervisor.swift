@@ -13,7 +13,8 @@ public final class ServiceSupervisor: Sendable {
     /// Its restart policy.
     public let policy: RestartPolicy
     private let registry: DaemonRegistry
-    private let log: RotatingLogFile
+    /// The daemon's log.
+    public let log: RotatingLogFile
     private let logger: Logger
     private let processGroups: ProcessGroupLedger?
     private let link: (any SupervisorLink)?

@@ -31,7 +31,9 @@ public enum StatusTable {
             if reload.ok, let plan = reload.plan {
                 out +=
                     "last reload \(when) (\(reload.trigger)): applied, \(plan.added.count) added, "
-                    + "\(plan.changed.count) changed, \(plan.removed.count) removed, \(plan.unchanged.count) unchanged\n"
+                    + "\(plan.changed.count) changed, "
+                    + (plan.restarted.isEmpty ? "" : "\(plan.restarted.count) restarted with a dependency, ")
+                    + "\(plan.removed.count) removed, \(plan.unchanged.count) unchanged\n"
             } else {
                 let failed =
                     "last reload \(when) (\(reload.trigger)): not applied; the daemons run the last valid version"
@@ -50,6 +52,9 @@ public enum StatusTable {
             out += line(row, colour: colour)
             if let error = record.lastError, record.state == .failed || record.state == .backoff {
                 out += "  last error: \(error)\n"
+            }
+            if record.state == .waiting, let waitingFor = record.health["waiting_for"] {
+                out += "  waiting for \(waitingFor)\n"
             }
         }
         return out

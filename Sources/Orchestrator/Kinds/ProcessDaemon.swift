@@ -185,7 +185,9 @@ public struct ProcessDaemon: DaemonService {
                 return first
             }
             if let line { return .ready("log line '\(line)' \(elapsed())") }
-            return .probeFailed("not ready within \(DurationText.format(probe.timeout)): no output line matched '\(matcher.pattern)'")
+            return .probeFailed(
+                "not ready within \(DurationText.format(probe.timeout)): no output line matched '\(matcher.pattern)'"
+            )
         }
         guard let check = probe.check.socketOrCommand else { return .ready("started") }
         var reason = "no check finished"

@@ -13,13 +13,16 @@ public struct ReloadPlan: Codable, Sendable, Hashable {
     public var removed: [String] = []
     /// Daemons whose spec changed: restarted with the new one.
     public var changed: [String] = []
+    /// Daemons whose spec is the same but that restart because a daemon they depend on changed
+    /// (`restart_with_dependencies: true`): same service, same counters, new processes.
+    public var restarted: [String] = []
     /// Daemons left alone: same processes, same counters.
     public var unchanged: [String] = []
     /// Top-level fields that changed but apply only after `down` and `up`.
     public var needsRestart: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case added, removed, changed, unchanged
+        case added, removed, changed, restarted, unchanged
         case needsRestart = "needs_restart"
     }
 
@@ -36,9 +39,30 @@ public struct ReloadPlan: Codable, Sendable, Hashable {
             default: unchanged.append(spec.name)
             }
         }
+        let following = Set(Self.followers(of: Set(changed), in: new))
+        restarted = unchanged.filter { following.contains($0) }
+        unchanged.removeAll { following.contains($0) }
         removed = old.daemons.map(\.name).filter { !names.contains($0) }
         if old.stateDirectory != new.stateDirectory { needsRestart.append("state_dir") }
         if old.control != new.control { needsRestart.append("control") }
+    }
+
+    /// The daemons of `manifest` that restart when `names` restart: those with `restart_with_dependencies` that
+    /// depend on one of them, and on one of those in turn; in the manifest's order, `names` left out.
+    public static func followers(of names: Set<String>, in manifest: Manifest) -> [String] {
+        var restarting = names
+        var grew = true
+        while grew {
+            grew = false
+            for spec in manifest.daemons where spec.enabled && spec.restartWithDependencies {
+                if !restarting.contains(spec.name), spec.dependencies.contains(where: { restarting.contains($0.name) })
+                {
+                    restarting.insert(spec.name)
+                    grew = true
+                }
+            }
+        }
+        return manifest.daemons.map(\.name).filter { restarting.contains($0) && !names.contains($0) }
     }
 
     /// True when no daemon is added, removed or changed.
@@ -54,7 +78,8 @@ public struct ReloadPlan: Codable, Sendable, Hashable {
 
     /// The plan as `orchestrate reload` prints it: `+ added  ~ changed  - removed  = unchanged`, one daemon a line.
     public var lines: [String] {
-        added.map { "+ \($0)" } + changed.map { "~ \($0)" } + removed.map { "- \($0)" } + unchanged.map { "= \($0)" }
+        added.map { "+ \($0)" } + changed.map { "~ \($0)" } + restarted.map { "↻ \($0) (a dependency changed)" }
+            + removed.map { "- \($0)" } + unchanged.map { "= \($0)" }
             + needsRestart.map { "! \($0) changed: it applies after `orchestrate down` and `up`" }
     }
 }

@@ -1,0 +1,76 @@
+import DaemonKit
+import Manifest
+
+/// Holds a daemon back until its dependencies meet their conditions (`depends_on`, DESIGN.md §4).
+///
+/// The gate reads the registry, the one source of every daemon's state, and waits on its change stream: no
+/// polling. While it waits, the daemon is `waiting` and its health's `waiting_for` names each dependency, its
+/// condition, and where it is now (`db to be ready (db is failed)`), so a dependency that fails leaves its
+/// dependents visibly waiting instead of started against a broken peer.
+struct DependencyGate: Sendable {
+    /// The daemon held back.
+    let name: String
+    /// What it waits for.
+    let dependencies: [DaemonSpec.Dependency]
+    let registry: DaemonRegistry
+    /// Writes a line into the daemon's log.
+    let note: @Sendable (String) -> Void
+
+    /// Whether `record` meets `condition`.
+    static func meets(_ record: DaemonRecord, _ condition: DaemonSpec.Dependency.Condition) -> Bool {
+        switch condition {
+        case .started:
+            [.running, .idle, .completed].contains(record.state) || (record.state == .starting && !record.pids.isEmpty)
+        case .ready:
+            [.running, .idle, .completed].contains(record.state)
+        case .completed:
+            record.state == .completed
+        }
+    }
+
+    /// The dependencies not met now, described: `db to be ready (db is starting)`.
+    func unmet() -> [String] {
+        dependencies.compactMap { dependency in
+            let record = registry.record(dependency.name)
+            if let record, Self.meets(record, dependency.condition) { return nil }
+            let goal =
+                switch dependency.condition {
+                case .started: "to start"
+                case .ready: "to be ready"
+                case .completed: "to complete"
+                }
+            let now = record.map { "\(dependency.name) is \($0.state)" } ?? "\(dependency.name) is not running"
+            return "\(dependency.name) \(goal) (\(now))"
+        }
+    }
+
+    /// Returns true once every dependency meets its condition, false when the task is cancelled first (the
+    /// daemon is then `stopped`).
+    func wait() async -> Bool {
+        guard !dependencies.isEmpty else { return true }
+        // Only "something changed" matters: the registry is read again on each change.
+        let changes = registry.changes(bufferLimit: 1)
+        var shown: [String]?
+        for await _ in changes {
+            let waitingFor = unmet()
+            if waitingFor.isEmpty {
+                registry.update(name) { $0.health["waiting_for"] = nil }
+                if shown != nil { note("dependencies met: starting") }
+                return true
+            }
+            if waitingFor != shown {
+                shown = waitingFor
+                note("waiting for " + waitingFor.joined(separator: ", "))
+                registry.update(name) {
+                    $0.state = .waiting
+                    $0.health["waiting_for"] = waitingFor.joined(separator: ", ")
+                }
+            }
+        }
+        registry.update(name) {
+            $0.state = .stopped
+            $0.health["waiting_for"] = nil
+        }
+        return false
+    }
+}
