@@ -139,8 +139,8 @@ struct Detacher {
             Terminal.out("orchestrate: started (pid \(pid)), \(manifest.summary); logs in \(logs)\n")
         }
         guard waitForDaemons else { return }
-        let pending = Self.pending(status.daemons, manifest: manifest)
-        let notReady = status.daemons.filter { pending.contains($0.name) || $0.state == .failed }
+        // Once settled, what is left waiting waits on a failure.
+        let notReady = status.daemons.filter { [.starting, .waiting, .backoff, .failed].contains($0.state) }
         guard notReady.isEmpty else {
             let lines = notReady.map { record in
                 let why = record.health["waiting_for"].map { "waiting for " + $0 } ?? record.lastError

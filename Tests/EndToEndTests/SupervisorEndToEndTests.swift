@@ -35,15 +35,18 @@ extension SupervisorBinaryTests {
 
         /// Runs `body` with a started supervisor, and always stops it (by PID if `down` does not).
         ///
-        /// `up -d --wait` must succeed unless `notReady` names the daemons it must report as not ready.
+        /// `up -d --wait` must succeed unless `notReady` names the daemons it must report as not ready. `files` are
+        /// written into the folder first.
         static func withSupervisor(
             _ manifest: String = manifest,
             environment: [String: String] = [:],
             notReady: [String] = [],
+            files: [String: String] = [:],
             _ body: (TemporaryDirectory) async throws -> Void
         ) async throws {
             let directory = try TemporaryDirectory(prefix: "e2e-up")
             defer { directory.remove() }
+            for (name, text) in files { try directory.write(name, text) }
             try directory.write("daemons.yaml", manifest)
             try FileManager.default.createDirectory(
                 atPath: directory.url("src/skip"),
