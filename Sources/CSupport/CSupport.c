@@ -2,6 +2,8 @@
 #include "CSupport.h"
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -101,7 +103,7 @@ static void sigchld_notify(int number, siginfo_t *info, void *context) {
         ssize_t ignored = write(descriptor, &one, sizeof one);
         (void)ignored;
     }
-    // Another owner's handler (swift-subprocess installs one on kernels without pidfd) still runs.
+    // Another owner's handler (a library's) still runs.
     if (previous_sigchld.sa_flags & SA_SIGINFO) {
         if (previous_sigchld.sa_sigaction != NULL) {
             previous_sigchld.sa_sigaction(number, info, context);
@@ -129,4 +131,66 @@ int csupport_notify_sigchld(int fd) {
         return -1;
     }
     return 0;
+}
+
+pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
+                     int output, int error) {
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_t actions;
+    int result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        errno = result;
+        return -1;
+    }
+    result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) {
+        posix_spawnattr_destroy(&attributes);
+        errno = result;
+        return -1;
+    }
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    // Every signal back to its default (the supervisor ignores SIGPIPE) and none blocked.
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    if (directory != NULL) posix_spawn_file_actions_addchdir_np(&actions, directory);
+    posix_spawn_file_actions_adddup2(&actions, input, 0);
+    posix_spawn_file_actions_adddup2(&actions, output, 1);
+    posix_spawn_file_actions_adddup2(&actions, error, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    // Nothing else of this process reaches the child, close-on-exec or not (a test's socket, a library's file).
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+    pid_t pid = -1;
+    result = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    if (result != 0) {
+        errno = result;
+        return -1;
+    }
+    return pid;
+}
+
+int csupport_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+pid_t csupport_wait_exit(pid_t pid, int *exited, int *status) {
+    int raw = 0;
+    pid_t reaped;
+    do {
+        reaped = waitpid(pid, &raw, 0);
+    } while (reaped < 0 && errno == EINTR);
+    if (reaped < 0) return -1;
+    if (WIFEXITED(raw)) {
+        *exited = 1;
+        *status = WEXITSTATUS(raw);
+    } else {
+        *exited = 0;
+        *status = WIFSIGNALED(raw) ? WTERMSIG(raw) : 0;
+    }
+    return reaped;
 }

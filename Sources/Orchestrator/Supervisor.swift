@@ -324,7 +324,8 @@ public final class Supervisor: Sendable {
                 "manifest reloaded",
                 metadata: [
                     "trigger": .string(trigger.rawValue), "added": "\(plan.added)", "changed": "\(plan.changed)",
-                    "removed": "\(plan.removed)", "unchanged": "\(plan.unchanged.count)",
+                    "removed": "\(plan.removed)", "restarted": "\(plan.restarted)",
+                    "unchanged": "\(plan.unchanged.count)",
                 ]
             )
             if !plan.needsRestart.isEmpty {

@@ -218,9 +218,6 @@ struct Reload: ParsableCommand {
             )
         }
         Terminal.out(plan.lines.map { $0 + "\n" }.joined())
-        let summary =
-            "\(plan.added.count) added, \(plan.changed.count) changed, \(plan.removed.count) removed, "
-            + "\(plan.unchanged.count) unchanged"
-        Terminal.out(dryRun ? "dry run, nothing applied: \(summary)\n" : "applied: \(summary)\n")
+        Terminal.out(dryRun ? "dry run, nothing applied: \(plan.summary)\n" : "applied: \(plan.summary)\n")
     }
 }

@@ -16,9 +16,11 @@ struct ProbeCheckTests {
         let listener = try Listener()
         let open = await ProbeCheck.connection(.tcp(host: "127.0.0.1", port: listener.port)).run(timeout: .seconds(2))
         #expect(open == .passed)
-        let port = listener.port
         listener.stop()
-        let closed = await ProbeCheck.connection(.tcp(host: "127.0.0.1", port: port)).run(timeout: .seconds(2))
+        // A port bound but not listening refuses, and no other test can take it meanwhile (a closed one could be).
+        let bound = try LoopbackListener(listening: false)
+        defer { bound.stop() }
+        let closed = await ProbeCheck.connection(.tcp(host: "127.0.0.1", port: bound.port)).run(timeout: .seconds(2))
         guard case .failed(let reason) = closed else {
             Issue.record("a closed port passed")
             return

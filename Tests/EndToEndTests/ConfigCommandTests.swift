@@ -15,7 +15,7 @@ struct ConfigCommandTests {
         #expect(document["auto_start"] as? Bool == false)
         #expect((document["env"] as? [String: String]) == ["LOG_LEVEL": "info"])
         let daemons = try #require(document["daemons"] as? [String: Any])
-        #expect(Set(daemons.keys) == ["core", "issues-sync", "code-atlas"])
+        #expect(Set(daemons.keys) == ["core", "issues-sync", "code-atlas", "docs"])
 
         let sync = try E2E.daemon("issues-sync", in: document)
         #expect(sync["kind"] as? String == "periodic")
@@ -115,7 +115,7 @@ struct ConfigCommandTests {
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(again.stdout.contains("    interval: 5s\n"))
         let validate = try E2E.run(["validate"], in: directory.path)
-        #expect(validate.stdout == "3 daemons: 1 periodic, 1 watcher, 1 rpc\n")
+        #expect(validate.stdout == "4 daemons: 1 periodic, 1 watcher, 1 rpc, 1 process\n")
     }
 
     @Test func xKeysAreIgnoredAndAnchorsWork() throws {

@@ -181,7 +181,9 @@ extension SupervisorBinaryTests {
         }
 
         @Test func aFailedDependencyLeavesItsDependentsWaiting() async throws {
-            let port = try #require(freeLoopbackPort())
+            let refusing = try LoopbackListener(listening: false)  // bound, not listening: refuses, and stays ours
+            defer { refusing.stop() }
+            let port = refusing.port
             let manifest = """
                 daemons:
                   db:

@@ -26,10 +26,10 @@ struct ValidateCommandTests {
         #expect(summary.wholeMatch(of: /\d+ daemons?: \d+ [a-z]+(, \d+ [a-z]+)*/) != nil, "summary: \(summary)")
     }
 
-    @Test func theBundledExampleHasThreeDaemons() throws {
+    @Test func theBundledExampleHasOneDaemonOfEachKind() throws {
         let result = try E2E.run(["-f", "examples/daemons.yaml", "validate"], in: E2E.repositoryRoot())
         #expect(result.status == 0)
-        #expect(result.stdout == "3 daemons: 1 periodic, 1 watcher, 1 rpc\n")
+        #expect(result.stdout == "4 daemons: 1 periodic, 1 watcher, 1 rpc, 1 process\n")
     }
 
     @Test func summaryCountsEveryKind() throws {

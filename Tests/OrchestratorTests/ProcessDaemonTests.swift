@@ -119,7 +119,9 @@ struct ProcessDaemonTests {
     }
 
     @Test func notReadyWithinItsTimeoutStopsTheCommandAndFails() async throws {
-        let port = try #require(freeLoopbackPort())
+        let refusing = try LoopbackListener(listening: false)  // bound, not listening: refuses, and stays ours
+        defer { refusing.stop() }
+        let port = refusing.port
         let harness = try harness(
             "kind: process\ncommand: [sleep, '300']\nready: {tcp: '127.0.0.1:\(port)', period: 50ms, timeout: 300ms}"
         )

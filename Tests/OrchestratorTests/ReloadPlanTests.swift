@@ -48,6 +48,27 @@ struct ReloadPlanTests {
         #expect(plan.unchanged == ["b"])
     }
 
+    @Test func daemonsThatFollowAChangedDependencyRestartWithIt() throws {
+        func version(_ tag: String) -> String {
+            """
+            daemons:
+              db: {kind: process, command: [sleep, '300'], env: {TAG: \(tag)}}
+              api: {kind: process, command: x, depends_on: [db], restart_with_dependencies: true}
+              web: {kind: process, command: x, depends_on: [api], restart_with_dependencies: true}
+              worker: {kind: process, command: x, depends_on: [db]}
+              report: {kind: periodic, interval: 1m, command: x, depends_on: [worker], restart_with_dependencies: true}
+            """
+        }
+        let plan = ReloadPlan(from: try manifest(version("1")), to: try manifest(version("2")))
+        #expect(plan.changed == ["db"])
+        // web follows api, which follows db; report follows worker, which does not follow db.
+        #expect(plan.restarted == ["api", "web"])
+        #expect(plan.unchanged == ["worker", "report"])
+        #expect(plan.summary == "0 added, 1 changed, 2 restarted with a dependency, 0 removed, 2 unchanged")
+        #expect(plan.lines.contains("↻ web (a dependency changed)"))
+        #expect(ReloadPlan.followers(of: ["worker"], in: try manifest(version("1"))) == ["report"])
+    }
+
     @Test func theSameManifestChangesNothing() throws {
         let plan = ReloadPlan(from: try manifest(base), to: try manifest(base))
         #expect(plan.changesNothing)

@@ -58,4 +58,18 @@ int csupport_eventfd(void);
 /// never `SIG_IGN`, which would make the kernel reap every child and break the waits of their owners.
 int csupport_notify_sigchld(int fd);
 
+/// Spawns `path` with `argv` and `envp` (NULL-terminated) in a new session and process group, every signal at
+/// its default and none blocked, in `directory` (NULL: this process's), with `input`, `output` and `error` as its
+/// descriptors 0, 1 and 2, and no other descriptor of this process (glibc 2.34's closefrom action). Returns the
+/// child's pid, or -1 with `errno` set (ENOENT, EACCES, ... from the exec itself).
+pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
+                     int output, int error);
+
+/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `errno` set.
+int csupport_pidfd_open(pid_t pid);
+
+/// `waitpid(pid, &status, 0)`, retried on EINTR: reaps the exited child `pid`. Sets `exited` to 1 and `status`
+/// to its exit status, or `exited` to 0 and `status` to the signal that ended it. Returns `pid`, or -1.
+pid_t csupport_wait_exit(pid_t pid, int *exited, int *status);
+
 #endif

@@ -9,13 +9,12 @@ import Musl
 #endif
 
 /// Makes the supervisor a child subreaper and reaps the orphans it adopts, without stealing the exit status of a
-/// child that swift-subprocess is waiting for.
+/// child that a ``CommandRunner`` run is waiting for.
 ///
 /// With `PR_SET_CHILD_SUBREAPER`, a process whose parent dies (a grandchild left behind by a command that exited,
 /// a daemon that double-forked) is re-parented to the supervisor instead of init. Its exit then leaves a zombie
-/// that only the supervisor can reap. `waitpid(-1, WNOHANG)` would also reap the children swift-subprocess
-/// spawned, and swift-subprocess, which reaps each child with `waitid(P_PID, pid)` after its pidfd fires, would
-/// then fail. So the reaper never waits on "any child": it lists this process's children
+/// that only the supervisor can reap. `waitpid(-1, WNOHANG)` would also reap the children `CommandRunner`
+/// spawned, and the run, which reaps its child with `waitpid(pid)` after its pidfd fires, would then fail. So the reaper never waits on "any child": it lists this process's children
 /// (`/proc/self/task/*/children`), skips every PID that ``CommandRunner`` spawned and has not finished with,
 /// and reaps the others one by one with `waitid(P_PID, pid, WEXITED | WNOHANG)`.
 ///
@@ -180,7 +179,7 @@ public enum ChildReaper {
     }
 }
 
-/// The children that `CommandRunner` spawned and swift-subprocess has not reaped yet, and the spawns in flight.
+/// The children that `CommandRunner` spawned and has not reaped yet, and the spawns in flight.
 final class ChildRegistry: Sendable {
     static let shared = ChildRegistry()
 
@@ -204,7 +203,7 @@ final class ChildRegistry: Sendable {
         }
     }
 
-    /// Called once swift-subprocess has reaped `pid`.
+    /// Called once the run has reaped `pid`.
     func reaped(_ pid: Int32) {
         _ = state.withLock { $0.owned.remove(pid) }
     }

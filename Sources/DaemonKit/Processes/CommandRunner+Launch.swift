@@ -5,7 +5,7 @@ import Musl
 #endif
 
 extension CommandRunner {
-    /// What to hand to swift-subprocess: the program to execute, its `argv[0]` and the other arguments.
+    /// What to spawn: the program to execute, its `argv[0]` and the other arguments.
     struct Launch: Sendable {
         var path: String
         var argv0: String

@@ -1,8 +1,6 @@
 import CSupport
 import Foundation
-import Subprocess
 import Synchronization
-import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -17,20 +15,21 @@ import Musl
 /// A value type, not an actor: a runner is only the description of a run. Everything that changes during a run
 /// (the child, its stop request, its output pipe) lives inside one call of ``run(onStart:output:)``, in that
 /// call's task group, so there is no state shared between runs to protect, and two runs of the same runner are
-/// simply independent. The few process-wide facts (the children swift-subprocess is waiting for) live in a
-/// `Mutex`-guarded registry (see ``ChildReaper``).
+/// simply independent. The few process-wide facts (the children a run is waiting for) live in a `Mutex`-guarded
+/// registry (see ``ChildReaper``).
 ///
 /// A run goes:
-/// 1. spawn through swift-subprocess with `createSession` (the child leads a new session and group, so its
-///    group ID is its PID), stdin from ``standardInput`` (or empty), stdout and stderr into one pipe, and
-///    through the ``ParentDeathSignal`` helper when there is one;
+/// 1. spawn with `posix_spawn` in a new session (the child leads a new session and group, so its group ID is its
+///    PID), every signal at its default, no descriptor but stdin from ``standardInput`` (or empty) and stdout
+///    and stderr into one pipe, through the ``ParentDeathSignal`` helper when there is one;
 /// 2. report the PID and group through `onStart`, before the child can be reaped;
-/// 3. on timeout or ``RunningCommand/stop()``: ``stopSignal`` to the group, then SIGKILL to the group after
-///    ``stopTimeout``; on cancellation of the calling task swift-subprocess runs the same sequence;
-/// 4. once the child has been reaped, whatever the outcome: SIGKILL to the group, and reap the members that
-///    were re-parented to this process (swift-subprocess only watches the leader, so a grandchild that ignores
-///    SIGTERM or outlived its parent would otherwise stay);
-/// 5. read the pipe to end-of-file, waiting at most ``outputDrainTimeout`` for a writer that escaped the group.
+/// 3. wait for the exit on the child's pidfd (``ProcessExit``: no thread blocked, no timer);
+/// 4. on timeout, ``RunningCommand/stop()`` or cancellation of the calling task: ``stopSignal`` to the group,
+///    then SIGKILL to the group after ``stopTimeout`` if the child has not exited;
+/// 5. once the child has been reaped, whatever the outcome: SIGKILL to the group, and reap the members that
+///    were re-parented to this process (a grandchild that ignores SIGTERM or outlived its parent would
+///    otherwise stay);
+/// 6. read the pipe to end-of-file, waiting at most ``outputDrainTimeout`` for a writer that escaped the group.
 public struct CommandRunner: Sendable {
     /// What to run.
     public var command: Command
@@ -126,76 +125,53 @@ public struct CommandRunner: Sendable {
         let (stopRequests, stopContinuation) = AsyncStream<Void>.makeStream()
         defer { stopContinuation.finish() }
         let stopReason = StopReason()
-
-        var options = PlatformOptions()
-        options.createSession = true
-        options.teardownSequence = [
-            .send(
-                signal: Subprocess.Signal(rawValue: stopSignal.number),
-                toProcessGroup: true,
-                allowedDurationToNextStep: stopTimeout
-            )
-        ]
         let clock = ContinuousClock()
-        var started: (pid: Int32, at: Date, instant: ContinuousClock.Instant)?
+
         ChildRegistry.shared.willSpawn()
-        let termination: TerminationStatus
-        do {
-            termination = try await withThrowingTaskGroup(of: Void.self) { group in
-                let execution = try await Subprocess.run(
-                    .path(FilePath(launch.path)),
-                    arguments: Arguments(executablePathOverride: launch.argv0, remainingValues: launch.arguments),
-                    environment: .inherit.updating(
-                        Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0), $1) })
-                    ),
-                    workingDirectory: workingDirectory.map { FilePath($0) },
-                    platformOptions: options,
-                    input: .fileDescriptor(FileDescriptor(rawValue: input.readEnd), closeAfterSpawningProcess: true),
-                    output: .fileDescriptor(FileDescriptor(rawValue: pipe.writeEnd), closeAfterSpawningProcess: true),
-                    error: .fileDescriptor(FileDescriptor(rawValue: errorDescriptor), closeAfterSpawningProcess: true)
-                ) { execution in
-                    let pid = execution.processIdentifier.value
-                    ChildRegistry.shared.spawned(pid)
-                    input.finishWriting()
-                    started = (pid, Date(), clock.now)
-                    onStart(
-                        RunningCommand(
-                            pid: pid,
-                            startedAt: started!.at,
-                            parentDeathSignal: launch.parentDeathSignal,
-                            stopRequests: stopContinuation
-                        )
-                    )
-                    group.addTask {
-                        await enforceLimits(on: ProcessGroup(id: pid), stopRequests: stopRequests, reason: stopReason)
-                    }
-                }
-                group.cancelAll()
-                return execution.terminationStatus
-            }
-        } catch {
-            if let started {
-                ChildRegistry.shared.reaped(started.pid)
-                _ = await ProcessGroup(id: started.pid).killAndReap(within: processGroupReapTimeout)
-            } else {
-                ChildRegistry.shared.spawned(nil)
-                input.abandon()
-            }
+        let spawned = await spawn(launch, input: input.readEnd, output: pipe.writeEnd, error: errorDescriptor)
+        // The child has its copies; the parent's go, or the output pipe would never see end-of-file.
+        close(input.readEnd)
+        close(pipe.writeEnd)
+        close(errorDescriptor)
+        guard case .success(let pid) = spawned, case let startedAt = Date(), case let startInstant = clock.now else {
+            ChildRegistry.shared.spawned(nil)
+            input.abandon()
             for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
                 pipe.stopReading(after: .zero)
                 await pipe.finished()
             }
-            throw Self.runError(error, command: command, started: started != nil)
-        }
-        guard let started else {
-            // swift-subprocess returned without calling the body: cannot happen, but never leave a count behind.
-            ChildRegistry.shared.spawned(nil)
+            if case .failure(let error) = spawned { throw error }
             throw DaemonKitError(code: .spawnFailed, message: "'\(command)' was not started")
         }
-        let duration = clock.now - started.instant
-        ChildRegistry.shared.reaped(started.pid)
+        ChildRegistry.shared.spawned(pid)
+        input.finishWriting()
+        onStart(
+            RunningCommand(
+                pid: pid,
+                startedAt: startedAt,
+                parentDeathSignal: launch.parentDeathSignal,
+                stopRequests: stopContinuation
+            )
+        )
+        let exited = ExitFlag()
+        let termination = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await enforceLimits(
+                    on: ProcessGroup(id: pid),
+                    stopRequests: stopRequests,
+                    reason: stopReason,
+                    exited: exited
+                )
+            }
+            let termination = await ProcessExit.wait(for: pid)
+            exited.set()
+            group.cancelAll()
+            return termination
+        }
+        let duration = clock.now - startInstant
+        ChildRegistry.shared.reaped(pid)
 
-        let groupGone = await ProcessGroup(id: started.pid).killAndReap(within: processGroupReapTimeout)
+        let groupGone = await ProcessGroup(id: pid).killAndReap(within: processGroupReapTimeout)
         for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
             pipe.stopReading(after: outputDrainTimeout)
             await pipe.finished()
@@ -203,22 +179,59 @@ public struct CommandRunner: Sendable {
 
         let reason = stopReason.value ?? (Task.isCancelled ? .cancelled : .completed)
         return CommandRunResult(
-            pid: started.pid,
-            processGroupID: started.pid,
-            startedAt: started.at,
+            pid: pid,
+            processGroupID: pid,
+            startedAt: startedAt,
             duration: duration,
-            termination: Self.termination(termination),
+            termination: termination,
             reason: reason,
             processGroupOutlivedRun: !groupGone
         )
     }
 
-    /// Waits for the timeout or a stop request, whichever comes first, then stops the group: the stop signal,
-    /// and SIGKILL if the child has not been reaped after the stop timeout (the caller cancels this task then).
+    /// Spawns the launch in a new session and process group, with the runner's folder and environment on top of
+    /// this process's, from the ``SpawnThread``.
+    private func spawn(
+        _ launch: Launch,
+        input: Int32,
+        output: Int32,
+        error: Int32
+    ) async -> Result<Int32, DaemonKitError> {
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, own in own }
+        let argv = [launch.argv0] + launch.arguments
+        let environment = variables.map { "\($0)=\($1)" }
+        let workingDirectory = workingDirectory
+        let (pid, number) = await SpawnThread.shared.perform { () -> (Int32, Int32) in
+            let pid = withCStrings(argv) { argv in
+                withCStrings(environment) { envp in
+                    csupport_spawn(launch.path, argv, envp, workingDirectory, input, output, error)
+                }
+            }
+            return (pid, pid > 0 ? 0 : errno)
+        }
+        guard pid > 0 else {
+            let name = command.arguments.first ?? ""
+            return .failure(
+                DaemonKitError(
+                    code: .spawnFailed,
+                    message: "cannot start '\(name)'" + (workingDirectory.map { " in \($0)" } ?? "")
+                        + ": \(String(cString: strerror(number)))",
+                    errno: number
+                )
+            )
+        }
+        return .success(pid)
+    }
+
+    /// Waits for the timeout, a stop request or the cancellation of the run, whichever comes first, then stops
+    /// the group: the stop signal, and SIGKILL if the child has not exited after the stop timeout. Returns at once
+    /// when the child exits first (the caller cancels this task then).
     private func enforceLimits(
         on group: ProcessGroup,
         stopRequests: AsyncStream<Void>,
-        reason: StopReason
+        reason: StopReason,
+        exited: ExitFlag
     ) async {
         let trigger: CommandRunResult.Reason? = await withTaskGroup(of: CommandRunResult.Reason?.self) { race in
             if let timeout {
@@ -243,45 +256,35 @@ public struct CommandRunner: Sendable {
             }
             return nil
         }
-        guard let trigger, !Task.isCancelled else { return }
-        reason.record(trigger)
-        group.send(stopSignal)
-        do {
-            try await CancellableSleep.for(stopTimeout)
-        } catch {
-            return  // the child was reaped within the stop timeout
+        if let trigger {
+            reason.record(trigger)
+        } else if exited.isSet {
+            return  // the child exited by itself
         }
-        group.send(SIGKILL)
+        // A timeout, a stop request, or the run's task cancelled while the child runs.
+        let (stopSignal, stopTimeout) = (stopSignal, stopTimeout)
+        group.send(stopSignal)
+        let seconds = Double(stopTimeout.components.seconds) + Double(stopTimeout.components.attoseconds) * 1e-18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            if !exited.isSet { group.send(SIGKILL) }
+        }
     }
 
     /// SIGPIPE is ignored in the supervisor, once: ``standardInput`` is written to a pipe, and a command that
     /// exits without reading it all would otherwise kill the supervisor with SIGPIPE (the write then fails with
-    /// EPIPE instead). Children are unaffected: swift-subprocess resets every signal to its
-    /// default in the child.
+    /// EPIPE instead). Children are unaffected: the spawn resets every signal to its default in the child.
     private static let ignoreBrokenPipes: Void = {
         _ = signal(SIGPIPE, SIG_IGN)
     }()
+}
 
-    private static func termination(_ status: TerminationStatus) -> CommandRunResult.Termination {
-        switch status {
-        case .exited(let code): .exited(code)
-        case .signaled(let signal): .signaled(signal)
-        }
-    }
+/// Set once the child has exited: a stop that comes later must not signal a group whose ID may be reused.
+private final class ExitFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    private static func runError(_ error: any Error, command: Command, started: Bool) -> DaemonKitError {
-        if let error = error as? DaemonKitError { return error }
-        var number: Int32?
-        if let error = error as? SubprocessError, let underlying = error.underlyingError {
-            number = underlying.rawValue
-        }
-        let name = command.arguments.first ?? ""
-        if started {
-            // Spawned, then lost: swift-subprocess could not monitor or reap the child.
-            return DaemonKitError(code: .processControl, message: "lost track of '\(name)': \(error)", errno: number)
-        }
-        return DaemonKitError(code: .spawnFailed, message: "cannot start '\(name)': \(error)", errno: number)
-    }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
 }
 
 /// Why a run was stopped, set once by whichever of timeout and stop request came first.
@@ -293,4 +296,11 @@ private final class StopReason: Sendable {
     func record(_ trigger: CommandRunResult.Reason) {
         reason.withLock { if $0 == nil { $0 = trigger } }
     }
+}
+
+/// Runs `body` with `strings` as a NULL-terminated array of C strings, valid for the call.
+private func withCStrings<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return body(pointers)
 }

@@ -7,15 +7,13 @@ import Glibc
 import Musl
 #endif
 
-/// The child's stdin: a pipe pre-filled with the bytes to send, written by this package rather than by
-/// swift-subprocess's `ArrayInput`, whose write end is never closed when the child exits without reading
-/// everything (1.0.2 then stops the process with "FileDescriptor … was not closed").
+/// The child's stdin: a pipe pre-filled with the bytes to send.
 ///
 /// What fits in the pipe (64 KiB, or up to `/proc/sys/fs/pipe-max-size` after `F_SETPIPE_SZ`) is written before
 /// the spawn, without blocking; a remainder is written by a blocking loop on a global queue, which ends at the
 /// latest when the run's process group is killed (the write fails with EPIPE; SIGPIPE is ignored).
 final class InputPipe: Sendable {
-    /// The end handed to the child (swift-subprocess closes it after the spawn).
+    /// The end handed to the child (the runner closes it after the spawn).
     let readEnd: Int32
     private let writeEnd: Int32
     private let remainder: [UInt8]

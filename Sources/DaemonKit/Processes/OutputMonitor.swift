@@ -8,8 +8,8 @@ import Glibc
 import Musl
 #endif
 
-/// One thread that waits on every command's output pipe with `epoll` and hands what it reads to each pipe's
-/// sink: the pattern of swift-subprocess's `AsyncIO+Linux.swift`, one `eventfd` waking the thread for requests.
+/// One thread that waits on every command's output pipe, and on every command's exit (its pidfd), with `epoll`,
+/// and hands what it reads to each pipe's sink: the pattern of swift-subprocess's `AsyncIO+Linux.swift`, one `eventfd` waking the thread for requests.
 ///
 /// Not a `DispatchSource` per pipe: libdispatch on Linux can crash in `_dispatch_event_loop_drain` when read
 /// sources on pipes are torn down while others are created (a use-after-free of its epoll bookkeeping,
@@ -26,6 +26,8 @@ final class OutputMonitor: Sendable {
         let descriptor: Int32
         let sink: @Sendable (ArraySlice<UInt8>) -> Void
         let onEnd: @Sendable () -> Void
+        /// A process's pidfd rather than a pipe: readable once the process exits, never read.
+        var watchesExit = false
     }
 
     private struct State {
@@ -67,6 +69,28 @@ final class OutputMonitor: Sendable {
         return id
     }
 
+    /// Watches the pidfd `descriptor`, which the monitor now owns and will close: `onExit` runs once, on the
+    /// monitor thread, when the process has exited (it has not been reaped yet).
+    func watchExit(_ descriptor: Int32, onExit: @escaping @Sendable () -> Void) {
+        let id = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.registrations[id] = Registration(
+                descriptor: descriptor,
+                sink: { _ in },
+                onEnd: onExit,
+                watchesExit: true
+            )
+            return id
+        }
+        if csupport_epoll_add(epoll, descriptor, id) != 0 {
+            // Cannot watch it: `onExit` waits for the exit itself, on a thread of its own, not this one.
+            _ = state.withLock { $0.registrations.removeValue(forKey: id) }
+            closeFileDescriptor(descriptor)
+            Thread { onExit() }.start()
+        }
+    }
+
     /// Reads what is already in the pipe, then closes it and ends the registration. Safe from any thread, and
     /// after the registration has ended.
     func close(_ id: UInt64) {
@@ -105,6 +129,10 @@ final class OutputMonitor: Sendable {
     /// on a read error) ends the registration and returns false, as it does for one that has already ended.
     private func drain(_ id: UInt64, into buffer: inout [UInt8]) -> Bool {
         guard let registration = state.withLock({ $0.registrations[id] }) else { return false }
+        if registration.watchesExit {
+            end(id)
+            return false
+        }
         for _ in 0..<16 {
             let count = buffer.withUnsafeMutableBytes { read(registration.descriptor, $0.baseAddress, $0.count) }
             if count > 0 {

@@ -10,19 +10,16 @@ import Musl
 /// signal (`PR_SET_PDEATHSIG`) when its parent goes.
 ///
 /// The setting must be made in the child, after fork and before exec (fork clears it, exec keeps it), and
-/// swift-subprocess 1.0.2 has no pre-exec hook on Linux (its `preSpawnProcessConfigurator` is Darwin-only, and it
-/// spawns with `posix_spawn` where it can). So the child is spawned through a tiny C helper,
+/// `posix_spawn` has no pre-exec hook. So the child is spawned through a tiny C helper,
 /// `orchestrate-pdeathsig`, built from this package and installed beside `orchestrate`: it arms the signal,
 /// checks that its parent is still the supervisor (if the supervisor died in between, no signal would ever
 /// come, so it kills itself), and `execv`s the command in place. The pid, group, session, environment,
 /// working directory and descriptors are the command's; the cost is one extra `execve` of a static-size C
 /// program per spawn.
 ///
-/// The kernel sends the signal when the *thread* that forked the child exits, not the process. swift-subprocess
-/// 1.0.2 spawns every child from one dedicated pthread that lives until the process exits (`Thread.swift`,
-/// `runOnBackgroundThread`; it is only joined by an `atexit` handler), never from a cooperative-pool thread, so
-/// the signal fires exactly when the supervisor process dies. A later swift-subprocess that spawned from
-/// short-lived threads would break this; the package pins `from: "1.0.2"` and this note says what to re-check.
+/// The kernel sends the signal when the *thread* that forked the child exits, not the process. Every child is
+/// spawned from one dedicated thread that lives until the process exits (``SpawnThread``), never from a
+/// cooperative-pool thread (those retire when idle), so the signal fires exactly when the supervisor dies.
 ///
 /// Limits: only the direct child gets the signal; its descendants in the same process group survive a
 /// SIGKILLed supervisor (the supervisor records the group IDs and kills them on its next start). Executing a

@@ -29,11 +29,7 @@ public enum StatusTable {
         if let reload = document.lastReload {
             let when = relative(reload.at)
             if reload.ok, let plan = reload.plan {
-                out +=
-                    "last reload \(when) (\(reload.trigger)): applied, \(plan.added.count) added, "
-                    + "\(plan.changed.count) changed, "
-                    + (plan.restarted.isEmpty ? "" : "\(plan.restarted.count) restarted with a dependency, ")
-                    + "\(plan.removed.count) removed, \(plan.unchanged.count) unchanged\n"
+                out += "last reload \(when) (\(reload.trigger)): applied, \(plan.summary)\n"
             } else {
                 let failed =
                     "last reload \(when) (\(reload.trigger)): not applied; the daemons run the last valid version"

@@ -76,6 +76,13 @@ public struct ReloadPlan: Codable, Sendable, Hashable {
         return result
     }
 
+    /// "1 added, 1 changed, 1 restarted with a dependency, 0 removed, 3 unchanged" (restarts only when some).
+    public var summary: String {
+        "\(added.count) added, \(changed.count) changed, "
+            + (restarted.isEmpty ? "" : "\(restarted.count) restarted with a dependency, ")
+            + "\(removed.count) removed, \(unchanged.count) unchanged"
+    }
+
     /// The plan as `orchestrate reload` prints it: `+ added  ~ changed  - removed  = unchanged`, one daemon a line.
     public var lines: [String] {
         added.map { "+ \($0)" } + changed.map { "~ \($0)" } + restarted.map { "↻ \($0) (a dependency changed)" }
