@@ -29,6 +29,7 @@ import urllib.request
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import peers  # noqa: E402  (supervisord and circus, measured in the same run)
+import processes  # noqa: E402  (the process kind beside them)
 
 
 def generate_manifest(count: int) -> str:
@@ -551,6 +552,7 @@ def main() -> None:
     supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
     reloads = reload_scenarios(binary, env={"PATH": env["PATH"]})
     rpc = rpc_scenarios(binary, env={"PATH": env["PATH"]})
+    process = processes.process_scenarios(binary)
 
     print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
     print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
@@ -586,6 +588,10 @@ def main() -> None:
         figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
         print(f"  {row['scenario']}: {figures}")
 
+    print()
+    print("process kind: 100 `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")
+    print("\n".join(processes.table(process)))
+
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -597,6 +603,7 @@ def main() -> None:
         "supervisor": supervisor,
         "reload": reloads,
         "rpc": rpc,
+        "process": process,
         "load_beyond_fixed_cost_ms": round(loaded, 2),
     }
     output.write_text(json.dumps(document, indent=2) + "\n")

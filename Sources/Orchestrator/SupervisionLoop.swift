@@ -165,10 +165,9 @@ struct SupervisionLoop {
     /// During `down`: tells every running daemon that no running daemon depends on to stop, so dependents stop
     /// before what they depend on (independent daemons all at once). Called again as each task ends.
     mutating func stopInDependencyOrder() {
-        let manifest = supervisor.manifest
         var needed: Set<String> = []
-        for name in running.keys {
-            for dependency in manifest[daemon: name]?.dependencies ?? [] { needed.insert(dependency.name) }
+        for spec in supervisor.manifest.daemons where running[spec.name] != nil {
+            for dependency in spec.dependencies { needed.insert(dependency.name) }
         }
         for name in running.keys.sorted() where !needed.contains(name) && !stopping.contains(name) {
             stopping.insert(name)

@@ -25,20 +25,18 @@ public final class ProcessGroupLedger: Sendable {
     /// Records the group led by `pid`.
     public func add(_ pid: Int32) {
         let start = Self.startTime(of: pid) ?? 0
-        let snapshot = groups.withLock { groups in
+        groups.withLock { groups in
             groups[pid] = start
-            return groups
+            write(groups)
         }
-        write(snapshot)
     }
 
     /// Forgets the group led by `pid` (its command has ended and its group was killed).
     public func remove(_ pid: Int32) {
-        let snapshot = groups.withLock { groups in
+        groups.withLock { groups in
             groups.removeValue(forKey: pid)
-            return groups
+            write(groups)
         }
-        write(snapshot)
     }
 
     /// Kills every live process of the groups a previous supervisor recorded, then clears the ledger;
@@ -70,15 +68,25 @@ public final class ProcessGroupLedger: Sendable {
         return killed
     }
 
+    /// Replaces the file with `snapshot` (a temporary file renamed over it), under the lock so that writes land
+    /// in order. No fsync: the file only has to outlive the supervisor's process (a SIGKILL), and the page cache
+    /// does; after a machine crash there are no processes left to end. (An fsync per spawn and per exit cost
+    /// more than the spawn itself.)
     private func write(_ snapshot: [Int32: UInt64]) {
         let text = snapshot.keys.sorted().map { "\($0) \(snapshot[$0]!)\n" }.joined()
-        let folder = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(
-            atPath: folder,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
-        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+        let temporary = path + ".tmp"
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        var opened = FileDescriptorIO.openFile(temporary, flags: flags)
+        if case .failure(let failure) = opened, failure.errno == ENOENT {
+            // The first write: the folder is made then.
+            try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+            opened = FileDescriptorIO.openFile(temporary, flags: flags)
+        }
+        guard case .success(let descriptor) = opened else { return }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
+        FileDescriptorIO.closeFile(descriptor)
+        if written.errno == nil { rename(temporary, path) }
     }
 
     private struct ProcessStat {
