@@ -7,7 +7,7 @@ supervisord: nodaemon; circus: circusd), so the same code in peers.py times all 
 - start: launching the daemon until 100 children run `sleep 1000`;
 - idle: CPU time of the daemon over 10 s with the 100 programs running, and its resident memory;
 - restart after a crash: kill -9 of one program until a new process runs its command (orchestrate's backoff is
-  set to its minimum, 1 ms; supervisord and circus restart without a delay of their own);
+  set to its minimum, 1 ms, and kept from doubling; supervisord and circus restart without a delay of their own);
 - down: `orchestrate down` / `supervisorctl shutdown` / `circusctl quit` until the daemon exited and every program
   is gone; and the same after SIGTERM to the daemon.
 
@@ -30,8 +30,8 @@ PROGRAMS = {f"p{index:03d}": "sleep 1000" for index in range(100)}
 
 class Orchestrate(peers._Peer):
     """`orchestrate up` in the foreground on a manifest of `process` daemons: stop_timeout 1s (supervisord's
-    stopwaitsecs and circus' graceful_timeout in peers.py), restart always with a 1 ms backoff and a burst
-    limit the benchmark cannot reach."""
+    stopwaitsecs and circus' graceful_timeout in peers.py), restart always with a 1 ms backoff that does not grow
+    (max 1 ms: each kill finds it reset) and a burst limit the benchmark cannot reach."""
 
     name = "orchestrate"
     STOP_VERB = "down"
@@ -43,7 +43,7 @@ class Orchestrate(peers._Peer):
 
     def _write_config(self, programs: dict[str, str]) -> None:
         lines = ["defaults:", "  stop_timeout: 1s",
-                 "  restart: {policy: always, backoff: {initial: 1ms, max: 1s}, limit: {burst: 10000, window: 1m}}",
+                 "  restart: {policy: always, backoff: {initial: 1ms, max: 1ms}, limit: {burst: 10000, window: 1m}}",
                  "daemons:"]
         for name, command in programs.items():
             lines += [f"  {name}:", "    kind: process", f"    command: {json.dumps(command.split())}"]
@@ -121,10 +121,15 @@ def measure(peer_class, executables, runs: int, seen: dict) -> dict:
         with peer_class(folder, PROGRAMS, executables) as peer:
             peer.start()
             figures.update(_idle(peer))
-            restarts = []
+            restarts, errors = [], []
             for index in range(runs):
-                restarts.append(peer.restart_latency(f"p{index + 1:03d}"))
-            figures["restart_after_kill_ms"] = _median(restarts)
+                try:
+                    restarts.append(peer.restart_latency(f"p{index + 1:03d}"))
+                except TimeoutError as error:  # a peer that loses track of a program: reported, not fatal
+                    errors.append(str(error))
+            figures["restart_after_kill_ms"] = _median(restarts) if restarts else None
+            if errors:
+                figures["restart_errors"] = errors
             peer.stop(via_ctl=True)
             assert not peer.leftovers(), f"{peer_class.name} left {peer.leftovers()}"
         seen.update(peer.started)
@@ -195,10 +200,16 @@ def table(results: dict) -> list[str]:
     for title, key, unit in ROWS:
         cells = [f"{ours[key]:>9.1f} {unit:<3}"]
         for name in names:
-            theirs = results[name][key]
+            theirs = results[name].get(key)
+            if theirs is None or ours[key] is None:
+                cells.append(f"{'failed':>13} {'-':>7}")
+                continue
             ratio = f"{theirs / ours[key]:.1f}x" if ours[key] > 0 else "-"
             cells.append(f"{theirs:>9.1f} {unit:<3} {ratio:>7}")
         lines.append(f"  {title:<48} " + " ".join(cells))
+    for name in names:
+        for error in results[name].get("restart_errors", []):
+            lines.append(f"  {name}, restart after kill -9: {error}")
     lines.append(f"  orchestrate up -d --wait (detached), 100 processes running: {ours['detached_up_d_wait_ms']} ms;"
                  f" its down: {ours['detached_down_ms']} ms")
     return lines
