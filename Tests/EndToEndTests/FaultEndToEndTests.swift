@@ -1,0 +1,195 @@
+import Foundation
+import OrchestrateTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SupervisorBinaryTests {
+    /// Faults the supervisor must survive with the built binary (issue 7): a child stopped by SIGSTOP, a daemon
+    /// that floods its output, a crowd of clients at once, and two `up`s racing. Each checks that nothing was lost
+    /// and the supervisor kept serving.
+    @Suite("Faults, end to end", .serialized)
+    struct FaultEndToEndTests {
+        typealias Supervisor = SupervisorEndToEndTests
+
+        static func pid(_ directory: TemporaryDirectory, _ name: String) async -> Int32? {
+            await ReloadEndToEndTests.pids(directory, name).first.map(Int32.init)
+        }
+
+        /// `field` of `/proc/PID/status` in KiB (`VmRSS`, `RssAnon`).
+        static func statusKiB(_ pid: Int32, _ field: String) -> Int? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+            let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+            return line.flatMap {
+                Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+            }
+        }
+
+        @Test func aChildStoppedBySIGSTOPNeitherBlocksTheSupervisorNorOutlivesItsStop() async throws {
+            let manifest = """
+                daemons:
+                  frozen:
+                    kind: process
+                    command: [sleep, '300']
+                    stop_timeout: 1s
+                  paused:
+                    kind: process
+                    command: [sleep, '301']
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                let frozen = try #require(await Self.pid(directory, "frozen"))
+                let paused = try #require(await Self.pid(directory, "paused"))
+                kill(frozen, SIGSTOP)
+                kill(paused, SIGSTOP)
+                // The supervisor answers while its children are stopped.
+                let status = try await Supervisor.status(directory)
+                #expect(status["frozen"]?["state"] as? String == "running")
+                // SIGCONT: the same process goes on, nothing restarted it.
+                kill(paused, SIGCONT)
+                #expect(await Self.pid(directory, "paused") == paused)
+                #expect(try await Supervisor.status(directory)["paused"]?["restarts"] as? Int == 0)
+                // A stopped process never sees SIGTERM (it stays pending): SIGKILL after the stop timeout ends it.
+                let clock = ContinuousClock()
+                let start = clock.now
+                let stop = try await E2E.run(["stop", "frozen"], in: directory.path)
+                #expect(stop.status == 0, "\(stop.stderr)")
+                #expect(await waitUntil(timeout: .seconds(5)) { !Supervisor.isAlive(frozen) })
+                #expect(clock.now - start < .seconds(2), "stop_timeout 1 s + 1 s")
+                #expect(
+                    await waitUntil {
+                        (try? await Supervisor.status(directory)["frozen"]?["state"] as? String) == "stopped"
+                    }
+                )
+                #expect(Supervisor.isAlive(paused))
+            }
+        }
+
+        @Test func aDaemonFloodingItsOutputIsHeldToItsLogSizeAndTheSupervisorToItsMemory() async throws {
+            let manifest = """
+                daemons:
+                  flood:
+                    kind: process
+                    command: [yes, 'a line of output that is written as fast as the pipe takes it']
+                    log: {max_size: 64KiB, keep: 2}
+                  tick:
+                    kind: periodic
+                    interval: 100ms
+                    command: 'echo tick >> ticks.txt'
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                let supervisor = try #require(Supervisor.lockHolder(directory))
+                let logs = directory.url(".orchestrate/logs")
+                // Let it flood for a while: many rotations.
+                #expect(await waitUntil { FileManager.default.fileExists(atPath: logs + "/flood.log.2") })
+                let before = try #require(Self.statusKiB(supervisor, "RssAnon"))
+                try await Task.sleep(for: .seconds(2))
+                let after = try #require(Self.statusKiB(supervisor, "RssAnon"))
+                #expect(after - before < 16 * 1_024, "anonymous memory grew from \(before) to \(after) KiB")
+                // The size limit holds: no file beyond max_size (plus one line), and no more than `keep` old files.
+                let files = try FileManager.default.contentsOfDirectory(atPath: logs).filter {
+                    $0.hasPrefix("flood.log")
+                }
+                #expect(Set(files).isSubset(of: ["flood.log", "flood.log.1", "flood.log.2"]), "\(files)")
+                for file in files {
+                    let size = try #require(
+                        try FileManager.default.attributesOfItem(atPath: logs + "/" + file)[.size] as? Int
+                    )
+                    #expect(size <= 64 * 1_024 + 200, "\(file): \(size) bytes")
+                }
+                // The supervisor kept serving: the other daemon keeps ticking, and status answers.
+                let ticks = Supervisor.lines(directory, "ticks.txt").count
+                #expect(await waitUntil { Supervisor.lines(directory, "ticks.txt").count >= ticks + 3 })
+                let status = try await E2E.run(["status"], in: directory.path)
+                #expect(status.status == 0)
+                #expect(status.stdout.contains("flood"))
+            }
+        }
+
+        @Test func aHundredClientsAtOnceAreAllAnswered() async throws {
+            let manifest = """
+                daemons:
+                  job:
+                    kind: periodic
+                    interval: 1h
+                    overlap: queue
+                    command: 'echo run >> runs.txt'
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                let path = directory.path
+                let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                    for index in 0..<100 {
+                        group.addTask {
+                            try await E2E.run(index % 2 == 0 ? ["status", "--json"] : ["trigger", "job"], in: path)
+                        }
+                    }
+                    var all: [CommandResult] = []
+                    for try await result in group { all.append(result) }
+                    return all
+                }
+                let failed = results.filter { $0.status != 0 }
+                #expect(failed.isEmpty, "\(failed.prefix(3).map(\.stderr))")
+                // Triggers that came while a run ran were queued, and merged into the one queued run (`overlap:
+                // queue`): every run the supervisor counts happened, and none is left pending.
+                #expect(
+                    await waitUntil { (try? await Supervisor.status(directory)["job"]?["state"] as? String) == "idle" }
+                )
+                let runs = try #require(try await Supervisor.status(directory)["job"]?["runs"] as? Int)
+                #expect((1...50).contains(runs))
+                #expect(await waitUntil { Supervisor.lines(directory, "runs.txt").count == runs })
+            }
+        }
+
+        @Test func twoUpsRacingLeaveOneSupervisorAndNoDoubleDaemons() async throws {
+            let manifest = """
+                daemons:
+                  once:
+                    kind: process
+                    command: 'echo $$$$ >> started.txt; exec sleep 300'
+                """
+            try await E2E.withManifest(manifest) { directory in
+                let path = directory.path
+                async let first = E2E.run(["up", "-d", "--wait"], in: path)
+                async let second = E2E.run(["up", "-d", "--wait"], in: path)
+                let results = try await [first, second]
+                defer {
+                    _ = try? E2E.run(["down"], in: path)
+                    if let pid = Supervisor.lockHolder(directory) { kill(pid, SIGKILL) }
+                }
+                #expect(results.filter { $0.status == 0 }.count == 1, "\(results.map(\.stderr))")
+                let loser = try #require(results.first { $0.status != 0 })
+                #expect(loser.stderr.contains("already running"), "\(loser.stderr)")
+                let status = try await Supervisor.status(directory)
+                #expect((status["once"]?["pids"] as? [Int])?.count == 1)
+                #expect(await waitUntil { Supervisor.lines(directory, "started.txt").count == 1 })
+                // Only one supervisor process holds this manifest: the lock's holder.
+                let holder = try #require(Supervisor.lockHolder(directory))
+                let supervisors = Self.processes(withArguments: ["up", "-f"]).filter { Self.cwdOrManifest($0, path) }
+                #expect(supervisors == [holder], "\(supervisors) vs \(holder)")
+            }
+        }
+
+        /// The PIDs of live processes whose command line contains `words` in order.
+        static func processes(withArguments words: [String]) -> [Int32] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap(Int32.init).filter { pid in
+                guard Supervisor.isAlive(pid),
+                    let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+                else { return false }
+                let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                return arguments.count >= words.count
+                    && arguments.indices.contains { start in
+                        start + words.count <= arguments.count
+                            && Array(arguments[start..<start + words.count]) == words
+                    }
+            }
+        }
+
+        /// Whether process `pid` is a supervisor of the manifest in folder `path`.
+        static func cwdOrManifest(_ pid: Int32, _ path: String) -> Bool {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data, as: UTF8.self).contains(path)
+        }
+    }
+}
