@@ -251,11 +251,29 @@ public final class Supervisor: Sendable {
         let name = spec.name
         var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
         if let mirror { lineMirror = { line in mirror(name, line) } }
+        let (registry, logger) = (registry, logger)
         let log = try RotatingLogFile(
             path: stateDirectory + "/logs/\(spec.name).log",
             rotation: spec.log,
             mirror: lineMirror
-        )
+        ) { notice in
+            // A log that cannot be written (a full disk) is reported in the daemon's health and the supervisor's
+            // log; the daemon keeps running, and the lines wait in a bounded backlog.
+            switch notice {
+            case .failing(let reason):
+                logger.error(
+                    "a daemon's log cannot be written",
+                    metadata: ["daemon": .string(name), "error": .string(reason)]
+                )
+                registry.update(name) { $0.health["log"] = "not written: \(reason)" }
+            case .resumed(let dropped):
+                logger.notice(
+                    "a daemon's log is written again",
+                    metadata: ["daemon": .string(name), "lost_lines": "\(dropped)"]
+                )
+                registry.update(name) { $0.health["log"] = nil }
+            }
+        }
         return ServiceSupervisor(
             service: service,
             policy: spec.restart,

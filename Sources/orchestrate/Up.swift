@@ -116,9 +116,14 @@ struct Detacher {
         let deadline = ContinuousClock.now + .seconds(30) + (waitForDaemons ? readiness : .zero)
         var status: StatusDocument?
         var settled = false
+        // Another `up` that won the race: its supervisor answers while ours exits for want of the lock.
+        var other: Int32?
         while ContinuousClock.now < deadline {
             var exitStatus: Int32 = 0
             if waitpid(pid, &exitStatus, WNOHANG) == pid {
+                if let other {
+                    throw CommandFailure.failure("orchestrate is already running for \(manifest.file) (pid \(other))")
+                }
                 let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
                 throw CommandFailure.failure(
                     "the supervisor exited at once"
@@ -126,6 +131,11 @@ struct Detacher {
                 )
             }
             if let current = try? client.status() {
+                guard current.supervisor.pid == pid else {
+                    other = current.supervisor.pid
+                    usleep(10_000)
+                    continue
+                }
                 status = current
                 settled = Self.pending(current.daemons, manifest: manifest).isEmpty
                 if !waitForDaemons || settled { break }

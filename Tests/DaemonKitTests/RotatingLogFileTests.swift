@@ -1,6 +1,7 @@
 import DaemonKit
 import Foundation
 import OrchestrateTesting
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -17,9 +18,15 @@ struct RotatingLogFileTests {
         _ path: String,
         maxSize: Int = 1 << 20,
         keep: Int = 3,
-        date: Date = fixedDate
+        date: Date = fixedDate,
+        onNotice: (@Sendable (RotatingLogFile.Notice) -> Void)? = nil
     ) throws -> RotatingLogFile {
-        try RotatingLogFile(path: path, rotation: LogRotation(maxSize: maxSize, keep: keep), clock: { date })
+        try RotatingLogFile(
+            path: path,
+            rotation: LogRotation(maxSize: maxSize, keep: keep),
+            clock: { date },
+            onNotice: onNotice
+        )
     }
 
     /// The lines of every file of the log, oldest file first.
@@ -251,9 +258,12 @@ struct RotatingLogFileTests {
             let path = folder.url("a.log")
             // Every write to /dev/full fails with ENOSPC.
             try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
-            let log = try Self.makeLog(path)
+            let notices = Mutex<[RotatingLogFile.Notice]>([])
+            let log = try Self.makeLog(path) { notice in notices.withLock { $0.append(notice) } }
             log.writeLine("during")
             log.write(Array("more\n".utf8))
+            // One notice when writing starts failing, not one per line.
+            #expect(notices.withLock { $0 } == [.failing("cannot write the log file \(path): No space left on device")])
             #expect(log.writeErrorCount >= 1)
             #expect(log.lastError?.code == .fileSystem)
             #expect(log.lastError?.errno == ENOSPC)
@@ -264,6 +274,8 @@ struct RotatingLogFileTests {
             log.writeLine("after")
             log.close()
             #expect(contents(of: path) == "\(Self.stamp)during\n\(Self.stamp)more\n\(Self.stamp)after\n")
+            #expect(notices.withLock { $0 }.last == .resumed(droppedLines: 0))
+            #expect(notices.withLock { $0 }.count == 2)
         }
     }
 

@@ -170,6 +170,85 @@ extension SupervisorBinaryTests {
             }
         }
 
+        /// Whether this machine lets the tests mount a tmpfs (root in a sandbox that allows it).
+        static let canMountTmpfs: Bool = {
+            guard let directory = try? TemporaryDirectory(prefix: "mount-check") else { return false }
+            defer { directory.remove() }
+            guard mountTmpfs(at: directory.path, size: "64k") else { return false }
+            unmount(directory.path)
+            return true
+        }()
+
+        static func mountTmpfs(at path: String, size: String) -> Bool {
+            (try? TestProcess.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", path]))?.status
+                == 0
+        }
+
+        static func unmount(_ path: String) {
+            _ = try? TestProcess.run(["/bin/umount", "-l", path])
+        }
+
+        @Test(.enabled(if: canMountTmpfs, "mounting a small tmpfs needs root"))
+        func aFullDiskForTheLogsIsReportedAndLoggingResumesWhenSpaceReturns() async throws {
+            let directory = try TemporaryDirectory(prefix: "e2e-full")
+            defer { directory.remove() }
+            let state = directory.url("state")
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+            #expect(Self.mountTmpfs(at: state, size: "512k"))
+            defer { Self.unmount(state) }
+            try directory.write(
+                "daemons.yaml",
+                """
+                state_dir: state
+                daemons:
+                  talk:
+                    kind: process
+                    command: 'i=0; while :; do i=$$((i+1)); echo "line $$i"; sleep 0.01; done'
+                  tick:
+                    kind: periodic
+                    interval: 100ms
+                    command: 'echo tick >> ticks.txt'
+                """
+            )
+            let up = try await E2E.run(["up", "-d", "--wait"], in: directory.path)
+            #expect(up.status == 0, "\(up.stderr)")
+            defer {
+                _ = try? E2E.run(["down"], in: directory.path)
+                if let text = try? String(contentsOfFile: state + "/orchestrate.pid", encoding: .utf8),
+                    let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+                {
+                    kill(pid, SIGKILL)
+                }
+            }
+            let talker = try #require(await Self.pid(directory, "talk"))
+            // Fill the disk.
+            let filler = open(state + "/fill", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            #expect(filler >= 0)
+            let chunk = [UInt8](repeating: 0x2E, count: 16 * 1_024)
+            while chunk.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+            close(filler)
+            func health() async -> [String: String] {
+                ((try? await Supervisor.status(directory)["talk"]?["health"] as? [String: String]) ?? nil) ?? [:]
+            }
+            #expect(await waitUntil { await health()["log"]?.hasSuffix("No space left on device") == true })
+            // Reported, and nothing else changed: the same process runs, the other daemon keeps ticking.
+            #expect(await Self.pid(directory, "talk") == talker)
+            let ticks = Supervisor.lines(directory, "ticks.txt").count
+            #expect(await waitUntil { Supervisor.lines(directory, "ticks.txt").count >= ticks + 3 })
+            let table = try await E2E.run(["status"], in: directory.path)
+            #expect(table.status == 0)
+
+            // Space returns: logging resumes by itself, and the report goes.
+            try FileManager.default.removeItem(atPath: state + "/fill")
+            #expect(await waitUntil { await health()["log"] == nil })
+            let lines = Supervisor.lines(directory, "state/logs/talk.log")
+            let last = try #require(lines.last { $0.contains(" line ") })
+            let count = Supervisor.lines(directory, "state/logs/talk.log").count
+            #expect(await waitUntil { Supervisor.lines(directory, "state/logs/talk.log").count > count + 5 })
+            #expect(!last.isEmpty)
+            #expect(await Self.pid(directory, "talk") == talker)
+        }
+
         /// The PIDs of live processes whose command line contains `words` in order.
         static func processes(withArguments words: [String]) -> [Int32] {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -39,6 +39,17 @@ public final class RotatingLogFile: Sendable {
     /// The most bytes of unwritten lines kept while writes fail; lines beyond it are counted and dropped.
     static let backlogLimit = 1 << 20
 
+    /// A change in whether the file can be written, for whoever reports the daemon's health.
+    public enum Notice: Sendable, Equatable {
+        /// Writing has started failing (a full disk, a removed folder that cannot be made again): why.
+        case failing(String)
+        /// Writing works again; this many lines were dropped meanwhile (the backlog was full).
+        case resumed(droppedLines: Int)
+    }
+
+    /// Told when writing starts failing and when it works again, outside the file's lock.
+    private let onNotice: (@Sendable (Notice) -> Void)?
+
     /// Opens (creating folders with mode 0700 and the file with mode 0600) the log at `path`, appending to
     /// what it already holds.
     ///
@@ -47,17 +58,20 @@ public final class RotatingLogFile: Sendable {
     ///   - rotation: The size at which the file is rotated and how many old files are kept.
     ///   - clock: The current time, asked once per batch of lines completed by a call.
     ///   - mirror: Called with every line written, after the file has it.
+    ///   - onNotice: Told when writing starts failing and when it works again.
     /// - Throws: `.fileSystem` when the folder or the file cannot be made or opened.
     public init(
         path: String,
         rotation: LogRotation = LogRotation(),
         clock: @escaping @Sendable () -> Date = { Date() },
-        mirror: (@Sendable ([UInt8]) -> Void)? = nil
+        mirror: (@Sendable ([UInt8]) -> Void)? = nil,
+        onNotice: (@Sendable (Notice) -> Void)? = nil
     ) throws(DaemonKitError) {
         self.path = path
         self.rotation = rotation
         self.clock = clock
         self.mirror = mirror
+        self.onNotice = onNotice
         try FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
         var initial = State()
         initial.openIfNeeded(path: path)
@@ -74,8 +88,9 @@ public final class RotatingLogFile: Sendable {
     public func write(_ bytes: some Sequence<UInt8>) {
         let context = Context(path: path, rotation: rotation)
         let limit = max(rotation.maxSize, Self.partialLineLimit)
-        state.withLock { state in
-            guard !state.isClosed else { return }
+        let notice = state.withLock { state -> Notice? in
+            defer { state.notice = nil }
+            guard !state.isClosed else { return nil }
             let scanStart = state.partial.count
             state.partial.append(contentsOf: bytes)
             var stamp: [UInt8]? = nil
@@ -96,7 +111,9 @@ public final class RotatingLogFile: Sendable {
                 index += 1
             }
             state.partial.removeFirst(lineStart)
+            return state.notice
         }
+        if let notice { report(notice) }
     }
 
     /// Writes the supervisor's own message as one line (or one line per line of `text`), with a timestamp.
@@ -105,24 +122,38 @@ public final class RotatingLogFile: Sendable {
         let context = Context(path: path, rotation: rotation)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.count > 1 && lines.last?.isEmpty == true { lines.removeLast() }
-        state.withLock { state in
-            guard !state.isClosed else { return }
+        let notice = state.withLock { state -> Notice? in
+            defer { state.notice = nil }
+            guard !state.isClosed else { return nil }
             let stamp = Self.timestamp(clock())
             for line in lines {
                 let record = stamp + Array(line.utf8) + [UInt8(ascii: "\n")]
                 state.emit(record, context)
                 mirror?(record)
             }
+            return state.notice
         }
+        if let notice { report(notice) }
+    }
+
+    /// Tells `onNotice`; once writing resumes after lines were dropped, the file also says how many.
+    private func report(_ notice: Notice) {
+        if case .resumed(let dropped) = notice, dropped > 0 {
+            writeLine("[orchestrate] \(dropped) lines were lost while this log could not be written")
+        }
+        onNotice?(notice)
     }
 
     /// Writes a waiting partial line (ending it with a newline) and retries lines kept by failed writes.
     public func flush() {
         let context = Context(path: path, rotation: rotation)
-        state.withLock { state in
-            guard !state.isClosed else { return }
+        let notice = state.withLock { state -> Notice? in
+            defer { state.notice = nil }
+            guard !state.isClosed else { return nil }
             state.flush(Self.timestamp(clock()), context)
+            return state.notice
         }
+        if let notice { report(notice) }
     }
 
     /// Flushes and closes the file; later writes are ignored. Calling it again does nothing.
@@ -217,6 +248,12 @@ extension RotatingLogFile {
         var writeErrorCount = 0
         var droppedLineCount = 0
         var lastError: DaemonKitError?
+        /// Whether the last write failed; the next one that works says so.
+        var failing = false
+        /// The dropped-line count when writing started failing.
+        var droppedWhenFailing = 0
+        /// What the call that holds the lock reports once it has let go.
+        var notice: Notice?
 
         /// Writes one timestamped line, after any backlog, or adds it to the backlog.
         mutating func emit(_ record: [UInt8], _ context: Context) {
@@ -274,6 +311,9 @@ extension RotatingLogFile {
                 fail("cannot write the log file \(context.path)", error)
                 // Reopen on the next write: the path may point somewhere that works by then.
                 closeDescriptor()
+            } else if failing {
+                failing = false
+                notice = .resumed(droppedLines: droppedLineCount - droppedWhenFailing)
             }
             return offset + written
         }
@@ -331,11 +371,17 @@ extension RotatingLogFile {
 
         private mutating func fail(_ message: String, _ code: Int32) {
             writeErrorCount += 1
-            lastError = DaemonKitError(
+            let error = DaemonKitError(
                 code: .fileSystem,
                 message: "\(message): \(FileDescriptorIO.describe(code))",
                 errno: code
             )
+            lastError = error
+            if !failing {
+                failing = true
+                droppedWhenFailing = droppedLineCount
+                notice = .failing(error.message)
+            }
         }
     }
 }
