@@ -256,6 +256,39 @@ def process_counts(pid: int) -> dict:
             "rss_mib": round(rss_mib(pid), 1), "rss_anon_mib": round(rss_mib(pid, "RssAnon"), 1)}
 
 
+def run_leak_scenario(binary: str, env: dict[str, str], total_runs: int = 10_000) -> dict:
+    """10 periodic daemons running `true` every 20 ms until `total_runs` runs: the supervisor's descriptors, threads
+    and memory after 500 runs (warmed up) and after all of them."""
+    def runs(socket_path: str) -> int:
+        connection = ControlSocket(socket_path)
+        connection.request("GET", "/v1/status")
+        document = json.loads(connection.getresponse().read())
+        connection.close()
+        return sum(daemon["runs"] for daemon in document["daemons"])
+
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-runs-") as folder:
+        root = pathlib.Path(folder)
+        lines = ["daemons:"] + [f"  p{index}: {{kind: periodic, interval: 20ms, command: [\"true\"]}}" for index in range(10)]
+        manifest = root / "daemons.yaml"
+        manifest.write_text("\n".join(lines) + "\n")
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env, stdout=subprocess.DEVNULL)
+        try:
+            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
+            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
+            while runs(socket_path) < 500:
+                time.sleep(0.1)
+            before = process_counts(pid)
+            begin = time.perf_counter()
+            while (done := runs(socket_path)) < total_runs:
+                time.sleep(0.5)
+            after = process_counts(pid)
+            return {"scenario": f"{total_runs:,} periodic runs (10 daemons, `true` every 20 ms)", "before": before,
+                    "after": after, "runs": done, "seconds": round(time.perf_counter() - begin, 1),
+                    "target": "descriptors, threads and memory flat"}
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL)
+
+
 def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_reloads: int = 1_000) -> list[dict]:
     """Issue 4's figures: a save of the manifest to the added daemon's command running (median of `runs`, the
     debounce beside it), and `leak_reloads` reloads in a row alternating two manifests of 20 daemons, with the
@@ -551,6 +584,7 @@ def main() -> None:
 
     supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
     reloads = reload_scenarios(binary, env={"PATH": env["PATH"]})
+    reloads.append(run_leak_scenario(binary, env={"PATH": env["PATH"]}))
     rpc = rpc_scenarios(binary, env={"PATH": env["PATH"]})
     process = processes.process_scenarios(binary)
 
@@ -577,7 +611,7 @@ def main() -> None:
         print(f"  {row['scenario']}: {figures}")
 
     print()
-    print("hot reload (20 periodic daemons):")
+    print("hot reload (20 periodic daemons), and leaks over many reloads and runs:")
     for row in reloads:
         figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
         print(f"  {row['scenario']}: {figures}")
