@@ -100,7 +100,12 @@ struct Detacher {
     /// still starting); fails with the supervisor's own words when it exits first.
     func start(waitForDaemons: Bool, quiet: Bool = false) throws {
         let logs = manifest.stateDirectory + "/logs"
-        try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        // The user's only, as the supervisor makes them: logs name the daemons and hold their output.
+        try? FileManager.default.createDirectory(
+            atPath: logs,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         let output = logs + "/orchestrate.out"
         var arguments = ["up", "-f", manifest.file]
         for assignment in options.set { arguments += ["--set", assignment] }

@@ -65,7 +65,12 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
     }
 
     /// Serves until the task is cancelled or the service group shuts down; then removes the socket file.
+    ///
+    /// - Throws: `.serverUnavailable` when the socket path holds a live socket (another server answers there: a
+    ///   supervisor's control socket named by an rpc daemon's `listen`, say) or something that is not a socket.
+    ///   A stale socket file, which nothing answers, is replaced.
     public func run() async throws {
+        if !socketPath.isEmpty { try Self.checkFree(socketPath) }
         defer { if !socketPath.isEmpty { unlink(socketPath) } }
         let (responder, logger, onReady, onListening) = (responder, logger, onReady, onListening)
         let timeout = idleTimeout.map { duration -> TimeAmount in
@@ -95,6 +100,28 @@ public struct IPCServer<Context: RequestContext & InitializableFromSource<Applic
             }
         )
         try await server.run()
+    }
+}
+
+extension IPCServer {
+    /// Refuses a socket path that another server answers on, or that is not a socket: hummingbird would delete the
+    /// file and take the path over.
+    static func checkFree(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw DaemonKitError(
+                code: .serverUnavailable,
+                message: "\(path) exists and is not a socket; it is left alone"
+            )
+        }
+        if case .success(let descriptor) = ProbeCheck.openConnection(.unix(path: path), timeout: .seconds(1)) {
+            close(descriptor)
+            throw DaemonKitError(
+                code: .serverUnavailable,
+                message: "unix:\(path) is in use: another server answers there, and it is not taken over"
+            )
+        }
     }
 }
 
