@@ -5,7 +5,7 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release test run bench format schema clean
+.PHONY: all setup build release test run bench format schema clean fuzz test-reliability
 
 all: build
 
@@ -44,6 +44,34 @@ release: setup
 
 bench: release
 	python3 benchmarks/run.py --binary .build/release/orchestrate
+
+# libFuzzer over the manifest loader, interpolation and globs (Fuzz/): each fuzzer runs FUZZ_SECONDS from the seeds in
+# Fuzz/corpus/NAME plus what earlier runs found (.build/fuzz-corpus/NAME). A crash, hang or leak stops the run and
+# leaves its input in Fuzz/crashes/; add it to Fuzz/corpus/NAME so the test suite replays it from then on. Leak
+# detection is off here: LeakSanitizer counts what Swift's lazily made globals hold as leaked; memory growth is
+# measured by the benchmarks' leak scenarios instead.
+FUZZ_SECONDS ?= 600
+FUZZERS := manifest:FuzzManifest interpolation:FuzzInterpolation glob:FuzzGlob
+
+fuzz: setup
+	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@mkdir -p Fuzz/crashes
+	@set -e; for pair in $(FUZZERS); do \
+	    name=$${pair%%:*}; binary=$${pair##*:}; \
+	    mkdir -p .build/fuzz-corpus/$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    Fuzz/.build/debug/$$binary -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
+	        -artifact_prefix=Fuzz/crashes/$$name- .build/fuzz-corpus/$$name Fuzz/corpus/$$name 2>&1 \
+	        | grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs|==[0-9]+==|SUMMARY|Test unit written)' || true; \
+	    if ls Fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a failure, see Fuzz/crashes/" >&2; exit 1; fi; \
+	done
+
+# The reliability suite: the fuzzers (60 s each unless FUZZ_SECONDS says otherwise), then the fault and security
+# tests with the built binary.
+test-reliability: FUZZ_SECONDS = 60
+test-reliability: fuzz
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter 'FaultEndToEndTests|SecurityEndToEndTests|ProcessEndToEndTests'
 
 format:
 	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests
