@@ -5,7 +5,9 @@ import Manifest
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzInterpolation(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    let body = text.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")
+    let body = text.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(
+        separator: "\n"
+    )
     let yaml = "daemons:\n  a:\n    kind: periodic\n    interval: 1h\n    command: |-\n" + body + "\n"
     let loader = ManifestLoader(
         file: "/fuzz/daemons.yaml",
