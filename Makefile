@@ -60,7 +60,7 @@ fuzz: setup
 	    name=$${pair%%:*}; binary=$${pair##*:}; \
 	    mkdir -p .build/fuzz-corpus/$$name; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-	    Fuzz/.build/debug/$$binary -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
+	    ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/debug/$$binary -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
 	        -artifact_prefix=Fuzz/crashes/$$name- .build/fuzz-corpus/$$name Fuzz/corpus/$$name 2>&1 \
 	        | grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs|==[0-9]+==|SUMMARY|Test unit written)' || true; \
 	    if ls Fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a failure, see Fuzz/crashes/" >&2; exit 1; fi; \

@@ -6,13 +6,14 @@ import Synchronization
 ///
 /// Bounded: a supervisor loads its manifest again on every reload, and each edit may bring new patterns, so an
 /// unbounded cache would grow for the supervisor's whole life (the manifest fuzzer, loading millions of
-/// manifests, grew it to 650 MB). Past ``limit`` patterns it starts again empty.
+/// manifests, grew it to 650 MB). Past ``limit`` patterns it starts again empty. The limit is small because a
+/// pattern can expand to 1,024 alternatives, some hundreds of KiB compiled.
 final class GlobCache: Sendable {
     /// The process's cache.
     static let shared = GlobCache()
 
-    /// The most patterns kept: far more than any manifest has.
-    static let limit = 4_096
+    /// The most patterns kept: more than a manifest has.
+    static let limit = 256
 
     private let globs = Mutex<[String: Glob]>([:])
 
