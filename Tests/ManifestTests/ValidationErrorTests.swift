@@ -185,6 +185,18 @@ struct ValidationErrorTests {
         #expect(error.origin?.position?.line == 2)
     }
 
+    @Test func anRPCSocketCannotBeTheSupervisorsControlSocket() throws {
+        let error = try #require(single(oneDaemon("core", "kind: rpc\nlisten: unix:.orchestrate/orchestrate.sock")))
+        #expect(error.message == "unix:.orchestrate/orchestrate.sock is the supervisor's own control socket")
+        #expect(error.path == "daemons.core.listen")
+        #expect(error.suggestion == "choose another path, such as unix:.orchestrate/core.sock")
+        // The same socket reached another way, and with another state_dir.
+        #expect(single(oneDaemon("core", "kind: rpc\nlisten: unix:/project/./.orchestrate/orchestrate.sock")) != nil)
+        #expect(single("state_dir: run\n" + oneDaemon("core", "kind: rpc\nlisten: unix:run/orchestrate.sock")) != nil)
+        _ = try load(oneDaemon("core", "kind: rpc\nlisten: unix:.orchestrate/core.sock"))
+        _ = try load("state_dir: run\n" + oneDaemon("core", "kind: rpc\nlisten: unix:.orchestrate/orchestrate.sock"))
+    }
+
     @Test func rpcOnAPublicAddressNeedsAKey() throws {
         let error = try #require(single(oneDaemon("core", "kind: rpc\nlisten: 0.0.0.0:8420")))
         #expect(error.message == "listening on 0.0.0.0:8420, which is not loopback, needs auth.api_key_env")

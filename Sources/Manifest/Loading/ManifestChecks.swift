@@ -2,15 +2,19 @@ import DaemonKit
 
 /// Checks that span several fields or daemons, run on a tree the shape validator accepted.
 struct ManifestChecks {
+    /// The manifest's folder, which relative paths start from.
+    let folder: String
     private(set) var errors: [ManifestError] = []
 
     mutating func check(_ root: YAMLNode) {
         let daemons = root["daemons"]?.pairs ?? []
+        let stateDirectory = Paths.absolute(root["state_dir"]?.scalarText ?? ".orchestrate", from: folder)
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
             let path = "daemons.\(key.text)"
             checkDurations(daemon, path: path)
             checkAuth(daemon, path: path)
+            checkSocket(daemon, path: path, stateDirectory: stateDirectory)
         }
         checkDependencies(daemons)
         checkPorts(root, daemons)
@@ -52,6 +56,22 @@ struct ManifestChecks {
                 "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))"
             )
         }
+    }
+
+    /// An rpc daemon's Unix socket must not be the supervisor's own control socket: whichever bound second would
+    /// fail, and the supervisor stops without its control socket.
+    private mutating func checkSocket(_ daemon: YAMLNode, path: String, stateDirectory: String) {
+        guard daemon["kind"]?.scalarText == "rpc", let listen = daemon["listen"],
+            case .unix(let socket)? = listen.scalarText.flatMap(ListenAddress.init(parsing:)),
+            Paths.absolute(socket, from: folder) == ControlSocket.path(stateDirectory: stateDirectory)
+        else { return }
+        fail(
+            .invalidValue,
+            listen.origin,
+            path + ".listen",
+            "unix:\(socket) is the supervisor's own control socket",
+            "choose another path, such as unix:\(Paths.relative(stateDirectory, to: folder))/\(path.split(separator: ".").last ?? "rpc").sock"
+        )
     }
 
     private mutating func checkAuth(_ daemon: YAMLNode, path: String) {
