@@ -10,17 +10,18 @@ let package = Package(
     name: "orchestrate-fuzz",
     dependencies: [.package(path: "deps/orchestrate")],
     targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "Manifest", package: "orchestrate")]),
         .executableTarget(
             name: "FuzzManifest",
-            dependencies: [.product(name: "Manifest", package: "orchestrate")]
+            dependencies: ["FuzzSupport", .product(name: "Manifest", package: "orchestrate")]
         ),
         .executableTarget(
             name: "FuzzInterpolation",
-            dependencies: [.product(name: "Manifest", package: "orchestrate")]
+            dependencies: ["FuzzSupport", .product(name: "Manifest", package: "orchestrate")]
         ),
         .executableTarget(
             name: "FuzzGlob",
-            dependencies: [.product(name: "DaemonKit", package: "orchestrate")]
+            dependencies: ["FuzzSupport", .product(name: "DaemonKit", package: "orchestrate")]
         ),
     ]
 )

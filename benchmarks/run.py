@@ -604,23 +604,14 @@ def main() -> None:
     print()
     print(f"load and validate of {arguments.daemons} daemons beyond the fixed cost: {loaded:.1f} ms")
 
-    print()
-    print("supervisor (50 periodic daemons at 1m, 50 watchers):")
-    for row in supervisor:
-        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
-        print(f"  {row['scenario']}: {figures}")
-
-    print()
-    print("hot reload (20 periodic daemons), and leaks over many reloads and runs:")
-    for row in reloads:
-        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
-        print(f"  {row['scenario']}: {figures}")
-
-    print()
-    print("rpc daemon:")
-    for row in rpc:
-        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
-        print(f"  {row['scenario']}: {figures}")
+    for title, rows in (("supervisor (50 periodic daemons at 1m, 50 watchers):", supervisor),
+                        ("hot reload (20 periodic daemons), and leaks over many reloads and runs:", reloads),
+                        ("rpc daemon:", rpc)):
+        print()
+        print(title)
+        for row in rows:
+            figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
+            print(f"  {row['scenario']}: {figures}")
 
     print()
     print("process kind: 100 `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")

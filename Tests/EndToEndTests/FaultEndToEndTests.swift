@@ -18,6 +18,12 @@ extension SupervisorBinaryTests {
             await ReloadEndToEndTests.pids(directory, name).first.map(Int32.init)
         }
 
+        /// Whether the periodic daemon that appends to `ticks.txt` runs three more times (within the deadline).
+        static func keepsTicking(_ directory: TemporaryDirectory) async -> Bool {
+            let ticks = Supervisor.lines(directory, "ticks.txt").count
+            return await waitUntil { Supervisor.lines(directory, "ticks.txt").count >= ticks + 3 }
+        }
+
         /// `field` of `/proc/PID/status` in KiB (`VmRSS`, `RssAnon`).
         static func statusKiB(_ pid: Int32, _ field: String) -> Int? {
             guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
@@ -99,8 +105,7 @@ extension SupervisorBinaryTests {
                     #expect(size <= 64 * 1_024 + 200, "\(file): \(size) bytes")
                 }
                 // The supervisor kept serving: the other daemon keeps ticking, and status answers.
-                let ticks = Supervisor.lines(directory, "ticks.txt").count
-                #expect(await waitUntil { Supervisor.lines(directory, "ticks.txt").count >= ticks + 3 })
+                #expect(await Self.keepsTicking(directory))
                 let status = try await E2E.run(["status"], in: directory.path)
                 #expect(status.status == 0)
                 #expect(status.stdout.contains("flood"))
@@ -233,8 +238,7 @@ extension SupervisorBinaryTests {
             #expect(await waitUntil { await health()["log"]?.hasSuffix("No space left on device") == true })
             // Reported, and nothing else changed: the same process runs, the other daemon keeps ticking.
             #expect(await Self.pid(directory, "talk") == talker)
-            let ticks = Supervisor.lines(directory, "ticks.txt").count
-            #expect(await waitUntil { Supervisor.lines(directory, "ticks.txt").count >= ticks + 3 })
+            #expect(await Self.keepsTicking(directory))
             let table = try await E2E.run(["status"], in: directory.path)
             #expect(table.status == 0)
 

@@ -1,4 +1,5 @@
 import DaemonKit
+import FuzzSupport
 
 /// libFuzzer's entry: the first line is a glob pattern, each further line a path it is matched against.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -10,18 +11,7 @@ public func fuzzGlob(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable with `main` defined as `FuzzGlob_main`, so libFuzzer's own `main` is not used: this one
-// hands control to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzGlob_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzGlob)
+    runFuzzer(argc, argv, fuzzGlob)
 }

@@ -1,3 +1,4 @@
+import FuzzSupport
 import Manifest
 
 /// libFuzzer's entry: any text as the value of a command, so that it goes through `${…}` interpolation (and
@@ -9,27 +10,11 @@ public func fuzzInterpolation(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         separator: "\n"
     )
     let yaml = "daemons:\n  a:\n    kind: periodic\n    interval: 1h\n    command: |-\n" + body + "\n"
-    let loader = ManifestLoader(
-        file: "/fuzz/daemons.yaml",
-        fileLabel: "daemons.yaml",
-        environment: ["HOME": "/root", "EMPTY": "", "PORT": "8080"]
-    )
-    _ = try? loader.load(bytes: Array(yaml.utf8))
+    _ = try? fuzzLoader.load(bytes: Array(yaml.utf8))
     return 0
 }
 
-// SwiftPM links an executable with `main` defined as `FuzzInterpolation_main`, so libFuzzer's own `main` is not used: this one
-// hands control to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzInterpolation_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzInterpolation)
+    runFuzzer(argc, argv, fuzzInterpolation)
 }
