@@ -264,8 +264,7 @@ public struct CommandRunner: Sendable {
         // A timeout, a stop request, or the run's task cancelled while the child runs.
         let (stopSignal, stopTimeout) = (stopSignal, stopTimeout)
         group.send(stopSignal)
-        let seconds = Double(stopTimeout.components.seconds) + Double(stopTimeout.components.attoseconds) * 1e-18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+        DispatchQueue.timers.asyncAfter(deadline: .now() + stopTimeout.dispatchInterval) {
             if !exited.isSet { group.send(SIGKILL) }
         }
     }
