@@ -8,7 +8,7 @@ import Glibc
 
 extension SupervisorBinaryTests {
     /// Faults the supervisor must survive with the built binary (issue 7): a child stopped by SIGSTOP, a daemon
-    /// that floods its output, a crowd of clients at once, and two `up`s racing. Each checks that nothing was lost
+    /// that floods its output, a crowd of clients at once, two `up`s racing, the state folder removed, a full disk. Each checks that nothing was lost
     /// and the supervisor kept serving.
     @Suite("Faults, end to end", .serialized)
     struct FaultEndToEndTests {
@@ -172,6 +172,47 @@ extension SupervisorBinaryTests {
                 let holder = try #require(Supervisor.lockHolder(directory))
                 let supervisors = Self.processes(withArguments: ["up", "-f"]).filter { Self.cwdOrManifest($0, path) }
                 #expect(supervisors == [holder], "\(supervisors) vs \(holder)")
+            }
+        }
+
+        @Test func theStateFolderRemovedWhileRunningIsMadeAgainAndNothingStops() async throws {
+            let manifest = """
+                daemons:
+                  ticker:
+                    kind: periodic
+                    interval: 100ms
+                    command: 'echo "tick $$ORCHESTRATE_RUN"; echo tick >> ticks.txt'
+                  app:
+                    kind: process
+                    command: [sleep, '302']
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                let app = try #require(await Self.pid(directory, "app"))
+                let holder = try #require(Supervisor.lockHolder(directory))
+                let state = directory.url(".orchestrate")
+                try FileManager.default.removeItem(atPath: state)
+                // The folder comes back with its PID file (locked by the same supervisor) and its socket.
+                #expect(await waitUntil { Supervisor.lockHolder(directory) == holder })
+                #expect(await waitUntil { (try? await Supervisor.status(directory)) != nil })
+                #expect(SecurityEndToEndTests.mode(state) == 0o700)
+                #expect(SecurityEndToEndTests.mode(state + "/orchestrate.sock") == 0o600)
+                // Nothing was stopped: the same process, and the periodic daemon keeps running and logging, into
+                // a log file that can be read.
+                #expect(await Self.pid(directory, "app") == app)
+                #expect(try await Supervisor.status(directory)["app"]?["restarts"] as? Int == 0)
+                #expect(await Self.keepsTicking(directory))
+                #expect(
+                    await waitUntil {
+                        let log = (try? String(contentsOfFile: state + "/logs/ticker.log", encoding: .utf8)) ?? ""
+                        return log.contains("tick ")
+                    }
+                )
+                let supervisorLog = try String(contentsOfFile: state + "/logs/orchestrate.log", encoding: .utf8)
+                #expect(supervisorLog.contains("the state folder is back"), "\(supervisorLog)")
+                // A second `up` still finds the running one.
+                let second = try await E2E.run(["up", "-d"], in: directory.path)
+                #expect(second.status == 1)
+                #expect(second.stderr.contains("already running"), "\(second.stderr)")
             }
         }
 
