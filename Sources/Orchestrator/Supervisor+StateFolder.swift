@@ -1,6 +1,7 @@
 import DaemonKit
 import Foundation
 import Logging
+import Manifest
 import Synchronization
 
 #if canImport(Glibc)
@@ -73,6 +74,7 @@ extension Supervisor {
                 return
             }
         }
+        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
         ownLog?.reopen()
         for supervisor in supervisors.withLock({ Array($0.values) }) { supervisor.log.reopen() }
         processGroups.rewrite()

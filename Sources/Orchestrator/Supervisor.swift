@@ -107,6 +107,7 @@ public final class Supervisor: Sendable {
         let manifest = self.manifest
         let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
         locks.withLock { $0 = [lock] }
+        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
         defer { locks.withLock { $0.forEach { $0.release() } } }
         ControlSocket.record(manifest: manifest.file, stateDirectory: stateDirectory)
         defer { ControlSocket.forget(manifest: manifest.file, stateDirectory: stateDirectory) }
