@@ -133,47 +133,53 @@ int csupport_notify_sigchld(int fd) {
     return 0;
 }
 
-// The child's side of csupport_spawn: it runs on the parent's memory and stack (vfork) until execve, so it makes
-// system calls only, touches no lock, and never returns. A failure is stored in `*failure` for the parent.
+// The kernel's `struct sigaction` (the same layout on x86_64 and aarch64), for rt_sigaction without libc.
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+// The child's side of csupport_spawn. It runs on the parent's memory and stack (vfork) until execve, so it makes
+// raw system calls only: no libc wrapper that a sanitizer intercepts (their interceptors take locks and allocate,
+// which in a vfork child deadlocks or corrupts the parent), no lock, and it never returns. A failure is stored in
+// `*failure` for the parent.
 static void spawned_child(const char *path, char *const argv[], char *const envp[], const char *directory,
                           int input, int output, int error, int death_signal, pid_t parent,
                           volatile int *failure) {
     // Every signal back to its default (the supervisor's handlers must never run here, and it ignores SIGPIPE);
-    // they are all blocked until then. glibc refuses its own two real-time signals, which are at their default.
-    struct sigaction default_action;
-    memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    for (int number = 1; number < NSIG; number++) {
-        if (number != SIGKILL && number != SIGSTOP) sigaction(number, &default_action, NULL);
-    }
-    if (setsid() < 0) goto fail;
-    if (directory != NULL && chdir(directory) != 0) goto fail;
-    if (input != 0 && dup2(input, 0) < 0) goto fail;
-    if (output != 1 && dup2(output, 1) < 0) goto fail;
-    if (error != 2 && dup2(error, 2) < 0) goto fail;
-    // Nothing else of this process reaches the command, close-on-exec or not (a test's socket, a library's file).
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-        for (int fd = 3; fd < 65536; fd++) close(fd);
-    }
-    if (death_signal != 0) {
-        if (prctl(PR_SET_PDEATHSIG, (unsigned long)death_signal, 0UL, 0UL, 0UL) != 0) goto fail;
-        // Armed from here on; if the parent died before, nothing will ever send the signal: act as if it had.
-        if (getppid() != parent) {
-            sigset_t one;
-            sigemptyset(&one);
-            sigaddset(&one, death_signal);
-            sigprocmask(SIG_UNBLOCK, &one, NULL);
-            kill(getpid(), death_signal);
-            _exit(128 + death_signal);
+    // they are all blocked until then.
+    struct kernel_sigaction default_action = {SIG_DFL, 0, NULL, 0};
+    for (int number = 1; number <= 64; number++) {
+        if (number != SIGKILL && number != SIGSTOP) {
+            syscall(SYS_rt_sigaction, number, &default_action, NULL, sizeof(unsigned long));
         }
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(path, argv, envp);
+    if (syscall(SYS_setsid) < 0) goto fail;
+    if (directory != NULL && syscall(SYS_chdir, directory) != 0) goto fail;
+    if (input != 0 && syscall(SYS_dup3, input, 0, 0) < 0) goto fail;
+    if (output != 1 && syscall(SYS_dup3, output, 1, 0) < 0) goto fail;
+    if (error != 2 && syscall(SYS_dup3, error, 2, 0) < 0) goto fail;
+    // Nothing else of this process reaches the command, close-on-exec or not (a test's socket, a library's file).
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        for (int fd = 3; fd < 65536; fd++) syscall(SYS_close, fd);
+    }
+    unsigned long no_signals = 0;
+    if (death_signal != 0) {
+        if (syscall(SYS_prctl, PR_SET_PDEATHSIG, (unsigned long)death_signal, 0UL, 0UL, 0UL) != 0) goto fail;
+        // Armed from here on; if the parent died before, nothing will ever send the signal: act as if it had.
+        if (syscall(SYS_getppid) != parent) {
+            syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, NULL, sizeof no_signals);
+            syscall(SYS_kill, syscall(SYS_getpid), death_signal);
+            syscall(SYS_exit_group, 128 + death_signal);
+        }
+    }
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, NULL, sizeof no_signals);
+    syscall(SYS_execve, path, argv, envp);
 fail:
     *failure = errno != 0 ? errno : EINVAL;
-    _exit(127);
+    syscall(SYS_exit_group, 127);
 }
 
 pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
