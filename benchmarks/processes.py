@@ -30,7 +30,7 @@ import time
 import peers
 
 START_COUNTS = {1: 5, 10: 5, 1000: 3}  # programs -> fresh daemons started (100: the starts of `measure`)
-STATUS_RUNS = 11
+STATUS_RUNS = 21
 CHANGE_RUNS = 10
 
 
@@ -97,22 +97,23 @@ def _idle(peer, seconds: float = 10.0) -> dict:
     time.sleep(1)  # start-up settles
     before, switches = _cpu_seconds(pid), _context_switches(pid)
     time.sleep(seconds)
-    used, switches = _cpu_seconds(pid) - before, _context_switches(pid) - switches
-    return {"idle_cpu_ms": round(used * 1000, 1), "idle_wakeups_per_s": round(switches / seconds, 1),
+    used = _cpu_seconds(pid) - before
+    woke = sum(count - switches.get(tid, 0) for tid, count in _context_switches(pid).items())
+    return {"idle_cpu_ms": round(used * 1000, 1), "idle_wakeups_per_s": round(woke / seconds, 1),
             "rss_mib": round(_status_mib(pid, "VmRSS"), 1), "rss_anon_mib": round(_status_mib(pid, "RssAnon"), 1)}
 
 
-def _context_switches(pid: int) -> int:
-    """Voluntary and involuntary context switches of every thread of `pid` so far."""
-    total = 0
+def _context_switches(pid: int) -> dict[int, int]:
+    """Voluntary and involuntary context switches so far of each thread of `pid` (per thread: a thread that ends
+    takes its count with it, so a difference is taken over the threads alive at the end)."""
+    counts = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
-            for line in pathlib.Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
-                if "ctxt_switches:" in line:
-                    total += int(line.split()[1])
+            lines = pathlib.Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines()
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
-    return total
+        counts[int(task)] = sum(int(line.split()[1]) for line in lines if "ctxt_switches:" in line)
+    return counts
 
 
 def _cpu_seconds(pid: int) -> float:
