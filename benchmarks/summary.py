@@ -120,6 +120,8 @@ def rows(document: dict) -> list[Row]:
         figure = (f"p50 {number(late['p50_ms'], 'ms')}, p99 {number(late['p99_ms'], 'ms')}" if "p50_ms" in late
                   else "no late_ms in run records")
         found.append(Row(f"periodic lateness (n={late['runs_seen']:,})", figure, [], "p99 < 5 ms"))
+        found.append(Row("periodic runs in 10 s", f"{late['runs_counted']:,} of {late['runs_due']:,} due",
+                         [], "all (no drift)"))
     health = next((row for row in document.get("rpc", []) if row["scenario"].startswith("GET /health")), None)
     if health:
         found.append(Row("rpc GET /health (wrk, 10 s)", f"{health['requests_per_s']:,} req/s", [],
