@@ -9,8 +9,6 @@ let package = Package(
         .library(name: "DaemonKit", targets: ["DaemonKit"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "Orchestrator", targets: ["Orchestrator"]),
-        // Installed beside `orchestrate`: arms PR_SET_PDEATHSIG in each child before exec (see CommandRunner).
-        .executable(name: "orchestrate-pdeathsig", targets: ["orchestrate-pdeathsig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,12 +25,6 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         .target(name: "CSupport"),
-        .executableTarget(
-            name: "orchestrate-pdeathsig",
-            // A static C program with no Swift runtime (see main.c): it runs before every command, so it must start
-            // at once; a dynamic one spends a millisecond or more in the loader first.
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
-        ),
         .target(
             name: "DaemonKit",
             dependencies: [
@@ -82,8 +74,8 @@ let package = Package(
     ]
 )
 
-// The Swift settings below mean nothing to the two C targets.
-let cTargets: Set<String> = ["CSupport", "orchestrate-pdeathsig"]
+// The Swift settings below mean nothing to the C target.
+let cTargets: Set<String> = ["CSupport"]
 for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [

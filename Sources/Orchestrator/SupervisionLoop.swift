@@ -147,6 +147,9 @@ struct SupervisionLoop {
             } else {
                 begin(request, in: &group)
             }
+        case .checkStateFolder:
+            // While stopping, the supervisor removes its socket itself.
+            if !shuttingDown { supervisor.restoreStateFolder(in: &group) }
         case .down:
             guard !shuttingDown else { return false }
             shuttingDown = true

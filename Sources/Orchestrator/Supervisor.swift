@@ -26,6 +26,8 @@ public final class Supervisor: Sendable {
         case down
         case ended(String, generation: Int)
         case reload(ReloadRequest)
+        /// Something in the state folder changed or the folder went away: make again what is missing.
+        case checkStateFolder
     }
 
     /// The manifest being run: the one `up` loaded, then the last one a reload applied.
@@ -40,10 +42,16 @@ public final class Supervisor: Sendable {
     let startedAt = Date()
     private let makeService: ServiceFactory
     private let mirror: (@Sendable (String, [UInt8]) -> Void)?
+    /// The supervisor's own log, when the caller keeps one in the state folder.
+    let ownLog: RotatingLogFile?
+    /// The locks held on the PID file: the first, and one more for each time the state folder was made again.
+    let locks = Mutex<[PIDLock]>([])
+    /// The watch of the state folder, stopped as the supervisor stops.
+    let stateWatch = Mutex<(any FileWatcher)?>(nil)
     private let events: AsyncStream<Event>
     private let input: AsyncStream<Event>.Continuation
-    private let supervisors = Mutex<[String: ServiceSupervisor]>([:])
-    private let processGroups: ProcessGroupLedger
+    let supervisors = Mutex<[String: ServiceSupervisor]>([:])
+    let processGroups: ProcessGroupLedger
     private let adoptsOrphans: Bool
     private let current: Mutex<Manifest>
     /// Where reloads read the manifest from.
@@ -62,14 +70,17 @@ public final class Supervisor: Sendable {
     /// owns its process (`orchestrate up`): it reaps the strays it adopts as they exit and ends those still alive
     /// when it stops. A supervisor inside another program (a test runner) leaves that program's children alone.
     /// `source` is where reloads read the manifest (by default its file, with this process's environment).
+    /// `ownLog` is the supervisor's log when it is in the state folder, made again with the folder.
     public init(
         manifest: Manifest,
         logger: Logger,
         makeService: @escaping ServiceFactory,
         mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
         adoptsOrphans: Bool = false,
-        source: ManifestLoader? = nil
+        source: ManifestLoader? = nil,
+        ownLog: RotatingLogFile? = nil
     ) {
+        self.ownLog = ownLog
         current = Mutex(manifest)
         stateDirectory = manifest.stateDirectory
         self.source = Mutex(source ?? ManifestLoader(file: manifest.file))
@@ -95,7 +106,9 @@ public final class Supervisor: Sendable {
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let manifest = self.manifest
         let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
-        defer { lock.release() }
+        locks.withLock { $0 = [lock] }
+        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
+        defer { locks.withLock { $0.forEach { $0.release() } } }
         ControlSocket.record(manifest: manifest.file, stateDirectory: stateDirectory)
         defer { ControlSocket.forget(manifest: manifest.file, stateDirectory: stateDirectory) }
         try? ChildReaper.becomeSubreaper()
@@ -111,46 +124,20 @@ public final class Supervisor: Sendable {
         if !leftovers.isEmpty {
             logger.warning("killed processes a previous supervisor left behind", metadata: ["pids": "\(leftovers)"])
         }
-        if socketPath != manifest.stateDirectory + "/orchestrate.sock" {
-            try? socketPath.write(
-                toFile: ControlSocket.recordPath(stateDirectory: manifest.stateDirectory),
-                atomically: true,
-                encoding: .utf8
-            )
-        }
+        recordSocketPath()
         let services = try compile()
         logger.info(
             "supervisor started",
             metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"]
         )
-        // The server is cancelled when the supervisor stops, which hummingbird reports as an error: its own
-        // logger only speaks up for what is critical.
-        var serverLogger = logger
-        serverLogger.logLevel = .critical
-        let server = IPCServer(
-            router: ControlAPI(supervisor: self).router(),
-            socketPath: socketPath,
-            logger: serverLogger
-        ) {
-            onReady()
-        }
+        let server = controlSocketServer(onReady: onReady)
         let httpServer = try controlHTTPServer(logger: serverLogger)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         // A discarding group: the task of every daemon that ends (a stop, a restart, a reload) is released at once
         // instead of being kept until someone awaits its result.
         await withDiscardingTaskGroup { group in
-            for (name, server) in [("control socket", server), ("control.http", httpServer)] {
-                guard let server else { continue }
-                group.addTask { [input, logger] in
-                    do {
-                        try await server.run()
-                    } catch  where !Task.isCancelled {
-                        // Without its control API the supervisor could not be told anything: stop rather than run blind.
-                        logger.critical("the \(name) server failed; stopping", metadata: ["error": "\(error)"])
-                        input.yield(.down)
-                    } catch {}
-                }
-            }
+            serve(server, named: "control socket", in: &group)
+            if let httpServer { serve(httpServer, named: "control.http", in: &group) }
             group.addTask { [input, logger] in
                 for await signal in signals {
                     if signal == .sighup {
@@ -164,9 +151,11 @@ public final class Supervisor: Sendable {
                 }
             }
             group.addTask { await self.watchManifest() }
+            group.addTask { await self.watchStateFolder() }
             await supervise(services, in: &group)
             watchEnded.store(true, ordering: .sequentiallyConsistent)
             manifestWatch.withLock { $0?.stop() }
+            stateWatch.withLock { $0?.stop() }
             watchSettingsChanged.finish()
             if adoptsOrphans {
                 // Strays that left their command's process group (by setsid) outlive the group kill: end them.
@@ -182,6 +171,45 @@ public final class Supervisor: Sendable {
             group.cancelAll()
         }
         logger.info("supervisor stopped")
+    }
+
+    /// The server's own logger, which only speaks up for what is critical: the server is cancelled when the
+    /// supervisor stops, which hummingbird reports as an error.
+    var serverLogger: Logger {
+        var serverLogger = logger
+        serverLogger.logLevel = .critical
+        return serverLogger
+    }
+
+    /// The control API on the control socket; `onReady` runs once it answers.
+    func controlSocketServer(onReady: @escaping @Sendable () -> Void = {}) -> IPCServer<BasicRequestContext> {
+        IPCServer(router: ControlAPI(supervisor: self).router(), socketPath: socketPath, logger: serverLogger) {
+            onReady()
+        }
+    }
+
+    /// Runs `server` in `group` until the supervisor stops.
+    func serve(_ server: IPCServer<BasicRequestContext>, named name: String, in group: inout DiscardingTaskGroup) {
+        group.addTask { [input, logger] in
+            do {
+                try await server.run()
+            } catch  where !Task.isCancelled {
+                // Without its control API the supervisor could not be told anything: stop rather than run blind.
+                logger.critical("the \(name) server failed; stopping", metadata: ["error": "\(error)"])
+                input.yield(.down)
+            } catch {}
+        }
+    }
+
+    /// Records where the control socket is, when it is not in the state folder (a folder too deep for a socket
+    /// path), for the commands to find.
+    func recordSocketPath() {
+        guard socketPath != stateDirectory + "/orchestrate.sock" else { return }
+        try? socketPath.write(
+            toFile: ControlSocket.recordPath(stateDirectory: stateDirectory),
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// Waits until no control request is being answered (at most a second), so that the answer to `down` is sent

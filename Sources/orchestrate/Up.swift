@@ -69,7 +69,8 @@ struct Up: AsyncParsableCommand {
             makeService: { try DaemonKinds.makeService($0, stateDirectory: $1) },
             mirror: mirror,
             adoptsOrphans: true,
-            source: self.manifest.source(for: manifest)
+            source: self.manifest.source(for: manifest),
+            ownLog: supervisorLog
         )
         do {
             try await supervisor.run {

@@ -56,12 +56,6 @@ struct IPCTests {
 
     /// Runs blocking client calls on a Dispatch thread: blocking the few cooperative threads would starve
     /// the server's request tasks, which run in this same process.
-    private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     @Test func requestsAndResponses() async throws {
         try await withServer { socket in
             try await offPool { try Self.exchange(socket) }

@@ -113,6 +113,22 @@ private struct SeededGenerator: RandomNumberGenerator, Sendable {
         )
     }
 
+    @Test func aScheduledRunIsRememberedWithItsDueTimeOthersAreNot() {
+        var machine = machine(runOnStart: true, overlap: .queue)
+        _ = machine.start(at: base)
+        // The run on start is not the schedule's.
+        #expect(machine.lastScheduledRun == nil)
+        _ = machine.runFinished(number: 1, at: at(1), success: true)
+        // A late tick: run 2 belongs to the slot due at 10 s.
+        #expect(machine.tick(at: at(10.25)).first == .startRun(number: 2, attempt: 1))
+        #expect(machine.lastScheduledRun?.number == 2)
+        #expect(machine.lastScheduledRun?.due == base.instant + .seconds(10))
+        // A trigger and a queued run leave it alone.
+        #expect(machine.trigger(at: at(11)).first == .queued(behind: 2))
+        #expect(machine.runFinished(number: 2, at: at(12), success: true).first == .startRun(number: 3, attempt: 1))
+        #expect(machine.lastScheduledRun?.number == 2)
+    }
+
     @Test func skipDropsTicksWhileALongRunRuns() {
         var machine = machine(overlap: .skip)
         _ = machine.start(at: base)

@@ -4,8 +4,8 @@ import Testing
 
 @Suite("config")
 struct ConfigCommandTests {
-    @Test func jsonOfTheExampleHasTheExpectedStructure() throws {
-        let result = try E2E.run(["-f", "examples/daemons.yaml", "config", "--json"], in: E2E.repositoryRoot())
+    @Test func jsonOfTheExampleHasTheExpectedStructure() async throws {
+        let result = try await E2E.run(["-f", "examples/daemons.yaml", "config", "--json"], in: E2E.repositoryRoot())
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let document = try E2E.jsonObject(result.stdout)
         #expect(Set(document.keys) == ["version", "state_dir", "env", "reload", "auto_start", "daemons"])
@@ -41,8 +41,8 @@ struct ConfigCommandTests {
         #expect(core["stop_timeout"] as? String == "10s")
     }
 
-    @Test func interpolatedExampleValueFollowsTheEnvironment() throws {
-        let result = try E2E.run(
+    @Test func interpolatedExampleValueFollowsTheEnvironment() async throws {
+        let result = try await E2E.run(
             ["-f", "examples/daemons.yaml", "config", "--json"],
             in: E2E.repositoryRoot(),
             environment: ["ISSUES_REPO": "/srv/issues"]
@@ -55,18 +55,18 @@ struct ConfigCommandTests {
         "durations are printed in their canonical form",
         arguments: [("90s", "1m30s"), ("30s", "30s"), ("5400s", "1h30m"), ("250ms", "250ms"), ("2m", "2m")]
     )
-    func durations(_ written: String, _ printed: String) throws {
+    func durations(_ written: String, _ printed: String) async throws {
         let manifest = "daemons:\n  a: {kind: periodic, interval: \(written), command: x}\n"
-        try E2E.withManifest(manifest) { directory in
-            let json = try E2E.run(["config", "--json"], in: directory.path)
+        try await E2E.withManifest(manifest) { directory in
+            let json = try await E2E.run(["config", "--json"], in: directory.path)
             #expect(json.status == 0, "stderr: \(json.stderr)")
             #expect(try E2E.daemon("a", in: E2E.jsonObject(json.stdout))["interval"] as? String == printed)
-            let yaml = try E2E.run(["config"], in: directory.path)
+            let yaml = try await E2E.run(["config"], in: directory.path)
             #expect(yaml.stdout.contains("    interval: \(printed)\n"))
         }
     }
 
-    @Test func defaultsAreMergedUnderEveryDaemon() throws {
+    @Test func defaultsAreMergedUnderEveryDaemon() async throws {
         let manifest = """
             defaults:
               stop_timeout: 3s
@@ -83,8 +83,8 @@ struct ConfigCommandTests {
                 restart: {backoff: {max: 5m}}
 
             """
-        try E2E.withManifest(manifest) { directory in
-            let result = try E2E.run(["config", "--json"], in: directory.path)
+        try await E2E.withManifest(manifest) { directory in
+            let result = try await E2E.run(["config", "--json"], in: directory.path)
             #expect(result.status == 0, "stderr: \(result.stderr)")
             let document = try E2E.jsonObject(result.stdout)
             let a = try E2E.daemon("a", in: document)
@@ -101,24 +101,24 @@ struct ConfigCommandTests {
         }
     }
 
-    @Test func yamlOutputIsItselfAValidManifest() throws {
+    @Test func yamlOutputIsItselfAValidManifest() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let first = try E2E.run(
+        let first = try await E2E.run(
             ["-f", "examples/daemons.yaml", "config"],
             in: E2E.repositoryRoot(),
             environment: ["ORCHESTRATE__DAEMONS__ISSUES_SYNC__INTERVAL": "5s"]
         )
         #expect(first.status == 0)
         try directory.write("daemons.yaml", first.stdout)
-        let again = try E2E.run(["config"], in: directory.path)
+        let again = try await E2E.run(["config"], in: directory.path)
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(again.stdout.contains("    interval: 5s\n"))
-        let validate = try E2E.run(["validate"], in: directory.path)
+        let validate = try await E2E.run(["validate"], in: directory.path)
         #expect(validate.stdout == "4 daemons: 1 periodic, 1 watcher, 1 rpc, 1 process\n")
     }
 
-    @Test func xKeysAreIgnoredAndAnchorsWork() throws {
+    @Test func xKeysAreIgnoredAndAnchorsWork() async throws {
         let manifest = """
             x-common: &common
               kind: process
@@ -130,8 +130,8 @@ struct ConfigCommandTests {
                 x-note: anything goes here
 
             """
-        try E2E.withManifest(manifest) { directory in
-            let result = try E2E.run(["config", "--json"], in: directory.path)
+        try await E2E.withManifest(manifest) { directory in
+            let result = try await E2E.run(["config", "--json"], in: directory.path)
             #expect(result.status == 0, "stderr: \(result.stderr)")
             let document = try E2E.jsonObject(result.stdout)
             #expect(document["x-common"] == nil)
@@ -141,9 +141,9 @@ struct ConfigCommandTests {
         }
     }
 
-    @Test func invalidManifestGivesNoOutput() throws {
-        try E2E.withManifest("daemons:\n  a: {kind: process}\n") { directory in
-            let result = try E2E.run(["config", "--json"], in: directory.path)
+    @Test func invalidManifestGivesNoOutput() async throws {
+        try await E2E.withManifest("daemons:\n  a: {kind: process}\n") { directory in
+            let result = try await E2E.run(["config", "--json"], in: directory.path)
             #expect(result.status == 2)
             #expect(result.stdout.isEmpty)
             #expect(result.stderr.contains("daemons.yaml:2:6: daemons.a"))

@@ -8,7 +8,7 @@ import Glibc
 
 extension SupervisorBinaryTests {
     /// Faults the supervisor must survive with the built binary (issue 7): a child stopped by SIGSTOP, a daemon
-    /// that floods its output, a crowd of clients at once, and two `up`s racing. Each checks that nothing was lost
+    /// that floods its output, a crowd of clients at once, two `up`s racing, the state folder removed, the inotify watch limit, a full disk. Each checks that nothing was lost
     /// and the supervisor kept serving.
     @Suite("Faults, end to end", .serialized)
     struct FaultEndToEndTests {
@@ -172,6 +172,111 @@ extension SupervisorBinaryTests {
                 let holder = try #require(Supervisor.lockHolder(directory))
                 let supervisors = Self.processes(withArguments: ["up", "-f"]).filter { Self.cwdOrManifest($0, path) }
                 #expect(supervisors == [holder], "\(supervisors) vs \(holder)")
+            }
+        }
+
+        @Test func theStateFolderRemovedWhileRunningIsMadeAgainAndNothingStops() async throws {
+            let manifest = """
+                daemons:
+                  ticker:
+                    kind: periodic
+                    interval: 100ms
+                    command: 'echo "tick $$ORCHESTRATE_RUN"; echo tick >> ticks.txt'
+                  app:
+                    kind: process
+                    command: [sleep, '302']
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                let app = try #require(await Self.pid(directory, "app"))
+                let holder = try #require(Supervisor.lockHolder(directory))
+                let state = directory.url(".orchestrate")
+                try FileManager.default.removeItem(atPath: state)
+                // The folder comes back with its PID file (locked by the same supervisor) and its socket.
+                #expect(await waitUntil { Supervisor.lockHolder(directory) == holder })
+                #expect(await waitUntil { (try? await Supervisor.status(directory)) != nil })
+                #expect(SecurityEndToEndTests.mode(state) == 0o700)
+                #expect(SecurityEndToEndTests.mode(state + "/orchestrate.sock") == 0o600)
+                // Nothing was stopped: the same process, and the periodic daemon keeps running and logging, into
+                // a log file that can be read.
+                #expect(await Self.pid(directory, "app") == app)
+                #expect(try await Supervisor.status(directory)["app"]?["restarts"] as? Int == 0)
+                #expect(await Self.keepsTicking(directory))
+                #expect(
+                    await waitUntil {
+                        let log = (try? String(contentsOfFile: state + "/logs/ticker.log", encoding: .utf8)) ?? ""
+                        return log.contains("tick ")
+                    }
+                )
+                let supervisorLog = try String(contentsOfFile: state + "/logs/orchestrate.log", encoding: .utf8)
+                #expect(supervisorLog.contains("the state folder is back"), "\(supervisorLog)")
+                // A second `up` still finds the running one.
+                let second = try await E2E.run(["up", "-d"], in: directory.path)
+                #expect(second.status == 1)
+                #expect(second.stderr.contains("already running"), "\(second.stderr)")
+            }
+        }
+
+        /// Whether this machine lets the tests make a user namespace whose inotify watch limit they set
+        /// (`/proc/sys/user/max_inotify_watches` is per user namespace; the machine's own limit is left alone).
+        static let canLimitInotifyWatches: Bool = {
+            let result = try? TestProcess.run(
+                ["unshare", "--user", "--map-root-user", "sh", "-c", "echo 4 > /proc/sys/user/max_inotify_watches"],
+                deadline: .seconds(10)
+            )
+            return result?.status == 0
+        }()
+
+        @Test(.enabled(if: canLimitInotifyWatches, "needs unshare --user and a per-namespace inotify limit"))
+        func theInotifyWatchLimitIsAClearErrorAndPollingStillWatches() async throws {
+            let manifest = """
+                daemons:
+                  build:
+                    kind: watcher
+                    paths: [src]
+                    restart: {policy: never}
+                    command: 'echo build'
+                  scan:
+                    kind: watcher
+                    paths: [src]
+                    mode: poll
+                    command: 'cat "$$ORCHESTRATE_CHANGED_FILE" >> scanned.txt'
+                """
+            try await E2E.withManifest(manifest) { directory in
+                for folder in ["a", "b", "c", "d", "e", "f"] {
+                    try FileManager.default.createDirectory(
+                        atPath: directory.url("src/\(folder)/deeper"),
+                        withIntermediateDirectories: true
+                    )
+                }
+                // The supervisor runs in a user namespace of its own allowed 4 inotify watches: fewer than the tree's
+                // 13 folders. `down` from outside reaches it through its socket as usual.
+                let binary = TestProcess.orchestrateBinary
+                let up = try await offPool {
+                    try TestProcess.run(
+                        [
+                            "unshare", "--user", "--map-root-user", "sh", "-c",
+                            "echo 4 > /proc/sys/user/max_inotify_watches && exec \"$0\" up -d --wait", binary,
+                        ],
+                        in: directory.path,
+                        environment: E2E.environment()
+                    )
+                }
+                defer {
+                    _ = try? E2E.run(["down"], in: directory.path)
+                    if let pid = Supervisor.lockHolder(directory) { kill(pid, SIGKILL) }
+                }
+                // `up --wait` names the watcher that cannot watch, with what to do about it.
+                #expect(up.status == 1, "\(up.stdout) \(up.stderr)")
+                #expect(up.stderr.contains("build: failed"), "\(up.stderr)")
+                #expect(up.stderr.contains("inotify watch limit is reached"), "\(up.stderr)")
+                #expect(up.stderr.contains("use mode: poll"), "\(up.stderr)")
+                let status = try await Supervisor.status(directory)
+                #expect(status["build"]?["state"] as? String == "failed")
+                #expect(status["scan"]?["state"] as? String == "idle")
+                // The polling watcher sees a change all the same.
+                try directory.write("src/c/deeper/new.txt", "x")
+                let changed = directory.url("src/c/deeper/new.txt")
+                #expect(await waitUntil { Supervisor.lines(directory, "scanned.txt").contains(changed) })
             }
         }
 

@@ -5,7 +5,7 @@ import Testing
 @Suite("files")
 struct FilesCommandTests {
     /// A project with nested folders, Python files, caches, generated files and a .gitignore.
-    private func makeTree(_ manifest: String) throws -> TemporaryDirectory {
+    private func makeTree(_ manifest: String) async throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
         try directory.write("daemons.yaml", manifest)
         for file in [
@@ -35,33 +35,33 @@ struct FilesCommandTests {
 
         """
 
-    @Test func patternsIgnoreAndGitignore() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
+    @Test func patternsIgnoreAndGitignore() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
         defer { directory.remove() }
-        let result = try E2E.run(["files", "w"], in: directory.path)
+        let result = try await E2E.run(["files", "w"], in: directory.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == "src/a/b/y.py\nsrc/a/x.py\nsrc/main.py\n")
     }
 
-    @Test func withoutGitignoreTheIgnoredFilesAreListed() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "false"))
+    @Test func withoutGitignoreTheIgnoredFilesAreListed() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "false"))
         defer { directory.remove() }
-        let result = try E2E.run(["files", "w"], in: directory.path)
+        let result = try await E2E.run(["files", "w"], in: directory.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == "src/a/b/y.py\nsrc/a/secret.py\nsrc/a/x.py\nsrc/build/gen.py\nsrc/main.py\n")
     }
 
-    @Test func outputIsRelativeToTheManifestFromASubfolder() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
+    @Test func outputIsRelativeToTheManifestFromASubfolder() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
         defer { directory.remove() }
-        let result = try E2E.run(["files", "w"], in: directory.url("src/a/b"))
+        let result = try await E2E.run(["files", "w"], in: directory.url("src/a/b"))
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == "src/a/b/y.py\nsrc/a/x.py\nsrc/main.py\n")
-        let fromOutside = try E2E.run(["-f", directory.url("daemons.yaml"), "files", "w"], in: "/")
+        let fromOutside = try await E2E.run(["-f", directory.url("daemons.yaml"), "files", "w"], in: "/")
         #expect(fromOutside.stdout == result.stdout)
     }
 
-    @Test func severalPathsAndPatternsRelativeToEachPath() throws {
+    @Test func severalPathsAndPatternsRelativeToEachPath() async throws {
         let manifest = """
             daemons:
               w:
@@ -71,16 +71,16 @@ struct FilesCommandTests {
                 command: [echo]
 
             """
-        let directory = try makeTree(manifest)
+        let directory = try await makeTree(manifest)
         defer { directory.remove() }
-        let result = try E2E.run(["files", "w"], in: directory.path)
+        let result = try await E2E.run(["files", "w"], in: directory.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines == lines.sorted())
         #expect(lines == ["docs/d.py", "src/a/b/types.pyi", "src/main.py"])
     }
 
-    @Test func pathsAreRelativeToCwd() throws {
+    @Test func pathsAreRelativeToCwd() async throws {
         let manifest = """
             daemons:
               w:
@@ -90,15 +90,18 @@ struct FilesCommandTests {
                 command: [echo]
 
             """
-        let directory = try makeTree(manifest)
+        let directory = try await makeTree(manifest)
         defer { directory.remove() }
-        let result = try E2E.run(["files", "w"], in: directory.path)
+        let result = try await E2E.run(["files", "w"], in: directory.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == "src/a/b/types.pyi\nsrc/a/b/y.py\nsrc/a/b/z.txt\n")
     }
 
-    @Test func theExampleWatcher() throws {
-        let result = try E2E.run(["-f", "examples/daemons.yaml", "files", "code-atlas"], in: E2E.repositoryRoot())
+    @Test func theExampleWatcher() async throws {
+        let result = try await E2E.run(
+            ["-f", "examples/daemons.yaml", "files", "code-atlas"],
+            in: E2E.repositoryRoot()
+        )
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("src/main.py"))
@@ -106,27 +109,27 @@ struct FilesCommandTests {
         #expect(lines == lines.sorted())
     }
 
-    @Test func nonWatcherIsAUsageError() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
+    @Test func nonWatcherIsAUsageError() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
         defer { directory.remove() }
-        let result = try E2E.run(["files", "p"], in: directory.path)
+        let result = try await E2E.run(["files", "p"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == "orchestrate: 'p' is a periodic daemon; files lists what a watcher covers\n")
     }
 
-    @Test func unknownNameSuggestsOne() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
+    @Test func unknownNameSuggestsOne() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
         defer { directory.remove() }
-        let result = try E2E.run(["files", "ww"], in: directory.path)
+        let result = try await E2E.run(["files", "ww"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stderr == "orchestrate: no daemon named 'ww'; did you mean 'w'?\n")
     }
 
-    @Test func missingNameIsAUsageError() throws {
-        let directory = try makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
+    @Test func missingNameIsAUsageError() async throws {
+        let directory = try await makeTree(Self.watcher.replacingOccurrences(of: "GITIGNORE", with: "true"))
         defer { directory.remove() }
-        let result = try E2E.run(["files"], in: directory.path)
+        let result = try await E2E.run(["files"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stderr.contains("Missing expected argument"))
     }

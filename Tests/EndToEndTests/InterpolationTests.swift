@@ -9,17 +9,17 @@ struct InterpolationTests {
         _ manifest: String,
         environment: [String: String] = [:],
         files: [String: String] = [:]
-    ) throws -> (CommandResult, [String]?) {
-        try E2E.withManifest(manifest) { directory in
+    ) async throws -> (CommandResult, [String]?) {
+        try await E2E.withManifest(manifest) { directory in
             for (name, contents) in files { try directory.write(name, contents) }
-            let result = try E2E.run(["config", "--json"], in: directory.path, environment: environment)
+            let result = try await E2E.run(["config", "--json"], in: directory.path, environment: environment)
             guard result.status == 0 else { return (result, nil) }
             let document = try E2E.jsonObject(result.stdout)
             return (result, try E2E.daemon("a", in: document)["command"] as? [String])
         }
     }
 
-    @Test func composeForms() throws {
+    @Test func composeForms() async throws {
         let manifest = """
             daemons:
               a:
@@ -27,12 +27,12 @@ struct InterpolationTests {
                 command: ["${A:-dflt}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "$$HOME", "$X", "${Y:-${Z:-nested}}", "${A:+alt}", "${EMPTY+alt}", "${EMPTY:+alt}"]
 
             """
-        let (result, command) = try command(manifest, environment: ["A": "set", "X": "xx", "EMPTY": ""])
+        let (result, command) = try await command(manifest, environment: ["A": "set", "X": "xx", "EMPTY": ""])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(command == ["set", "dflt", "dflt", "", "$HOME", "xx", "nested", "alt", "alt", ""])
     }
 
-    @Test func requiredVariableMissingFailsWithItsMessage() throws {
+    @Test func requiredVariableMissingFailsWithItsMessage() async throws {
         let manifest = """
             daemons:
               a:
@@ -40,7 +40,7 @@ struct InterpolationTests {
                 command: ["${A:-dflt}", "${B:?B is required}"]
 
             """
-        let (result, _) = try command(manifest)
+        let (result, _) = try await command(manifest)
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(
@@ -50,23 +50,23 @@ struct InterpolationTests {
         )
     }
 
-    @Test func requiredVariableSetPasses() throws {
+    @Test func requiredVariableSetPasses() async throws {
         let manifest = "daemons:\n  a:\n    kind: process\n    command: [\"${B:?B is required}\"]\n"
-        let (result, command) = try command(manifest, environment: ["B": "here"])
+        let (result, command) = try await command(manifest, environment: ["B": "here"])
         #expect(result.status == 0)
         #expect(command == ["here"])
     }
 
-    @Test func malformedTemplateIsAnError() throws {
+    @Test func malformedTemplateIsAnError() async throws {
         let manifest = "daemons:\n  a:\n    kind: process\n    command: [\"${foo!}\"]\n"
-        let (result, _) = try command(manifest)
+        let (result, _) = try await command(manifest)
         #expect(result.status == 2)
         #expect(result.stderr.contains("daemons.yaml:4:15: daemons.a.command[0]: invalid template: \"${foo!}\""))
     }
 
-    @Test func unsetVariableWarnsAndIsBlank() throws {
+    @Test func unsetVariableWarnsAndIsBlank() async throws {
         let manifest = "daemons:\n  a:\n    kind: process\n    command: [\"x${NOT_SET_ANYWHERE}y\"]\n"
-        let (result, command) = try command(manifest)
+        let (result, command) = try await command(manifest)
         #expect(result.status == 0)
         #expect(command == ["xy"])
         #expect(result.stderr.contains("the NOT_SET_ANYWHERE variable is not set; defaulting to a blank string"))
@@ -82,7 +82,7 @@ struct InterpolationTests {
         E=from-env-file
         """
 
-    @Test func envFileFeedsInterpolation() throws {
+    @Test func envFileFeedsInterpolation() async throws {
         let manifest = """
             env_file: .env
             daemons:
@@ -91,12 +91,12 @@ struct InterpolationTests {
                 command: ["$A", "$B", "$C", "$D", "${E}"]
 
             """
-        let (result, command) = try command(manifest, files: [".env": Self.dotEnv])
+        let (result, command) = try await command(manifest, files: [".env": Self.dotEnv])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(command == ["fromfile", "quoted value", "single $X", "plain", "from-env-file"])
     }
 
-    @Test func processEnvironmentWinsOverEnvFile() throws {
+    @Test func processEnvironmentWinsOverEnvFile() async throws {
         let manifest = """
             env_file: .env
             daemons:
@@ -105,12 +105,12 @@ struct InterpolationTests {
                 command: ["$A", "$E"]
 
             """
-        let (result, command) = try command(manifest, environment: ["A": "fromenv"], files: [".env": Self.dotEnv])
+        let (result, command) = try await command(manifest, environment: ["A": "fromenv"], files: [".env": Self.dotEnv])
         #expect(result.status == 0)
         #expect(command == ["fromenv", "from-env-file"])
     }
 
-    @Test func envFileIsRelativeToTheManifestNotTheCurrentFolder() throws {
+    @Test func envFileIsRelativeToTheManifestNotTheCurrentFolder() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try directory.write("project/.env", "A=beside-the-manifest\n")
@@ -119,15 +119,15 @@ struct InterpolationTests {
             "project/daemons.yaml",
             "env_file: .env\ndaemons:\n  a: {kind: process, command: [\"$A\"]}\n"
         )
-        let result = try E2E.run(["-f", "project/daemons.yaml", "config", "--json"], in: directory.path)
+        let result = try await E2E.run(["-f", "project/daemons.yaml", "config", "--json"], in: directory.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let command = try E2E.daemon("a", in: E2E.jsonObject(result.stdout))["command"] as? [String]
         #expect(command == ["beside-the-manifest"])
     }
 
-    @Test func missingEnvFileIsAnError() throws {
+    @Test func missingEnvFileIsAnError() async throws {
         let manifest = "env_file: nothere.env\ndaemons:\n  a: {kind: process, command: x}\n"
-        let (result, _) = try command(manifest)
+        let (result, _) = try await command(manifest)
         #expect(result.status == 2)
         #expect(result.stderr.contains("daemons.yaml:1:11: env_file: env_file 'nothere.env' cannot be read"))
     }

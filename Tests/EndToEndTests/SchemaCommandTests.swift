@@ -4,9 +4,9 @@ import Testing
 
 @Suite("schema")
 struct SchemaCommandTests {
-    @Test func outputEqualsTheCommittedSchema() throws {
+    @Test func outputEqualsTheCommittedSchema() async throws {
         let root = E2E.repositoryRoot()
-        let result = try E2E.run(["schema"], in: root)
+        let result = try await E2E.run(["schema"], in: root)
         #expect(result.status == 0)
         let committed = try Data(contentsOf: URL(fileURLWithPath: root + "/schemas/daemons.schema.json"))
         #expect(Data(result.stdout.utf8) == committed)
@@ -14,10 +14,10 @@ struct SchemaCommandTests {
         #expect(document["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
     }
 
-    @Test func schemaNeedsNoManifest() throws {
+    @Test func schemaNeedsNoManifest() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let result = try E2E.run(["schema"], in: directory.path)
+        let result = try await E2E.run(["schema"], in: directory.path)
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("{"))
     }
@@ -34,24 +34,24 @@ struct SchemaCommandTests {
             print(("OK " if not errors else "INVALID ") + path)
         """
 
-    private func check(_ files: [String], in directory: TemporaryDirectory) throws -> CommandResult {
+    private func check(_ files: [String], in directory: TemporaryDirectory) async throws -> CommandResult {
         let script = try directory.write("check.py", Self.checker)
         let schema = E2E.repositoryRoot() + "/schemas/daemons.schema.json"
         return try TestProcess.run(["python3", script, schema] + files)
     }
 
-    @Test func examplesValidateAgainstTheSchema() throws {
+    @Test func examplesValidateAgainstTheSchema() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let root = E2E.repositoryRoot()
         let examples = E2E.exampleManifests().map { root + "/" + $0 }
         try #require(!examples.isEmpty)
-        let result = try check(examples, in: directory)
+        let result = try await check(examples, in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == examples.map { "OK \($0)\n" }.joined())
     }
 
-    @Test func badManifestsFailTheSchema() throws {
+    @Test func badManifestsFailTheSchema() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let bad = [
@@ -64,11 +64,11 @@ struct SchemaCommandTests {
         for (name, contents) in bad.sorted(by: { $0.key < $1.key }) {
             paths.append(try directory.write(name, contents))
             // The binary agrees that each is invalid.
-            let validate = try E2E.run(["-f", name, "validate"], in: directory.path)
+            let validate = try await E2E.run(["-f", name, "validate"], in: directory.path)
             #expect(validate.status == 2, "\(name) passed validate")
         }
         let good = try directory.write("good.yaml", "daemons:\n  a: {kind: periodic, interval: 5s, command: x}\n")
-        let result = try check(paths + [good], in: directory)
+        let result = try await check(paths + [good], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout == paths.map { "INVALID \($0)\n" }.joined() + "OK \(good)\n")
     }

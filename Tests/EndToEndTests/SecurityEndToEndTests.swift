@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 extension SupervisorBinaryTests {
-    /// What a supervisor exposes, with the built binary (issue 7): file modes, secrets, sockets.
+    /// What a supervisor exposes, with the built binary (issue 7): file modes, secrets, sockets, and paths of other
+    /// manifests that climb into its state folder.
     @Suite("Security, end to end", .serialized)
     struct SecurityEndToEndTests {
         typealias Supervisor = SupervisorEndToEndTests
@@ -28,6 +29,38 @@ extension SupervisorBinaryTests {
                 for log in logs where log.hasSuffix(".log") {
                     #expect(Self.mode(state + "/logs/" + log) == 0o600, "\(log)")
                 }
+            }
+        }
+
+        @Test func anotherManifestCannotReachIntoTheStateFolderOfARunningOne() async throws {
+            try await Supervisor.withSupervisor { directory in
+                let state = directory.url(".orchestrate")
+                #expect(
+                    try String(contentsOfFile: state + "/owner", encoding: .utf8)
+                        == directory.url("daemons.yaml") + "\n"
+                )
+                let other = try TemporaryDirectory(prefix: "e2e-other")
+                defer { other.remove() }
+                // Both folders are in the same temporary folder: `..` climbs from one into the other.
+                let climb = "../\((directory.path as NSString).lastPathComponent)/.orchestrate"
+                try other.write(
+                    "daemons.yaml",
+                    """
+                    state_dir: \(climb)
+                    daemons:
+                      api: {kind: rpc, listen: "unix:\(climb)/api.sock"}
+                    """
+                )
+                for command in [["validate"], ["up", "-d"]] {
+                    let result = try await E2E.run(command, in: other.path)
+                    #expect(result.status == 2, "\(command): \(result.stderr)")
+                    #expect(result.stderr.contains("state_dir: \(climb) is in "), "\(result.stderr)")
+                    #expect(result.stderr.contains("the state folder of another manifest"), "\(result.stderr)")
+                    #expect(result.stderr.contains("daemons.api.listen: unix:\(climb)/api.sock is in "))
+                }
+                // The running supervisor is untouched: its folder holds nothing of the other manifest's.
+                #expect(try await Supervisor.status(directory)["tick"] != nil)
+                #expect(!FileManager.default.fileExists(atPath: state + "/api.sock"))
             }
         }
 
@@ -77,9 +110,15 @@ extension SupervisorBinaryTests {
             }
         }
 
-        @Test func anRPCDaemonCannotTakeOverAnotherSupervisorsSocket() async throws {
-            try await Supervisor.withSupervisor { first in
-                let victim = first.url(".orchestrate/orchestrate.sock")
+        /// A live socket outside any state folder (where the manifest check cannot tell): here another supervisor's
+        /// rpc daemon's. The check at bind time refuses it.
+        @Test func anRPCDaemonCannotTakeOverALiveSocket() async throws {
+            let holder = """
+                daemons:
+                  holder: {kind: rpc, listen: "unix:shared.sock"}
+                """
+            try await Supervisor.withSupervisor(holder) { first in
+                let victim = first.url("shared.sock")
                 let manifest = """
                     daemons:
                       thief:
@@ -94,9 +133,17 @@ extension SupervisorBinaryTests {
                         let error = try #require(status[name]?["last_error"] as? String)
                         #expect(error.contains("is in use: another server answers there"), "\(error)")
                     }
-                    // Both supervisors still answer on their own sockets.
-                    #expect(try await Supervisor.status(first)["tick"] != nil)
-                    #expect(Self.mode(victim) == 0o600)
+                    // Both supervisors still answer on their own sockets, and the holder on its socket.
+                    #expect(try await Supervisor.status(first)["holder"]?["state"] as? String == "running")
+                    let health = try await offPool {
+                        try TestProcess.run(
+                            [
+                                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", victim,
+                                "http://x/health",
+                            ]
+                        )
+                    }
+                    #expect(health.stdout == "200")
                 }
             }
         }

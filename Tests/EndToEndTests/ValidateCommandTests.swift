@@ -17,22 +17,22 @@ struct BadManifest: CustomTestStringConvertible, Sendable {
 @Suite("validate")
 struct ValidateCommandTests {
     @Test("every example manifest is valid", arguments: E2E.exampleManifests())
-    func exampleIsValid(_ relative: String) throws {
+    func exampleIsValid(_ relative: String) async throws {
         let root = E2E.repositoryRoot()
-        let result = try E2E.run(["-f", relative, "validate"], in: root)
+        let result = try await E2E.run(["-f", relative, "validate"], in: root)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.isEmpty)
         let summary = result.stdout.trimmingCharacters(in: .newlines)
         #expect(summary.wholeMatch(of: /\d+ daemons?: \d+ [a-z]+(, \d+ [a-z]+)*/) != nil, "summary: \(summary)")
     }
 
-    @Test func theBundledExampleHasOneDaemonOfEachKind() throws {
-        let result = try E2E.run(["-f", "examples/daemons.yaml", "validate"], in: E2E.repositoryRoot())
+    @Test func theBundledExampleHasOneDaemonOfEachKind() async throws {
+        let result = try await E2E.run(["-f", "examples/daemons.yaml", "validate"], in: E2E.repositoryRoot())
         #expect(result.status == 0)
         #expect(result.stdout == "4 daemons: 1 periodic, 1 watcher, 1 rpc, 1 process\n")
     }
 
-    @Test func summaryCountsEveryKind() throws {
+    @Test func summaryCountsEveryKind() async throws {
         let manifest = """
             daemons:
               a: {kind: process, command: x}
@@ -42,16 +42,16 @@ struct ValidateCommandTests {
               e: {kind: periodic, cron: "* * * * *", command: x}
 
             """
-        try E2E.withManifest(manifest) { directory in
-            let result = try E2E.run(["validate"], in: directory.path)
+        try await E2E.withManifest(manifest) { directory in
+            let result = try await E2E.run(["validate"], in: directory.path)
             #expect(result.status == 0, "stderr: \(result.stderr)")
             #expect(result.stdout == "5 daemons: 1 periodic, 1 watcher, 1 rpc, 2 process\n")
         }
     }
 
-    @Test func oneDaemonIsSingular() throws {
-        try E2E.withManifest("daemons:\n  a: {kind: process, command: x}\n") { directory in
-            let result = try E2E.run(["validate"], in: directory.path)
+    @Test func oneDaemonIsSingular() async throws {
+        try await E2E.withManifest("daemons:\n  a: {kind: process, command: x}\n") { directory in
+            let result = try await E2E.run(["validate"], in: directory.path)
             #expect(result.status == 0)
             #expect(result.stdout == "1 daemon: 1 process\n")
         }
@@ -227,9 +227,9 @@ struct ValidateCommandTests {
     ]
 
     @Test("an invalid manifest is reported with file:line:column", arguments: badManifests)
-    func invalidManifest(_ bad: BadManifest) throws {
-        try E2E.withManifest(bad.yaml) { directory in
-            let result = try E2E.run(["validate"], in: directory.path)
+    func invalidManifest(_ bad: BadManifest) async throws {
+        try await E2E.withManifest(bad.yaml) { directory in
+            let result = try await E2E.run(["validate"], in: directory.path)
             #expect(result.status == 2)
             #expect(result.stdout.isEmpty)
             let noun = bad.count == 1 ? "error" : "errors"
@@ -242,7 +242,7 @@ struct ValidateCommandTests {
         }
     }
 
-    @Test func severalErrorsAreAllReported() throws {
+    @Test func severalErrorsAreAllReported() async throws {
         let manifest = """
             version: 2
             daemons:
@@ -258,8 +258,8 @@ struct ValidateCommandTests {
                 command: [echo]
 
             """
-        try E2E.withManifest(manifest) { directory in
-            let result = try E2E.run(
+        try await E2E.withManifest(manifest) { directory in
+            let result = try await E2E.run(
                 ["validate"],
                 in: directory.path,
                 environment: ["ORCHESTRATE__DAEMONS__NOPE__ENABLED": "false"]
@@ -282,14 +282,14 @@ struct ValidateCommandTests {
         }
     }
 
-    @Test func invalidUTF8IsAClearErrorNotACrash() throws {
+    @Test func invalidUTF8IsAClearErrorNotACrash() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var bytes = Array("daemons:\n  a:\n    kind: process\n    command: [\"".utf8)
         bytes += [0xFF, 0xFE]
         bytes += Array("\"]\n".utf8)
         #expect(FileManager.default.createFile(atPath: directory.url("daemons.yaml"), contents: Data(bytes)))
-        let result = try E2E.run(["validate"], in: directory.path)
+        let result = try await E2E.run(["validate"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("orchestrate: daemons.yaml is not valid (1 error):\n"))
         #expect(result.stderr.contains("UTF-8"))
@@ -297,19 +297,19 @@ struct ValidateCommandTests {
         #expect(result.stderr.contains("  daemons.yaml:4:16: "), "stderr: \(result.stderr)")
     }
 
-    @Test func invalidUTF8AtTheStartIsAClearError() throws {
+    @Test func invalidUTF8AtTheStartIsAClearError() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let bytes: [UInt8] = [0xFF, 0xFE] + Array("daemons:\n".utf8)
         #expect(FileManager.default.createFile(atPath: directory.url("daemons.yaml"), contents: Data(bytes)))
-        let result = try E2E.run(["validate"], in: directory.path)
+        let result = try await E2E.run(["validate"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("orchestrate: daemons.yaml is not valid (1 error):\n  daemons.yaml:1:"))
     }
 
-    @Test func controlCharacterIsRejected() throws {
-        try E2E.withManifest("daemons:\n  a:\n    kind: process\n    command: [\"a\u{01}b\"]\n") { directory in
-            let result = try E2E.run(["validate"], in: directory.path)
+    @Test func controlCharacterIsRejected() async throws {
+        try await E2E.withManifest("daemons:\n  a:\n    kind: process\n    command: [\"a\u{01}b\"]\n") { directory in
+            let result = try await E2E.run(["validate"], in: directory.path)
             #expect(result.status == 2)
             #expect(result.stderr.hasPrefix("orchestrate: daemons.yaml is not valid (1 error):\n  daemons.yaml:"))
             #expect(result.stderr.contains("control characters are not allowed (byte 0x01"))
@@ -317,7 +317,7 @@ struct ValidateCommandTests {
         }
     }
 
-    @Test func billionLaughsIsRejectedQuickly() throws {
+    @Test func billionLaughsIsRejectedQuickly() async throws {
         var lines = ["x-a0: &a0 \"lol\""]
         for level in 1...9 {
             lines.append(
@@ -325,10 +325,10 @@ struct ValidateCommandTests {
             )
         }
         lines.append("daemons:\n  a:\n    kind: process\n    command: [echo]\n    x-bomb: *a9\n")
-        try E2E.withManifest(lines.joined(separator: "\n")) { directory in
+        try await E2E.withManifest(lines.joined(separator: "\n")) { directory in
             let clock = ContinuousClock()
             let start = clock.now
-            let result = try E2E.run(["validate"], in: directory.path)
+            let result = try await E2E.run(["validate"], in: directory.path)
             let elapsed = clock.now - start
             #expect(result.status == 2)
             #expect(result.stderr.contains("alias"))
@@ -337,10 +337,10 @@ struct ValidateCommandTests {
         }
     }
 
-    @Test func aMissingFileIsABadManifest() throws {
+    @Test func aMissingFileIsABadManifest() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let result = try E2E.run(["-f", "missing.yaml", "validate"], in: directory.path)
+        let result = try await E2E.run(["-f", "missing.yaml", "validate"], in: directory.path)
         #expect(result.status == 2)
         #expect(result.stderr.contains("missing.yaml"))
         #expect(result.stderr.contains("does not exist"))

@@ -61,11 +61,15 @@ public enum TestProcess {
         // Read both pipes while the child runs, so a chatty child cannot fill a pipe and stall.
         let collected = Collected()
         let group = DispatchGroup()
+        // Each reader blocks for the child's whole life: threads of their own, not the global queues' few
+        // threads, which the code under test needs for its timers.
         for (index, pipe) in [output, errors].enumerated() {
-            DispatchQueue.global().async(group: group) {
+            group.enter()
+            Thread {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()
                 collected.set(index, data)
-            }
+                group.leave()
+            }.start()
         }
         let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
         if group.wait(timeout: .now() + seconds) == .timedOut {

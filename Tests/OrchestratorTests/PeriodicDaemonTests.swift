@@ -32,6 +32,9 @@ struct PeriodicDaemonTests {
         #expect(record.runs == lines.count)
         #expect(record.failures == 0)
         #expect(record.lastRun?.exitCode == 0)
+        // A scheduled run records how late it was spawned (how late is for `make bench`), kept once it has ended.
+        let late = try #require(record.lastRun?.lateMilliseconds)
+        #expect(late >= 0)
         #expect(record.pids.isEmpty)
         let log = harness.logText
         #expect(log.contains("[orchestrate] run 1 started"))
@@ -127,6 +130,8 @@ struct PeriodicDaemonTests {
         #expect(result.exitCode == 7)
         #expect(harness.lines("runs.txt") == ["1"])
         #expect(harness.record.failures == 1)
+        // A triggered run was not due at any time: it has no lateness.
+        #expect(harness.record.lastRun?.lateMilliseconds == nil)
         task.cancel()
         try await task.value
     }

@@ -36,13 +36,6 @@ struct SupervisorTests {
         return try ManifestLoader(file: file, environment: [:]).load().manifest
     }
 
-    /// Blocking client calls run on a Dispatch thread, away from the cooperative pool the server needs.
-    private func call<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     /// Starts a supervisor of echo services and returns once its socket answers.
     private func start(_ manifest: Manifest) async -> (Supervisor, Task<Void, any Error>) {
         let supervisor = Supervisor(
@@ -68,38 +61,38 @@ struct SupervisorTests {
         #expect(client.pid == getpid())
 
         #expect(await waitUntil { supervisor.registry.list().filter { $0.state == .idle }.count == 2 })
-        let status = try await call { try client.status() }
+        let status = try await offPool { try client.status() }
         #expect(status.daemons.map(\.name) == ["a", "b", "off"])
         #expect(status.daemons.map(\.state) == [.idle, .idle, .disabled])
         #expect(status.supervisor.manifest == manifest.file)
         #expect(status.supervisor.socket == manifest.stateDirectory + "/orchestrate.sock")
 
-        let triggered = try await call { try client.trigger("a", wait: true) }
+        let triggered = try await offPool { try client.trigger("a", wait: true) }
         #expect(triggered.outcome == "queued")
         #expect(supervisor.registry.record("a")?.runs == 1)
 
-        let stopped = try await call { try client.lifecycle("stop", "b") }
+        let stopped = try await offPool { try client.lifecycle("stop", "b") }
         #expect(stopped.state == .stopping || stopped.state == .stopped)
         #expect(await waitUntil { supervisor.registry.record("b")?.state == .stopped })
         let refused = await #expect(throws: SupervisorClient.Failure.self) {
-            try await call { try client.trigger("b", wait: true) }
+            try await offPool { try client.trigger("b", wait: true) }
         }
         #expect(refused?.message == "'b' is not running")
-        _ = try await call { try client.lifecycle("start", "b") }
+        _ = try await offPool { try client.lifecycle("start", "b") }
         #expect(await waitUntil { supervisor.registry.record("b")?.state == .idle })
-        _ = try await call { try client.lifecycle("restart", "a") }
+        _ = try await offPool { try client.lifecycle("restart", "a") }
         #expect(await waitUntil { supervisor.registry.record("a")?.state == .idle })
 
         let unknown = await #expect(throws: SupervisorClient.Failure.self) {
-            try await call { try client.lifecycle("start", "aa") }
+            try await offPool { try client.lifecycle("start", "aa") }
         }
         #expect(unknown?.status == 404)
         #expect(unknown?.message == "no daemon named 'aa'; did you mean 'a'?")
         let disabled = await #expect(throws: SupervisorClient.Failure.self) {
-            try await call { try client.lifecycle("start", "off") }
+            try await offPool { try client.lifecycle("start", "off") }
         }
         #expect(disabled?.status == 409)
-        let wrongVersion = try await call {
+        let wrongVersion = try await offPool {
             try IPCClient(socketPath: manifest.stateDirectory + "/orchestrate.sock").send("GET", "/v2/status")
         }
         #expect(wrongVersion.status == 404)
@@ -114,7 +107,7 @@ struct SupervisorTests {
         }
         await #expect(throws: DaemonKitError.self) { try await second.run() }
 
-        try await call { try client.down() }
+        try await offPool { try client.down() }
         try await running.value
         #expect(!client.isRunning)
         #expect(!FileManager.default.fileExists(atPath: manifest.stateDirectory + "/orchestrate.sock"))
@@ -128,14 +121,14 @@ struct SupervisorTests {
         let (supervisor, running) = await start(manifest)
         let client = SupervisorClient(manifest: manifest)
         #expect(await waitUntil { supervisor.registry.record("a")?.state == .idle })
-        let seen = try await call { () -> [String] in
+        let seen = try await offPool { () -> [String] in
             var states: [String] = []
             var stopAsked = false
             try client.events { record in
                 states.append("\(record.name):\(record.state)")
                 if !stopAsked, record.name == "off" {
                     stopAsked = true
-                    DispatchQueue.global().async { _ = try? client.lifecycle("stop", "a") }
+                    Thread { _ = try? client.lifecycle("stop", "a") }.start()
                 }
                 return !(record.name == "a" && record.state == .stopped)
             }

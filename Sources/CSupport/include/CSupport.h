@@ -60,10 +60,12 @@ int csupport_notify_sigchld(int fd);
 
 /// Spawns `path` with `argv` and `envp` (NULL-terminated) in a new session and process group, every signal at
 /// its default and none blocked, in `directory` (NULL: this process's), with `input`, `output` and `error` as its
-/// descriptors 0, 1 and 2, and no other descriptor of this process (glibc 2.34's closefrom action). Returns the
-/// child's pid, or -1 with `errno` set (ENOENT, EACCES, ... from the exec itself).
+/// descriptors 0, 1 and 2, and no other descriptor of this process. With `death_signal` not 0, the child gets that
+/// signal when the calling thread exits (`PR_SET_PDEATHSIG`, set between fork and exec), and kills itself with it
+/// if `parent` (this process) is already gone by then. Returns the child's pid, or -1 with `errno` set (ENOENT,
+/// EACCES, ... from the exec itself, as posix_spawn reports them).
 pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
-                     int output, int error);
+                     int output, int error, int death_signal, pid_t parent);
 
 /// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `errno` set.
 int csupport_pidfd_open(pid_t pid);

@@ -77,7 +77,7 @@ public enum ProbeCheck: Sendable, Hashable {
             await withCheckedContinuation { continuation in
                 pending.withLock { $0 = continuation }
                 if Task.isCancelled { return resume(.failure(ProbeFailure("cancelled"))) }
-                DispatchQueue.global().async { resume(body()) }
+                DispatchQueue.runBlocking { resume(body()) }
             }
         } onCancel: {
             resume(.failure(ProbeFailure("cancelled")))

@@ -14,21 +14,17 @@ extension CommandRunner {
     }
 
     /// Finds the program (as `execvp` would, with the child's `PATH`), so that a missing program is an error
-    /// here rather than an exit status 127 from the helper, and wraps it in the parent-death helper.
+    /// with its own message rather than a failed exec.
     func resolveLaunch() throws -> Launch {
         let argv = command.arguments
         guard let name = argv.first, !name.isEmpty else {
             throw DaemonKitError(code: .commandNotFound, message: "the command is empty")
         }
-        let program = try resolveProgram(name)
-        guard let parentDeathSignal else {
-            return Launch(path: program, argv0: name, arguments: Array(argv.dropFirst()), parentDeathSignal: nil)
-        }
         return Launch(
-            path: parentDeathSignal.helperPath,
-            argv0: ParentDeathSignal.helperName,
-            arguments: [String(parentDeathSignal.signal.number), String(getpid()), program] + argv,
-            parentDeathSignal: parentDeathSignal.signal
+            path: try resolveProgram(name),
+            argv0: name,
+            arguments: Array(argv.dropFirst()),
+            parentDeathSignal: parentDeathSignal?.signal
         )
     }
 

@@ -19,9 +19,9 @@ import Musl
 /// registry (see ``ChildReaper``).
 ///
 /// A run goes:
-/// 1. spawn with `posix_spawn` in a new session (the child leads a new session and group, so its group ID is its
-///    PID), every signal at its default, no descriptor but stdin from ``standardInput`` (or empty) and stdout
-///    and stderr into one pipe, through the ``ParentDeathSignal`` helper when there is one;
+/// 1. spawn (`csupport_spawn`: vfork and exec) in a new session (the child leads a new session and group, so its
+///    group ID is its PID), every signal at its default, no descriptor but stdin from ``standardInput`` (or
+///    empty) and stdout and stderr into one pipe, its ``ParentDeathSignal`` armed before the exec;
 /// 2. report the PID and group through `onStart`, before the child can be reaped;
 /// 3. wait for the exit on the child's pidfd (``ProcessExit``: no thread blocked, no timer);
 /// 4. on timeout, ``RunningCommand/stop()`` or cancellation of the calling task: ``stopSignal`` to the group,
@@ -202,10 +202,21 @@ public struct CommandRunner: Sendable {
         let argv = [launch.argv0] + launch.arguments
         let environment = variables.map { "\($0)=\($1)" }
         let workingDirectory = workingDirectory
+        let deathSignal = launch.parentDeathSignal?.number ?? 0
         let (pid, number) = await SpawnThread.shared.perform { () -> (Int32, Int32) in
             let pid = withCStrings(argv) { argv in
                 withCStrings(environment) { envp in
-                    csupport_spawn(launch.path, argv, envp, workingDirectory, input, output, error)
+                    csupport_spawn(
+                        launch.path,
+                        argv,
+                        envp,
+                        workingDirectory,
+                        input,
+                        output,
+                        error,
+                        deathSignal,
+                        getpid()
+                    )
                 }
             }
             return (pid, pid > 0 ? 0 : errno)
@@ -264,8 +275,7 @@ public struct CommandRunner: Sendable {
         // A timeout, a stop request, or the run's task cancelled while the child runs.
         let (stopSignal, stopTimeout) = (stopSignal, stopTimeout)
         group.send(stopSignal)
-        let seconds = Double(stopTimeout.components.seconds) + Double(stopTimeout.components.attoseconds) * 1e-18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+        DispatchQueue.timers.asyncAfter(deadline: .now() + stopTimeout.dispatchInterval) {
             if !exited.isSet { group.send(SIGKILL) }
         }
     }

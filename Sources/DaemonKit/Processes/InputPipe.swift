@@ -48,7 +48,7 @@ final class InputPipe: Sendable {
             closeDescriptor(writeEnd)
             return
         }
-        DispatchQueue.global().async { [writeEnd, remainder] in
+        DispatchQueue.runBlocking { [writeEnd, remainder] in
             var written = 0
             while written < remainder.count {
                 let count = remainder[written...].withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }

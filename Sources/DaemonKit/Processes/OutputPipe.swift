@@ -52,9 +52,7 @@ final class OutputPipe: Sendable {
             OutputMonitor.shared.close(id)
             return
         }
-        let (seconds, attoseconds) = grace.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+        DispatchQueue.timers.asyncAfter(deadline: .now() + grace.dispatchInterval) {
             OutputMonitor.shared.close(id)
         }
     }

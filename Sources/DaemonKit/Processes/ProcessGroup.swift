@@ -66,10 +66,8 @@ public struct ProcessGroup: Hashable, Sendable {
 /// Sleeps even when the calling task is cancelled: cleanup that must finish (stop, drain, reap) cannot let
 /// a cancelled `Task.sleep` turn its pauses into a busy loop or skip its grace periods.
 func uncancellableSleep(for duration: Duration) async {
-    let (seconds, attoseconds) = duration.components
-    let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+        DispatchQueue.timers.asyncAfter(deadline: .now() + duration.dispatchInterval) {
             continuation.resume()
         }
     }

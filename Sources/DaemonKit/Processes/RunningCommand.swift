@@ -9,8 +9,8 @@ public struct RunningCommand: Sendable {
     public let processGroupID: Int32
     /// The wall-clock time of the spawn.
     public let startedAt: Date
-    /// The signal the kernel sends the child if the supervisor dies, or nil when the parent-death helper
-    /// was not found (see ``ParentDeathSignal``).
+    /// The signal the kernel sends the child if the supervisor dies, or nil when the runner arms none (see
+    /// ``ParentDeathSignal``).
     public let parentDeathSignal: Signal?
 
     private let stopRequests: AsyncStream<Void>.Continuation

@@ -24,12 +24,10 @@ public enum CancellableSleep {
 
     /// Sleeps for `duration`; throws `CancellationError` as soon as the task is cancelled.
     public static func `for`(_ duration: Duration) async throws {
-        let timer = DispatchSource.makeTimerSource(queue: .global())
+        let timer = DispatchSource.makeTimerSource(queue: .timers)
         let sleep = PendingSleep(timer)
         timer.setEventHandler { sleep.finish(.success(())) }
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .nanoseconds(0))
+        timer.schedule(deadline: .now() + duration.dispatchInterval, leeway: .nanoseconds(0))
         // Activated before waiting: a Dispatch source released while inactive crashes the process.
         timer.activate()
         try await withTaskCancellationHandler {

@@ -120,6 +120,10 @@ public struct PeriodicStateMachine: Sendable {
     /// When the schedule next asks for a run, jitter included; `nil` before start and for a cron expression
     /// that never matches again.
     public private(set) var nextScheduled: ContinuousClock.Instant?
+    /// The latest run the schedule started as soon as its time came, with that time (jitter included): what
+    /// the runner measures the run's lateness against. Runs started on start, by a trigger, after a queue or
+    /// as a retry are not in it.
+    public private(set) var lastScheduledRun: (number: Int, due: ContinuousClock.Instant)?
 
     /// Where the interval schedule is anchored: slot `k` is due at `anchor + k * interval`.
     private var anchor: ContinuousClock.Instant?
@@ -177,7 +181,9 @@ public struct PeriodicStateMachine: Sendable {
         }
         if let due = nextScheduled, due <= now.instant {
             scheduleNext(after: now)
-            actions += requestRun()
+            let requested = requestRun()
+            for case .startRun(let number, _) in requested { lastScheduledRun = (number, due) }
+            actions += requested
         }
         return actions + wake()
     }

@@ -114,6 +114,12 @@ public final class PIDLock: Sendable {
         descriptor.withLock { $0 != nil }
     }
 
+    /// Whether the file this object locks is still the one at ``path``: false once someone removed it (or the
+    /// folder around it), when the lock guards nothing that another process could see.
+    public var isInPlace: Bool {
+        descriptor.withLock { fd in fd.map { Self.refersToSameFile($0, path) } ?? false }
+    }
+
     /// Unlocks and closes the file; the file itself stays. Calling it again does nothing.
     public func release() {
         descriptor.withLock { fd in

@@ -39,6 +39,11 @@ public final class ProcessGroupLedger: Sendable {
         }
     }
 
+    /// Writes the file again (with its folder): after someone removed it while the supervisor runs.
+    public func rewrite() {
+        groups.withLock { write($0) }
+    }
+
     /// Kills every live process of the groups a previous supervisor recorded, then clears the ledger;
     /// returns the PIDs signalled.
     @discardableResult

@@ -156,6 +156,18 @@ public final class RotatingLogFile: Sendable {
         if let notice { report(notice) }
     }
 
+    /// Closes the file and opens its path again (making the folder when it is missing): for a log whose file
+    /// was removed while open, where writes would otherwise land in a file nobody can read.
+    public func reopen() {
+        let context = Context(path: path, rotation: rotation)
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.flush(Self.timestamp(clock()), context)
+            state.closeDescriptor()
+            state.openIfNeeded(path: context.path)
+        }
+    }
+
     /// Flushes and closes the file; later writes are ignored. Calling it again does nothing.
     public func close() {
         let context = Context(path: path, rotation: rotation)

@@ -57,6 +57,9 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
         public var signal: Int32?
         /// Whether it was stopped for taking longer than its timeout.
         public var timedOut: Bool
+        /// For a run a periodic schedule started when its time came: how long after that time (jitter
+        /// included) the command was spawned, in milliseconds to the hundredth; nil for other runs.
+        public var lateMilliseconds: Double?
 
         /// Makes a run record.
         public init(
@@ -64,13 +67,15 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
             durationMilliseconds: Int? = nil,
             exitCode: Int32? = nil,
             signal: Int32? = nil,
-            timedOut: Bool = false
+            timedOut: Bool = false,
+            lateMilliseconds: Double? = nil
         ) {
             self.startedAt = startedAt
             self.durationMilliseconds = durationMilliseconds
             self.exitCode = exitCode
             self.signal = signal
             self.timedOut = timedOut
+            self.lateMilliseconds = lateMilliseconds
         }
 
         enum CodingKeys: String, CodingKey {
@@ -79,6 +84,7 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
             case exitCode = "exit_code"
             case signal
             case timedOut = "timed_out"
+            case lateMilliseconds = "late_ms"
         }
     }
 

@@ -1,14 +1,25 @@
 import DaemonKit
+import Foundation
 
 /// Checks that span several fields or daemons, run on a tree the shape validator accepted.
 struct ManifestChecks {
+    /// The manifest's absolute path.
+    let file: String
     /// The manifest's folder, which relative paths start from.
-    let folder: String
+    var folder: String { (file as NSString).deletingLastPathComponent }
     private(set) var errors: [ManifestError] = []
 
     mutating func check(_ root: YAMLNode) {
         let daemons = root["daemons"]?.pairs ?? []
         let stateDirectory = Paths.absolute(root["state_dir"]?.scalarText ?? ".orchestrate", from: folder)
+        if let node = root["state_dir"] {
+            checkOwnFolder(
+                stateDirectory,
+                node,
+                path: "state_dir",
+                subject: node.scalarText ?? stateDirectory
+            )
+        }
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
             let path = "daemons.\(key.text)"
@@ -58,13 +69,34 @@ struct ManifestChecks {
         }
     }
 
+    /// A path the supervisor writes (its state folder, an rpc daemon's socket) must not be in the state folder of
+    /// another manifest, however it gets there (`..`, an absolute path, a symbolic link).
+    private mutating func checkOwnFolder(_ absolute: String, _ node: YAMLNode, path: String, subject: String) {
+        guard let other = StateFolderOwner.otherOwner(of: absolute, manifest: file) else { return }
+        fail(
+            .invalidValue,
+            node.origin,
+            path,
+            "\(subject) is in \(other.folder), the state folder of another manifest (\(other.manifest))",
+            "two manifests cannot share a state folder; use a path of this manifest's own, such as the default .orchestrate"
+        )
+    }
+
     /// An rpc daemon's Unix socket must not be the supervisor's own control socket: whichever bound second would
-    /// fail, and the supervisor stops without its control socket.
+    /// fail, and the supervisor stops without its control socket. Nor may it be in another manifest's state folder.
     private mutating func checkSocket(_ daemon: YAMLNode, path: String, stateDirectory: String) {
         guard daemon["kind"]?.scalarText == "rpc", let listen = daemon["listen"],
-            case .unix(let socket)? = listen.scalarText.flatMap(ListenAddress.init(parsing:)),
-            Paths.absolute(socket, from: folder) == ControlSocket.path(stateDirectory: stateDirectory)
+            case .unix(let socket)? = listen.scalarText.flatMap(ListenAddress.init(parsing:))
         else { return }
+        guard Paths.absolute(socket, from: folder) == ControlSocket.path(stateDirectory: stateDirectory) else {
+            checkOwnFolder(
+                Paths.absolute(socket, from: folder),
+                listen,
+                path: path + ".listen",
+                subject: "unix:\(socket)"
+            )
+            return
+        }
         fail(
             .invalidValue,
             listen.origin,

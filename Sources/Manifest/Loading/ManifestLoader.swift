@@ -101,7 +101,7 @@ public struct ManifestLoader: Sendable {
         let resolved = validator.resolve(root, as: .object(ManifestShape.root), path: [])
         // A value whose interpolation failed is already reported; its raw text would only add a second error.
         errors += validator.errors.filter { error in !interpolator.failed.contains { $0 == error.origin } }
-        var checks = ManifestChecks(folder: (file as NSString).deletingLastPathComponent)
+        var checks = ManifestChecks(file: file)
         checks.check(resolved)
         errors += checks.errors
         guard errors.isEmpty else { throw ManifestErrors(errors) }

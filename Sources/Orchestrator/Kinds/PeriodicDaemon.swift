@@ -181,13 +181,15 @@ public struct PeriodicDaemon: DaemonService {
             let control = RunControl()
             runs[number] = control
             let (executor, context, sink) = (executor, context, sink)
+            let scheduled = machine.lastScheduledRun.flatMap { $0.number == number && attempt == 1 ? $0.due : nil }
             group.addTask {
                 let outcome = await executor.run(
                     number: number,
                     attempt: attempt,
                     environment: [:],
                     context: context,
-                    control: control
+                    control: control,
+                    scheduled: scheduled
                 )
                 sink.yield(.finished(number: number, attempt: attempt, outcome: outcome))
             }

@@ -34,13 +34,15 @@ struct RunExecutor: Sendable {
     }
 
     /// Runs attempt `attempt` of run `number` with `environment` added to the daemon's, until it ends (or is
-    /// stopped through `control`, or the task is cancelled).
+    /// stopped through `control`, or the task is cancelled). `scheduled` is the time a schedule started the
+    /// run for; the run record then has its lateness.
     func run(
         number: Int,
         attempt: Int,
         environment: [String: String],
         context: DaemonContext,
-        control: RunControl
+        control: RunControl,
+        scheduled: ContinuousClock.Instant? = nil
     ) async -> Outcome {
         var runner = runner
         runner.environment.merge(environment) { _, added in added }
@@ -53,12 +55,13 @@ struct RunExecutor: Sendable {
         do {
             result = try await runner.run(
                 onStart: { command in
+                    let late = scheduled.map { Self.lateness(of: $0) }
                     context.note("\(label) started (pid \(command.pid))")
                     context.update { record in
                         record.state = .running
                         record.pids.append(command.pid)
                         record.runs += 1
-                        record.lastRun = DaemonRecord.Run(startedAt: command.startedAt)
+                        record.lastRun = DaemonRecord.Run(startedAt: command.startedAt, lateMilliseconds: late)
                     }
                     context.processGroups?.add(command.pid)
                     control.started(command)
@@ -96,14 +99,12 @@ struct RunExecutor: Sendable {
             record.pids.removeAll { $0 == result.pid }
             if record.pids.isEmpty { record.state = .idle }
             // A replaced run may end after its successor started: the last run is then the successor's.
-            if record.lastRun?.startedAt == result.startedAt {
-                record.lastRun = DaemonRecord.Run(
-                    startedAt: result.startedAt,
-                    durationMilliseconds: milliseconds,
-                    exitCode: result.exitCode,
-                    signal: result.signal,
-                    timedOut: result.timedOut
-                )
+            if var run = record.lastRun, run.startedAt == result.startedAt {
+                run.durationMilliseconds = milliseconds
+                run.exitCode = result.exitCode
+                run.signal = result.signal
+                run.timedOut = result.timedOut
+                record.lastRun = run
             }
             if failed {
                 record.failures += 1
@@ -125,6 +126,12 @@ struct RunExecutor: Sendable {
         case .stopped, .cancelled: return "was stopped and " + termination
         default: return termination
         }
+    }
+
+    /// How long ago `scheduled` was, in milliseconds to the hundredth (never below 0).
+    static func lateness(of scheduled: ContinuousClock.Instant) -> Double {
+        let milliseconds = (ContinuousClock.now - scheduled) / .milliseconds(1)
+        return max(0, (milliseconds * 100).rounded() / 100)
     }
 
     /// `duration` in whole milliseconds, rounded.

@@ -1,0 +1,93 @@
+import DaemonKit
+import Foundation
+import Logging
+import Manifest
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state folder removed while the supervisor runs (a `rm -rf .orchestrate`, a cleanup script, a `git clean
+/// -xdf`): without it the commands cannot find the supervisor (the socket is gone), a second `up` would start a
+/// second supervisor (the PID file is gone), and the daemons' output would go to files nobody can open. The
+/// supervisor watches its PID file's folder and makes again what is missing: the folders, the PID file (locked
+/// anew), the control socket, the logs and the process-group ledger. The daemons are not touched.
+extension Supervisor {
+    /// How long the removal is let settle (`rm -rf` deletes a file at a time) before the folder is made again.
+    static let stateFolderDebounce = Duration.milliseconds(50)
+
+    /// Watches the PID file (through its folder: a removal of the folder ends the watch) and asks the main loop to
+    /// check the folder after every change, until the supervisor stops.
+    func watchStateFolder() async {
+        let lockPath = Self.lockPath(stateDirectory: stateDirectory)
+        while !Task.isCancelled, !watchEnded.load(ordering: .sequentiallyConsistent) {
+            do {
+                let watcher = try InotifyWatcher(
+                    FileScanner.Configuration(paths: [lockPath]),
+                    debouncing: Debouncer.Configuration(debounce: Self.stateFolderDebounce, maxWait: .seconds(1))
+                )
+                stateWatch.withLock { $0 = watcher }
+                for try await _ in watcher.batches { post(.checkStateFolder) }
+                stateWatch.withLock { $0 = nil }
+                watcher.stop()
+            } catch {
+                logger.warning(
+                    "cannot watch the state folder; if it is removed, `down` and `up` make it again",
+                    metadata: ["folder": .string(stateDirectory), "error": "\(error)"]
+                )
+                return
+            }
+            if Task.isCancelled || watchEnded.load(ordering: .sequentiallyConsistent) { return }
+            // The folder itself went away: let the removal finish, have it made again, then watch the new one.
+            try? await CancellableSleep.for(Self.stateFolderDebounce)
+            post(.checkStateFolder)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !FileManager.default.fileExists(atPath: lockPath) {
+                guard ContinuousClock.now < deadline, (try? await CancellableSleep.for(.milliseconds(10))) != nil
+                else { return }
+            }
+        }
+    }
+
+    /// Makes again what is missing from the state folder; nothing when everything is in place (a change the
+    /// supervisor made itself). Called by the main loop, which owns `group`, where a new control server runs.
+    func restoreStateFolder(in group: inout DiscardingTaskGroup) {
+        let lockInPlace = locks.withLock { $0.last?.isInPlace ?? false }
+        let socketInPlace = Self.isSocket(socketPath)
+        guard !lockInPlace || !socketInPlace else { return }
+        logger.warning(
+            "the state folder was removed while running; making it again (the daemons keep running)",
+            metadata: ["folder": .string(stateDirectory)]
+        )
+        if !lockInPlace {
+            do {
+                let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
+                locks.withLock { $0.append(lock) }
+            } catch {
+                // Another supervisor started on the empty folder: two must never share it.
+                logger.critical(
+                    "cannot take the PID file again; stopping so that two supervisors never share the state folder",
+                    metadata: ["error": "\(error)"]
+                )
+                post(.down)
+                return
+            }
+        }
+        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
+        ownLog?.reopen()
+        for supervisor in supervisors.withLock({ Array($0.values) }) { supervisor.log.reopen() }
+        processGroups.rewrite()
+        recordSocketPath()
+        if !socketInPlace {
+            serve(controlSocketServer(), named: "control socket", in: &group)
+        }
+        logger.notice("the state folder is back: PID file, control socket and logs")
+    }
+
+    /// Whether `path` is a socket.
+    static func isSocket(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+    }
+}
