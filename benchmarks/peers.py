@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark peers for `make bench`: supervisord and circus, measured in the same run as orchestrate.
+"""Benchmark peers for `make bench`: supervisord, circus, entr and inotifywait, measured in the same run as
+orchestrate.
 
 Standard library only. What it provides:
 
@@ -17,9 +18,15 @@ Standard library only. What it provides:
     stop(via_ctl=False)  SIGTERM to the daemon (or `supervisorctl shutdown` / `circusctl quit`) ->
                          the daemon exited and every program gone
   plus `pid` (the daemon's), `program_pids()`, `leftovers()` and `kill()` (what __exit__ does).
+  processes.py runs orchestrate through the same class (`Orchestrate`).
+- `ensure_entr()` / `ensure_inotifywait()` (apt: entr, inotify-tools) and `Entr`, `Inotifywait`: a file change
+  to a shell command, run as one pipeline in a new session (`watch_file`, `watch_storm`); run.py times them
+  exactly as it times orchestrate's watchers.
 
 How "running" is timed: the moment is seen passively in /proc (a child of the daemon, not one of the old
-PIDs, whose /proc/PID/cmdline is the program's command: it has exec'd), polled every POLL seconds. Asking
+PIDs, whose /proc/PID/cmdline is the program's command: it has exec'd), polled every POLL seconds (longer
+for many programs: one look at 1,000 children costs ~10 ms of this script's CPU, taken from the 2 cores the
+daemon runs on, so the pause grows to POLL_PER_PROGRAM per program: 50 ms for 1,000). Asking
 the daemon instead would change what is measured: supervisord sleeps up to 1 s in poll() between two
 looks at its children, and each request wakes it early. Only once the moment is recorded is the daemon's
 own API asked (untimed) to confirm: supervisord's XML-RPC on its unix socket (state RUNNING with that
@@ -29,7 +36,8 @@ as the stdlib has no zmq). `api_lag` keeps how much later that confirmation came
 Everything stays local: supervisord listens on a unix socket only (no inet_http_server); circus is given
 ipc:// endpoints, no stats endpoint, statsd off, and an empty multicast_endpoint (its default would join a
 UDP multicast group). Every process started is ended by its PID, or by the process group id that this
-module created (each daemon is started in a new session, so its PID is its group id).
+module created (each daemon and pipeline is started in a new session, so its PID is its group id):
+`end_session`.
 """
 
 import argparse
@@ -54,6 +62,7 @@ import http.client
 import xmlrpc.client
 
 POLL = 0.005          # seconds between two polls of a peer's state
+POLL_PER_PROGRAM = 0.00005  # ... at least this many seconds per program waited for
 TIMEOUT = 60.0        # seconds before a wait gives up
 INSTALL_TIMEOUT = 600  # seconds for one apt-get or pip command
 
@@ -274,6 +283,43 @@ def _kill(pid: int, started: int | None = None, sig: int = signal.SIGKILL) -> No
             pass
 
 
+def _wait_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while any(alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still alive: {[pid for pid in pids if alive(pid)]}")
+        time.sleep(POLL)
+
+
+def end_session(process: subprocess.Popen, started: dict[int, int | None]) -> None:
+    """Kills what is left of a process started in a new session (its PID is its group's id), by id: freeze the
+    group (so it forks no more), list its descendants into `started`, kill the group, then each descendant and
+    each PID ever recorded in `started` (PID -> start time, so a reused PID is left alone); waits until all are
+    gone."""
+    group = process.pid
+    if process.poll() is None:
+        try:
+            os.killpg(group, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+        _wait_stopped(group)  # a signal lands asynchronously: a fork could still complete until then
+        for pid in descendants(group):
+            started.setdefault(pid, start_time(pid))
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for pid, begun in started.items():
+        _kill(pid, begun)
+    process.wait(timeout=TIMEOUT)
+    _wait_gone(list(started))
+
+
+def leftovers(started: dict[int, int | None]) -> list[int]:
+    """The PIDs of `started` (PID -> start time) that are still the same live processes."""
+    return [pid for pid, begun in started.items() if alive(pid, begun)]
+
+
 # --------------------------------------------------------------------------------------------------
 # What the two peers share: start, apply a change, restart, status, stop, clean-up
 # --------------------------------------------------------------------------------------------------
@@ -395,35 +441,17 @@ class _Peer:
         else:
             os.kill(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=TIMEOUT)
-        self._wait_gone(programs)
+        _wait_gone(programs)
         return time.perf_counter() - begin
 
     def kill(self) -> None:
-        """Kills what is left, by id: freeze the daemon's group (so it forks no more), list its descendants,
-        kill the group, then each descendant and each program PID ever seen."""
-        if self.process is None:
-            return
-        group = self.process.pid
-        if self.process.poll() is None:
-            try:
-                os.killpg(group, signal.SIGSTOP)
-            except ProcessLookupError:
-                pass
-            _wait_stopped(group)  # a signal lands asynchronously: a fork could still complete until then
-            for pid in descendants(group):
-                self.started.setdefault(pid, start_time(pid))
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for pid, started in self.started.items():
-            _kill(pid, started)
-        self.process.wait(timeout=TIMEOUT)
-        self._wait_gone(list(self.started))
+        """Kills what is left, by id (see `end_session`)."""
+        if self.process is not None:
+            end_session(self.process, self.started)
 
     def leftovers(self) -> list[int]:
         """PIDs started here that are still alive (should be empty after stop() or kill())."""
-        return [pid for pid, started in self.started.items() if alive(pid, started)]
+        return leftovers(self.started)
 
     # Waiting. The moment a change is done is seen passively in /proc: polling the daemon's API instead
     # would wake its event loop (supervisord sleeps up to 1 s in poll() between two looks at its children)
@@ -452,7 +480,8 @@ class _Peer:
                     missing[argv] -= 1
             if not +missing and not any(alive(pid) for pid in gone):
                 return time.perf_counter()
-            self._poll_again(deadline, f"processes of {sorted(targets)} not running, or {gone} not gone")
+            self._poll_again(deadline, f"processes of {sorted(targets)} not running, or {gone} not gone",
+                             len(targets) * POLL_PER_PROGRAM)
 
     def _wait_api(self, targets: dict[str, str], old_pids: dict[str, int], removed: set[str]) -> None:
         expected = {name: shlex.split(command) for name, command in targets.items()}
@@ -463,7 +492,8 @@ class _Peer:
                 for name in targets:
                     self.started.setdefault(pids[name], start_time(pids[name]))
                 return
-            self._poll_again(deadline, f"{self.name} does not report {sorted(targets)} running: {pids}")
+            self._poll_again(deadline, f"{self.name} does not report {sorted(targets)} running: {pids}",
+                             len(targets) * POLL_PER_PROGRAM)
 
     @staticmethod
     def _reached(pids: dict, expected: dict[str, list[str]], old_pids: dict[str, int], removed: set[str]) -> bool:
@@ -479,21 +509,14 @@ class _Peer:
                 return False
         return True
 
-    def _poll_again(self, deadline: float, what: str) -> None:
-        """Sleeps one poll; raises if the daemon died or `deadline` (time.monotonic) has passed."""
+    def _poll_again(self, deadline: float, what: str, pause: float = POLL) -> None:
+        """Sleeps one poll (`pause`, POLL at least); raises if the daemon died or `deadline` (time.monotonic) has
+        passed."""
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited ({self.process.returncode}): {self._log_tail()}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"after {TIMEOUT}s: {what}")
-        time.sleep(POLL)
-
-    @staticmethod
-    def _wait_gone(pids: list[int]) -> None:
-        deadline = time.monotonic() + TIMEOUT
-        while any(alive(pid) for pid in pids):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"still alive: {[pid for pid in pids if alive(pid)]}")
-            time.sleep(POLL)
+        time.sleep(max(POLL, pause))
 
     def _log_tail(self) -> str:
         try:
@@ -736,6 +759,133 @@ class Circus(_Peer):
             self.client.close()
             self.client = None
         super().kill()
+
+
+# --------------------------------------------------------------------------------------------------
+# entr and inotifywait: a file change to a command
+# --------------------------------------------------------------------------------------------------
+
+def ensure_entr() -> str | None:
+    return ensure_tool("entr", "entr")
+
+
+def ensure_inotifywait() -> str | None:
+    return ensure_tool("inotifywait", "inotify-tools")
+
+
+def inotify_watches(pid: int) -> int:
+    """How many inotify watches process `pid` holds (the `inotify wd:` lines of its descriptors' fdinfo)."""
+    count = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify":
+                    count += pathlib.Path(f"/proc/{pid}/fdinfo/{fd}").read_text().count("inotify wd:")
+            except OSError:
+                continue
+    except OSError:
+        return 0
+    return count
+
+
+class _FileWatcher:
+    """A peer that runs a shell command when files change, as one `sh -c` pipeline started in a new session in
+    `folder` (so its PID is the id of a group that is ours to kill) and ended like a daemon by `kill()`. The two
+    uses mirror orchestrate's watchers in run.py:
+      watch_file(target, command)          `sh -c command` on each write to `target`
+      watch_storm(folder, runs, paths)     for each run, a line "TIME COUNT" appended to `runs` and the paths
+                                           it was handed (COUNT of them) to `paths`
+    Both return 0.5 s after the tool holds its inotify watches (read in /proc, without waking it)."""
+
+    name = "watcher"
+
+    def __init__(self, folder: str | os.PathLike, executable: str):
+        self.folder = pathlib.Path(folder).resolve()
+        self.executable = executable
+        self.process: subprocess.Popen | None = None
+        self.started: dict[int, int | None] = {}
+
+    def _file_script(self, target: pathlib.Path, command: str) -> str:
+        raise NotImplementedError
+
+    def _storm_script(self, folder: pathlib.Path, runs: pathlib.Path, paths: pathlib.Path) -> str:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+    def watch_file(self, target: pathlib.Path, command: str) -> None:
+        self._launch(self._file_script(target, command))
+
+    def watch_storm(self, folder: pathlib.Path, runs: pathlib.Path, paths: pathlib.Path) -> None:
+        self._launch(self._storm_script(folder, runs, paths))
+
+    def _launch(self, script: str) -> None:
+        log = open(self.folder / f"{self.name}.err", "ab")
+        self.process = subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                        cwd=self.folder, start_new_session=True)
+        log.close()
+        self.started[self.process.pid] = start_time(self.process.pid)
+        deadline = time.monotonic() + TIMEOUT
+        while not any(inotify_watches(pid) for pid in descendants(self.process.pid)):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start watching: {self._log_tail()}")
+            time.sleep(POLL)
+        # The watches exist a little before the tool reads them: entr -p misses a write 10 ms after, not 0.5 s.
+        time.sleep(0.5)
+
+    def kill(self) -> None:
+        """Kills the pipeline and whatever it started, by id (see `end_session`)."""
+        if self.process is not None:
+            end_session(self.process, self.started)
+
+    def leftovers(self) -> list[int]:
+        return leftovers(self.started)
+
+    def _log_tail(self) -> str:
+        try:
+            return "\n".join((self.folder / f"{self.name}.err").read_text().splitlines()[-5:])
+        except OSError:
+            return ""
+
+
+class Entr(_FileWatcher):
+    """entr 5.x, non-interactive (`-n`: no TTY). A file: `echo FILE | entr -n -p sh -c COMMAND` (`-p`: no run at
+    start). A storm of new files: entr watches the files it is given and, with `-d`, exits (status 2) when a file is
+    added to their folder, so the man page's idiom restarts it in a loop over a fresh list; each start runs the
+    command once (no `-p`), which is how the new files are seen. entr hands no paths to the command."""
+
+    name = "entr"
+
+    def _file_script(self, target: pathlib.Path, command: str) -> str:
+        return f"echo {shlex.quote(str(target))} | {shlex.quote(self.executable)} -n -p sh -c {shlex.quote(command)}"
+
+    def _storm_script(self, folder: pathlib.Path, runs: pathlib.Path, paths: pathlib.Path) -> str:
+        command = f"echo $(date +%s.%N) 0 >> {shlex.quote(str(runs))}"
+        return (f"while :; do find {shlex.quote(str(folder))} | {shlex.quote(self.executable)} -n -d sh -c"
+                f" {shlex.quote(command)}; [ $? -eq 2 ] || exit; done")
+
+
+class Inotifywait(_FileWatcher):
+    """inotifywait (inotify-tools) in monitor mode on the folder, `-e close_write,moved_to`, one path per line, read
+    by a shell loop that runs the command once per event: `inotifywait -m -q -e close_write,moved_to --format %w%f
+    DIR | while read -r f; do sh -c COMMAND sh "$f"; done`. Each run is handed its one path."""
+
+    name = "inotifywait"
+
+    def _loop(self, folder: pathlib.Path, command: str) -> str:
+        return (f"{shlex.quote(self.executable)} -m -q -e close_write,moved_to --format %w%f {shlex.quote(str(folder))}"
+                f' | while read -r f; do sh -c {shlex.quote(command)} sh "$f"; done')
+
+    def _file_script(self, target: pathlib.Path, command: str) -> str:
+        return self._loop(target.parent, command)
+
+    def _storm_script(self, folder: pathlib.Path, runs: pathlib.Path, paths: pathlib.Path) -> str:
+        command = f'echo $(date +%s.%N) 1 >> {shlex.quote(str(runs))}; echo "$1" >> {shlex.quote(str(paths))}'
+        return self._loop(folder, command)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
 """orchestrate's benchmarks: `make bench` runs this with the release binary.
 
-Each scenario runs a real `orchestrate` process several times and reports the median. Timings are wall
-clock on a shared machine, so compare them only as ratios within one run. Results go to stdout as a
-table and to benchmarks/results/latest.json.
+Each scenario runs a real `orchestrate` process several times and reports the median; the peers that do the same
+job (supervisord, circus, entr, inotifywait; peers.py) run in the same run, timed by the same code. Timings are
+wall clock on a shared machine, so compare them only as ratios within one run. Results go to stdout (detailed
+sections, then the summary table of summary.py), to benchmarks/results/latest.json and, the summary as Markdown,
+to benchmarks/results/latest.md. benchmarks/README.md explains each scenario.
 
-Scenarios now:
-- manifest-load: `orchestrate validate` on a generated manifest of 1,000 daemons (all four kinds, with
-  defaults, interpolation and an env override), beside the same command on a 1-daemon manifest, which
-  is the process's fixed cost (start-up, argument parsing). Peak resident memory of the process too.
+Sections (`--only` runs some of them):
+- manifest: `orchestrate validate` on a generated manifest of 1,000 daemons (all four kinds, with defaults,
+  interpolation and an env override), beside the same command on a 1-daemon manifest, which is the process's fixed
+  cost (start-up, argument parsing); peak resident memory of the process too.
+- supervisor: `up -d --wait`, idle CPU and memory, `status`, a write to a command, with 50 periodic daemons and 50
+  watchers.
+- reload: a save of the manifest to the added daemon's command; descriptors, threads and memory over 1,000 reloads
+  and over 10,000 periodic runs.
+- rpc: requests per second (wrk) of an rpc daemon.
+- process: the process kind beside supervisord and circus (processes.py).
+- watchers: a file write to a command and the 10,000-file storm, orchestrate beside entr and inotifywait.
+- lateness: how late 100 periodic daemons at 100 ms start their runs.
 """
 
 import argparse
@@ -28,8 +38,9 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import peers  # noqa: E402  (supervisord and circus, measured in the same run)
+import peers  # noqa: E402  (supervisord, circus, entr and inotifywait, measured in the same run)
 import processes  # noqa: E402  (the process kind beside them)
+import summary  # noqa: E402  (the table at the end)
 
 
 def generate_manifest(count: int) -> str:
@@ -148,6 +159,7 @@ def supervisor_scenarios(binary: str, runs: int, env: dict[str, str]) -> list[di
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-up-") as folder:
         root = pathlib.Path(folder)
         manifest = supervisor_manifest(root, 50, 50)
+        (root / "w000" / "target.txt").write_text("")
         up_times = []
         for _ in range(5):
             start = time.perf_counter()
@@ -170,37 +182,40 @@ def supervisor_scenarios(binary: str, runs: int, env: dict[str, str]) -> list[di
                             "target": "no work when nothing is due; < 15 MiB"})
             status = measure([binary, "-f", str(manifest), "status"], runs, env)
             results.append({"scenario": "orchestrate status as a whole process", **status, "target_ms": 15})
-            latency = touch_latency(root / "w000", root / "seen.txt")
+            latency = touch_latency(root / "w000" / "target.txt", root / "seen.txt")
             if latency:
                 results.append({"scenario": "file write to watcher command started (debounce 50ms)", **latency,
                                 "target_ms": 55})
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
-    results += watcher_scenarios(binary, env)
     return results
 
 
-def touch_latency(folder: pathlib.Path, seen: pathlib.Path, writes: int = 11) -> dict | None:
-    """Writes a new file in `folder` `writes` times; each time, the delay until the watcher's command appends its
-    start time (`date +%s.%N`) to `seen`."""
+def touch_latency(target: pathlib.Path, seen: pathlib.Path, writes: int = 11) -> dict | None:
+    """Writes `target`, an existing watched file, `writes` times; each time, the delay until the watcher's command
+    appends its start time (`date +%s.%N`) to `seen`."""
     latencies = []
     for index in range(writes):
-        count = len(seen.read_text().splitlines()) if seen.exists() else 0
+        count = line_count(seen)
         touched = time.time()
-        (folder / f"f{index}.txt").write_text("x")
+        target.write_text(f"{index}\n")
         deadline = time.time() + 5
         while time.time() < deadline:
             lines = seen.read_text().splitlines() if seen.exists() else []
             if len(lines) > count:
-                latencies.append((float(lines[-1]) - touched) * 1000)
+                latencies.append((float(lines[count]) - touched) * 1000)
                 break
             time.sleep(0.002)
-        time.sleep(0.05)
+        time.sleep(0.1)  # the run (and any second one for the same write) is over before the next write
     if not latencies:
         return None
     return {"median_ms": round(statistics.median(latencies), 1), "min_ms": round(min(latencies), 1),
-            "max_ms": round(max(latencies), 1), "runs": len(latencies),
+            "max_ms": round(max(latencies), 1), "runs": len(latencies), "missed": writes - len(latencies),
             "command_own_start_ms": command_start_cost()}
+
+
+def line_count(path: pathlib.Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def command_start_cost(runs: int = 21) -> float:
@@ -327,14 +342,6 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
                                 "target": "50 ms plus the debounce"})
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
-        if latencies:
-            peer = supervisord_apply_change(runs)
-            if peer:
-                row = results[-1]
-                row["supervisord_median_ms"] = peer["median_ms"]
-                row["supervisord_min_ms"] = peer["min_ms"]
-                row["supervisord_max_ms"] = peer["max_ms"]
-                row["supervisord_vs_orchestrate"] = round(peer["median_ms"] / row["median_ms"], 1)
 
         # Leaks: manual mode, so each reload is exactly one POST /v1/reload after a save.
         manifest.write_text(reload_manifest(20, manual=True))
@@ -364,25 +371,6 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     return results
-
-
-def supervisord_apply_change(runs: int) -> dict | None:
-    """The same change in supervisord: 20 programs, one added (and the previous one removed) per run, applied by
-    `supervisorctl reread` and `update` right after the config is written; from the write to the new program
-    running. None when supervisord cannot be installed here."""
-    executables = peers.ensure_supervisord()
-    if not executables:
-        return None
-    base = {f"d{index:02d}": "sleep 1000" for index in range(20)}
-    times = []
-    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-supervisord-") as folder:
-        with peers.Supervisord(folder, base, executables, reread=True) as peer:
-            peer.start()
-            for index in range(runs):
-                times.append(peer.apply_change({**base, f"added{index:02d}": "sleep 1002"}) * 1000)
-            peer.stop()
-    return {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
-            "max_ms": round(max(times), 1)}
 
 
 def wrk(wrk_path: str, url: str, script: pathlib.Path | None = None, seconds: int = 10, connections: int = 64) -> dict:
@@ -479,16 +467,20 @@ def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
 
 
 STORM_FILES = 10_000
+LATENCY_COMMAND = "date +%s.%N >> quick-seen.txt"  # the same command for orchestrate, entr and inotifywait
+PEER_STORM_TIMEOUT = 60  # seconds a peer's storm may take before its figures are taken as they are
 
 
 def watcher_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
-    """A watcher with debounce 0 (write to command started), and the 10,000-file storm: how many runs, whether
-    every path was handed over, and how long after the last file the run that had it started."""
+    """A watcher with debounce 0 (a write to the command started), and the 10,000-file storm into a watcher with
+    debounce 50 ms (see `storm`)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-watch-") as folder:
         root = pathlib.Path(folder)
         for name in ("quick", "storm"):
             (root / name).mkdir()
+        target = root / "quick" / "target.txt"
+        target.write_text("")
         manifest = root / "daemons.yaml"
         manifest.write_text(
             "daemons:\n"
@@ -496,7 +488,7 @@ def watcher_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
             "    kind: watcher\n"
             "    paths: [quick]\n"
             "    debounce: 0s\n"
-            "    command: [\"sh\", \"-c\", \"date +%s.%N >> quick-seen.txt\"]\n"
+            f"    command: [\"sh\", \"-c\", \"{LATENCY_COMMAND}\"]\n"
             "  storm:\n"
             "    kind: watcher\n"
             "    paths: [storm]\n"
@@ -507,52 +499,243 @@ def watcher_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
         subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
                        stdout=subprocess.DEVNULL, cwd=folder)
         try:
-            latency = touch_latency(root / "quick", root / "quick-seen.txt")
+            latency = touch_latency(target, root / "quick-seen.txt")
             if latency:
                 results.append({"scenario": "file write to watcher command started (debounce 0)", **latency,
                                 "target_ms": 5})
-            runs_file, paths_file = root / "storm-runs.txt", root / "storm-paths.txt"
-            storm = root / "storm"
-            for index in range(STORM_FILES):
-                (storm / f"file{index:05d}.txt").write_bytes(b"x")
-            last_written = time.time()
-            last_path = str(storm / f"file{STORM_FILES - 1:05d}.txt")
-            # Done once the runs stop: nothing new for 2 s (debounce 50 ms, max_wait 10 s by default).
-            previous, quiet_since = -1, time.time()
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                count = len(runs_file.read_text().splitlines()) if runs_file.exists() else 0
-                if count != previous:
-                    previous, quiet_since = count, time.time()
-                elif count > 0 and time.time() - quiet_since > 2:
-                    break
-                time.sleep(0.05)
-            runs = [line.split() for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
-            paths = set(paths_file.read_text().splitlines()) if paths_file.exists() else set()
-            expected = {str(storm / f"file{index:05d}.txt") for index in range(STORM_FILES)}
-            # The run that handed over the last file: the first whose paths, in order, reach it.
-            handed, last_run_start = 0, None
-            if paths_file.exists():
-                lines = paths_file.read_text().splitlines()
-                for run in runs:
-                    handed += int(run[1])
-                    if last_path in lines[:handed]:
-                        last_run_start = float(run[0])
-                        break
-            results.append({
-                "scenario": f"{STORM_FILES:,} files created at once (debounce 50ms)",
-                "runs": len(runs),
-                "paths_handed_over": len(paths & expected),
-                "every_path": expected <= paths,
-                "rescan_runs": sum(1 for run in runs if len(run) > 2 and run[2] == "1"),
-                "last_file_seen": last_path in paths,
-                "last_run_after_last_file_ms": round((last_run_start - last_written) * 1000, 1)
-                if last_run_start else None,
-                "target": "1 or 2 runs, every path, last run < 500 ms after the last file",
-            })
+            results.append({"scenario": f"{STORM_FILES:,} files created at once (debounce 50ms)",
+                            **storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt"),
+                            "target": "1 or 2 runs, every path, last run < 500 ms after the last file"})
         finally:
             subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     return results
+
+
+def storm(folder: pathlib.Path, runs_file: pathlib.Path, paths_file: pathlib.Path, timeout: float = 30,
+          quiet: float = 2) -> dict:
+    """Writes STORM_FILES new files into the watched `folder` as fast as it can, then waits until the runs stop
+    (nothing new for `quiet` s; `timeout` s at most). The watcher's command appends "TIME COUNT [RESCAN]" to `runs_file`
+    for each run and the COUNT paths it was handed to `paths_file`. Reports the runs that started after the first
+    file, whether every path was handed over, runs marked as a rescan, and the time from the last file written to
+    the start of the run that handed it over (or, for a tool that hands over no paths, of the first run that started
+    after it)."""
+    old_paths = line_count(paths_file)
+    begun = time.time()
+    for index in range(STORM_FILES):
+        (folder / f"file{index:05d}.txt").write_bytes(b"x")
+    last_written = time.time()
+    last_path = str(folder / f"file{STORM_FILES - 1:05d}.txt")
+    settled = wait_quiet(runs_file, timeout, quiet)
+    runs = [line.split() for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
+    runs = [run for run in runs if float(run[0]) >= begun]  # not a run a tool made at its own start
+    lines = paths_file.read_text().splitlines()[old_paths:] if paths_file.exists() else []
+    expected = {str(folder / f"file{index:05d}.txt") for index in range(STORM_FILES)}
+    handed = set(lines) & expected
+    last_run_start = None
+    if lines:  # the run that handed over the last file: the first whose paths, in order, reach it
+        count = 0
+        for run in runs:
+            count += int(run[1])
+            if last_path in lines[:count]:
+                last_run_start = float(run[0])
+                break
+    else:
+        last_run_start = next((float(run[0]) for run in runs if float(run[0]) >= last_written), None)
+    return {
+        "runs": len(runs),
+        "paths_handed_over": len(handed),
+        "every_path": handed == expected,
+        "rescan_runs": sum(1 for run in runs if len(run) > 2 and run[2] == "1"),
+        "last_file_seen": last_path in handed,
+        "last_run_after_last_file_ms": round((last_run_start - last_written) * 1000, 1) if last_run_start else None,
+        "writing_ms": round((last_written - begun) * 1000, 1),
+        "settled": settled,
+        "timeout_s": timeout,
+    }
+
+
+def wait_quiet(runs_file: pathlib.Path, timeout: float, quiet: float = 2.0) -> bool:
+    """Waits until `runs_file` has had no new line for `quiet` seconds (after at least one); False if `timeout`
+    seconds pass first."""
+    previous, quiet_since = -1, time.time()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        count = line_count(runs_file)
+        if count != previous:
+            previous, quiet_since = count, time.time()
+        elif count > 0 and time.time() - quiet_since > quiet:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def watcher_peer_scenarios() -> dict[str, dict | None]:
+    """entr and inotifywait on the same two tasks as orchestrate's watchers: a write to `LATENCY_COMMAND` started,
+    and the storm (bounded by PEER_STORM_TIMEOUT). None for a tool that cannot be installed. Everything they started
+    is checked gone."""
+    results: dict[str, dict | None] = {}
+    seen: dict[int, int | None] = {}
+    for ensure, peer_class in ((peers.ensure_entr, peers.Entr), (peers.ensure_inotifywait, peers.Inotifywait)):
+        executable = ensure()
+        if executable is None:
+            results[peer_class.name] = None
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"orchestrate-bench-{peer_class.name}-") as folder:
+            root = pathlib.Path(folder)
+            for name in ("quick", "storm"):
+                (root / name).mkdir()
+            target = root / "quick" / "target.txt"
+            target.write_text("")
+            with peer_class(folder, executable) as peer:
+                peer.watch_file(target, LATENCY_COMMAND)
+                latency = touch_latency(target, root / "quick-seen.txt")
+            seen.update(peer.started)
+            with peer_class(folder, executable) as peer:
+                peer.watch_storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt")
+                # quiet 3 s: entr, restarted on a list of 10,000 files, takes a second or more before its run.
+                outcome = storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt", PEER_STORM_TIMEOUT, 3)
+            seen.update(peer.started)
+        results[peer_class.name] = {"latency": latency, "storm": outcome}
+    left = peers.leftovers(seen)
+    assert not left, f"left alive: {left}"
+    return results
+
+
+def lateness_scenario(binary: str, env: dict[str, str], daemons: int = 100, seconds: float = 10.0) -> dict:
+    """`daemons` periodic daemons at `interval: 100ms` running `true`, for `seconds`: how late each scheduled run
+    started. The supervisor puts it in the run's record (`last_run.late_ms`: from the scheduled instant to the child
+    spawned); the records stream over the control socket (`GET /v1/events`), and a record whose last run has no
+    duration yet is the start of a run (deduplicated by daemon and start). p50, p99 and max over all runs seen, how
+    many runs the supervisor counted meanwhile (the stream keeps the newest 1,024 changes for a slow reader), and how
+    many were due (10 a second each)."""
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-late-") as folder:
+        root = pathlib.Path(folder)
+        manifest = root / "daemons.yaml"
+        manifest.write_text("daemons:\n" + "".join(f'  p{index:03d}: {{kind: periodic, interval: 100ms, command: ["true"]}}\n'
+                                                   for index in range(daemons)))
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=folder)
+        try:
+            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
+            time.sleep(1)  # start-up settles
+            counted = -total_runs(socket_path)
+            late, unmarked = read_run_starts(socket_path, seconds)
+            counted += total_runs(socket_path)
+        finally:
+            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+    figures = {"runs_seen": len(late) + unmarked, "runs_counted": counted, "runs_due": int(daemons * seconds * 10),
+               "runs_without_late_ms": unmarked, "seconds": seconds, "target": "p99 < 5 ms"}
+    if late:
+        ordered = sorted(late)
+        figures.update({"p50_ms": round(statistics.median(ordered), 2),
+                        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+                        "max_ms": round(ordered[-1], 2)})
+    return figures
+
+
+def total_runs(socket_path: str) -> int:
+    """The runs of every daemon, from `GET /v1/status`."""
+    connection = ControlSocket(socket_path)
+    connection.request("GET", "/v1/status")
+    document = json.loads(connection.getresponse().read())
+    connection.close()
+    return sum(daemon["runs"] for daemon in document["daemons"])
+
+
+def read_run_starts(socket_path: str, seconds: float) -> tuple[list[float], int]:
+    """Reads `GET /v1/events` for `seconds`: the `late_ms` of each run start (a record whose `last_run` has no
+    `duration_ms` yet), once per (daemon, started_at, runs), and how many starts carried no `late_ms`."""
+    connection = ControlSocket(socket_path)
+    connection.request("GET", "/v1/events", headers={"Accept": "text/event-stream"})
+    response = connection.getresponse()
+    connection.sock.settimeout(5)
+    starts: dict[tuple[str, str], float | None] = {}
+    deadline = time.monotonic() + seconds
+    event = b""
+    try:
+        while time.monotonic() < deadline:
+            line = response.readline()
+            if not line:
+                break
+            if line.startswith(b"event: "):
+                event = line[7:].strip()
+            if event != b"daemon" or not line.startswith(b"data: {"):
+                continue
+            record = json.loads(line[6:])
+            run = record.get("last_run") if isinstance(record.get("last_run"), dict) else None
+            if run and run.get("duration_ms") is None and "started_at" in run:
+                # started_at has whole seconds: the run counter tells apart the runs of one second.
+                starts.setdefault((record.get("name"), run["started_at"], record.get("runs")), run.get("late_ms"))
+    finally:
+        connection.close()
+    late = [value for value in starts.values() if value is not None]
+    return late, len(starts) - len(late)
+
+
+def manifest_scenarios(binary: str, runs: int, daemons: int) -> dict:
+    """`validate` on 1 and on `daemons` daemons, and `config --json` on the latter (see the module's docstring)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ORCHESTRATE__DAEMONS__DAEMON_0000__INTERVAL": "5s"}
+    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as folder:
+        big = pathlib.Path(folder, "big.yaml")
+        big.write_text(generate_manifest(daemons))
+        tiny = pathlib.Path(folder, "tiny.yaml")
+        tiny.write_text(generate_manifest(1))
+        # One untimed run each, so the binary and the files are in the page cache.
+        for manifest in (big, tiny):
+            measure([binary, "-f", str(manifest), "validate"], 1, env)
+        baseline = measure([binary, "-f", str(tiny), "validate"], runs, env)
+        load = measure([binary, "-f", str(big), "validate"], runs, env)
+        config = measure([binary, "-f", str(big), "config", "--json"], runs, env)
+        return {"scenarios": [{"scenario": "validate, 1 daemon (process fixed cost)", **baseline},
+                              {"scenario": f"validate, {daemons} daemons", **load, "target_ms": 50},
+                              {"scenario": f"config --json, {daemons} daemons", **config}],
+                "manifest_bytes": big.stat().st_size,
+                "load_beyond_fixed_cost_ms": round(load["median_ms"] - baseline["median_ms"], 2)}
+
+
+def print_manifest(document: dict) -> None:
+    print(f"manifest of {document['daemons']} daemons: {document['manifest_bytes'] / 1024:.0f} KiB of YAML")
+    print()
+    header = f"{'scenario':<42} {'median':>10} {'min':>10} {'max':>10} {'peak RSS':>10}  target"
+    print(header)
+    print("-" * len(header))
+    for row in document["scenarios"]:
+        target = f"< {row['target_ms']} ms" if "target_ms" in row else ""
+        print(
+            f"{row['scenario']:<42} {row['median_ms']:>7.1f} ms {row['min_ms']:>7.1f} ms {row['max_ms']:>7.1f} ms"
+            f" {row['peak_rss_kib'] / 1024:>6.1f} MiB  {target}"
+        )
+    print()
+    print(f"load and validate of {document['daemons']} daemons beyond the fixed cost: "
+          f"{document['load_beyond_fixed_cost_ms']:.1f} ms")
+
+
+def print_rows(title: str, rows: list[dict]) -> None:
+    print()
+    print(title)
+    for row in rows:
+        figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
+        print(f"  {row['scenario']}: {figures}")
+
+
+def watchers_section(binary: str, env: dict[str, str]) -> dict:
+    """orchestrate's watchers, then entr and inotifywait on the same tasks."""
+    return {"orchestrate": watcher_scenarios(binary, env), **watcher_peer_scenarios()}
+
+
+def print_watchers(watchers: dict) -> None:
+    print_rows("watchers (orchestrate):", watchers["orchestrate"])
+    for name in ("entr", "inotifywait"):
+        figures = watchers.get(name)
+        if figures is None:
+            print(f"  {name}: skipped (not installed)")
+            continue
+        for task, row in figures.items():
+            values = ", ".join(f"{key}={value}" for key, value in (row or {}).items())
+            print(f"  {name}, {'file write to command' if task == 'latency' else 'the storm'}: {values or 'failed'}")
+
+
+SECTIONS = ("manifest", "supervisor", "reload", "rpc", "process", "watchers", "lateness")
 
 
 def main() -> None:
@@ -561,78 +744,70 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--daemons", type=int, default=1000)
     parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run (default: all of {', '.join(SECTIONS)})")
     arguments = parser.parse_args()
+    only = [name.strip() for name in arguments.only.split(",") if name.strip()]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     binary = str(pathlib.Path(arguments.binary).resolve())
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ORCHESTRATE__DAEMONS__DAEMON_0000__INTERVAL": "5s"}
-    results = []
-    with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as folder:
-        big = pathlib.Path(folder, "big.yaml")
-        big.write_text(generate_manifest(arguments.daemons))
-        tiny = pathlib.Path(folder, "tiny.yaml")
-        tiny.write_text(generate_manifest(1))
-        # One untimed run each, so the binary and the files are in the page cache.
-        for manifest in (big, tiny):
-            measure([binary, "-f", str(manifest), "validate"], 1, env)
-        baseline = measure([binary, "-f", str(tiny), "validate"], arguments.runs, env)
-        load = measure([binary, "-f", str(big), "validate"], arguments.runs, env)
-        config = measure([binary, "-f", str(big), "config", "--json"], arguments.runs, env)
-        results.append({"scenario": "validate, 1 daemon (process fixed cost)", **baseline})
-        results.append({"scenario": f"validate, {arguments.daemons} daemons", **load, "target_ms": 50})
-        results.append({"scenario": f"config --json, {arguments.daemons} daemons", **config})
-        size = big.stat().st_size
+    runners = {
+        "manifest": lambda: manifest_scenarios(binary, arguments.runs, arguments.daemons),
+        "supervisor": lambda: supervisor_scenarios(binary, arguments.runs, env),
+        "reload": lambda: reload_scenarios(binary, env) + [run_leak_scenario(binary, env)],
+        "rpc": lambda: rpc_scenarios(binary, env),
+        "process": lambda: processes.process_scenarios(binary),
+        "watchers": lambda: watchers_section(binary, env),
+        "lateness": lambda: lateness_scenario(binary, env),
+    }
+    document = {"machine": {"arch": platform.machine(), "cores": os.cpu_count()}, "runs": arguments.runs,
+                "daemons": arguments.daemons, "sections_s": {}}
+    for name in only:
+        begun = time.perf_counter()
+        figures = runners[name]()
+        if name == "manifest":
+            document.update(figures)
+        else:
+            document[name] = figures
+        document["sections_s"][name] = round(time.perf_counter() - begun, 1)
 
-    supervisor = supervisor_scenarios(binary, arguments.runs, env={"PATH": env["PATH"]})
-    reloads = reload_scenarios(binary, env={"PATH": env["PATH"]})
-    reloads.append(run_leak_scenario(binary, env={"PATH": env["PATH"]}))
-    rpc = rpc_scenarios(binary, env={"PATH": env["PATH"]})
-    process = processes.process_scenarios(binary)
-
-    print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of {arguments.runs} runs")
-    print(f"manifest of {arguments.daemons} daemons: {size / 1024:.0f} KiB of YAML")
-    print()
-    header = f"{'scenario':<42} {'median':>10} {'min':>10} {'max':>10} {'peak RSS':>10}  target"
-    print(header)
-    print("-" * len(header))
-    for row in results:
-        target = f"< {row['target_ms']} ms" if "target_ms" in row else ""
-        print(
-            f"{row['scenario']:<42} {row['median_ms']:>7.1f} ms {row['min_ms']:>7.1f} ms {row['max_ms']:>7.1f} ms"
-            f" {row['peak_rss_kib'] / 1024:>6.1f} MiB  {target}"
-        )
-    loaded = results[1]["median_ms"] - results[0]["median_ms"]
-    print()
-    print(f"load and validate of {arguments.daemons} daemons beyond the fixed cost: {loaded:.1f} ms")
-
-    for title, rows in (("supervisor (50 periodic daemons at 1m, 50 watchers):", supervisor),
-                        ("hot reload (20 periodic daemons), and leaks over many reloads and runs:", reloads),
-                        ("rpc daemon:", rpc)):
+    print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of the runs given as n")
+    if "manifest" in document["sections_s"]:
+        print_manifest(document)
+    for name, title in (("supervisor", "supervisor (50 periodic daemons at 1m, 50 watchers):"),
+                        ("reload", "hot reload (20 periodic daemons), and leaks over many reloads and runs:"),
+                        ("rpc", "rpc daemon:")):
+        if name in document:
+            print_rows(title, document[name])
+    if "watchers" in document:
+        print_watchers(document["watchers"])
+    if "lateness" in document:
+        print_rows("periodic lateness:", [{"scenario": "100 periodic daemons at 100 ms", **document["lateness"]}])
+    if "process" in document:
         print()
-        print(title)
-        for row in rows:
-            figures = ", ".join(f"{key}={value}" for key, value in row.items() if key != "scenario")
-            print(f"  {row['scenario']}: {figures}")
+        print("process kind: `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")
+        print("\n".join(processes.table(document["process"])))
 
+    found = summary.rows(document)
     print()
-    print("process kind: 100 `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")
-    print("\n".join(processes.table(process)))
+    print("summary (medians; in brackets the peer's figure over orchestrate's: above 1, orchestrate is faster or lighter)")
+    print(summary.text(found))
+    print()
+    print("sections took " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in document["sections_s"].items()))
 
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    document = {
-        "machine": {"arch": platform.machine(), "cores": os.cpu_count()},
-        "runs": arguments.runs,
-        "daemons": arguments.daemons,
-        "manifest_bytes": size,
-        "scenarios": results,
-        "supervisor": supervisor,
-        "reload": reloads,
-        "rpc": rpc,
-        "process": process,
-        "load_beyond_fixed_cost_ms": round(loaded, 2),
-    }
     output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"written to {output.relative_to(pathlib.Path.cwd()) if output.is_relative_to(pathlib.Path.cwd()) else output}")
+    markdown = output.with_suffix(".md")
+    markdown.write_text(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores, "
+                        f"{time.strftime('%Y-%m-%d')}): medians of n runs; in brackets the peer's figure over "
+                        f"orchestrate's (above 1: orchestrate is faster or lighter).\n\n{summary.markdown(found)}\n")
+    for path in (output, markdown):
+        shown = path.relative_to(pathlib.Path.cwd()) if path.is_relative_to(pathlib.Path.cwd()) else path
+        print(f"written to {shown}")
 
 
 if __name__ == "__main__":
