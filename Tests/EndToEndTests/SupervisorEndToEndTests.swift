@@ -74,7 +74,15 @@ extension SupervisorBinaryTests {
             }
             _ = try? await E2E.run(["down", "--timeout", "20s"], in: directory.path)
             if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
+            // The supervisor `up` started, by its PID, even when its state folder is gone (a test removed it).
+            if let pid = Self.startedPID(up.stdout), Self.isAlive(pid) { kill(pid, SIGKILL) }
             if let failure { throw failure }
+        }
+
+        /// The PID in `up -d`'s "orchestrate: started (pid N), …".
+        static func startedPID(_ stdout: String) -> Int32? {
+            guard let range = stdout.range(of: "started (pid ") else { return nil }
+            return Int32(stdout[range.upperBound...].prefix { $0.isNumber })
         }
 
         static func lockHolder(_ directory: TemporaryDirectory) -> Int32? {

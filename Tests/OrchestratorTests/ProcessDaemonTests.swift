@@ -33,7 +33,7 @@ struct ProcessDaemonTests {
         let harness = try harness("kind: process\ncommand: [sleep, '300']")
         let task = harness.start(try daemon(harness))
         #expect(await waitUntil { harness.record.state == .running && harness.record.pids.count == 1 })
-        let pid = harness.record.pids[0]
+        let pid = try #require(harness.record.pids.first)
         #expect(processExists(pid))
         #expect(harness.record.runs == 1)
         task.cancel()
@@ -127,7 +127,7 @@ struct ProcessDaemonTests {
         )
         let task = harness.start(try daemon(harness))
         #expect(await waitUntil { harness.record.pids.count == 1 })
-        let pid = harness.record.pids[0]
+        let pid = try #require(harness.record.pids.first)
         let reason = try #require(await failure(of: task))
         #expect(reason.hasPrefix("not ready within 300ms: "))
         #expect(reason.contains("refused"))
@@ -163,7 +163,7 @@ struct ProcessDaemonTests {
         )
         let task = harness.start(try daemon(harness))
         #expect(await waitUntil { harness.record.health["liveness"] == "ok" })
-        let pid = harness.record.pids[0]
+        let pid = try #require(harness.record.pids.first)
         try FileManager.default.removeItem(atPath: harness.directory.url("alive"))
         let reason = await failure(of: task)
         #expect(reason == "liveness failed 2 times in a row: 'test -f alive' exited with status 1")

@@ -190,7 +190,7 @@ public struct CommandRunner: Sendable {
     }
 
     /// Spawns the launch in a new session and process group, with the runner's folder and environment on top of
-    /// this process's, from the ``SpawnThread``.
+    /// this process's, from a ``SpawnThread`` thread.
     private func spawn(
         _ launch: Launch,
         input: Int32,

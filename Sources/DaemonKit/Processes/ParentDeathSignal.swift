@@ -15,7 +15,7 @@ import Musl
 /// kills itself), and execs the command.
 ///
 /// The kernel sends the signal when the *thread* that forked the child exits, not the process. Every child is
-/// spawned from one dedicated thread that lives until the process exits (``SpawnThread``), never from a
+/// spawned from dedicated threads that live until the process exits (``SpawnThread``), never from a
 /// cooperative-pool thread (those retire when idle), so the signal fires exactly when the supervisor dies.
 ///
 /// Limits: only the direct child gets the signal; its descendants in the same process group survive a

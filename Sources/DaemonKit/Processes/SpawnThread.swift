@@ -2,34 +2,37 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The one thread every command is spawned from, for the life of the process.
+/// The threads every command is spawned from, for the life of the process.
 ///
 /// A child's parent-death signal (``ParentDeathSignal``) fires when the *thread* that spawned it exits, not the
 /// process. The cooperative pool's threads come and go (libdispatch retires idle workers), so a command spawned
-/// from one would be killed some seconds later, when that thread retired. Spawning only from this thread, which
-/// never exits, makes the signal fire exactly when the supervisor dies. It sleeps on a semaphore between spawns.
+/// from one would be killed some seconds later, when that thread retired. Spawning only from these threads, which
+/// never exit, makes the signal fire exactly when the supervisor dies. They sleep on a semaphore between spawns.
+///
+/// A spawn holds its thread until the child has exec'd (vfork), a few hundred microseconds, so there is one thread
+/// per core (at least two): a hundred periodic daemons due at the same moment are spawned on every core at once
+/// instead of one after another.
 final class SpawnThread: Sendable {
-    static let shared = SpawnThread()
+    static let shared = SpawnThread(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
 
     private let jobs = Mutex<[@Sendable () -> Void]>([])
     private let wake = DispatchSemaphore(value: 0)
 
-    private init() {
-        let thread = Thread { [self] in
-            while true {
-                wake.wait()
-                let pending = jobs.withLock { jobs in
-                    defer { jobs.removeAll() }
-                    return jobs
+    private init(threads: Int) {
+        for index in 0..<threads {
+            let thread = Thread { [self] in
+                while true {
+                    wake.wait()
+                    let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                    job?()
                 }
-                for job in pending { job() }
             }
+            thread.name = "orchestrate-spawn-\(index)"
+            thread.start()
         }
-        thread.name = "orchestrate-spawn"
-        thread.start()
     }
 
-    /// Runs `body` on the spawn thread and returns its result.
+    /// Runs `body` on a spawn thread and returns its result.
     func perform<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
         await withCheckedContinuation { continuation in
             jobs.withLock { $0.append { continuation.resume(returning: body()) } }
