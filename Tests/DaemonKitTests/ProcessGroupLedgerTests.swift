@@ -10,10 +10,38 @@ struct ProcessGroupLedgerTests {
             let ledger = ProcessGroupLedger(path: directory.url("run/process-groups"))
             ledger.add(getpid())
             let text = try String(contentsOfFile: ledger.path, encoding: .utf8)
-            #expect(text.hasPrefix("\(getpid()) "))
+            #expect(text.hasPrefix("+\(getpid()) "))
+            #expect(ProcessGroupLedger.recordedGroups(in: text).keys.sorted() == [getpid()])
             ledger.remove(getpid())
-            #expect(try String(contentsOfFile: ledger.path, encoding: .utf8).isEmpty)
+            #expect(
+                ProcessGroupLedger.recordedGroups(in: try String(contentsOfFile: ledger.path, encoding: .utf8)).isEmpty
+            )
         }
+    }
+
+    @Test func theFileIsAppendedToAndCompactedNotRewrittenOnEveryChange() throws {
+        try TemporaryDirectory.with { directory in
+            let ledger = ProcessGroupLedger(path: directory.url("run/process-groups"))
+            ledger.add(getpid())
+            var inode = stat()
+            stat(ledger.path, &inode)
+            // Ten thousand commands come and go (PIDs that are not running: their start time is 0).
+            for pid in Int32(4_000_000)..<4_010_000 {
+                ledger.add(pid)
+                ledger.remove(pid)
+            }
+            var after = stat()
+            stat(ledger.path, &after)
+            #expect(after.st_ino == inode.st_ino, "the same file, never replaced")
+            let text = try String(contentsOfFile: ledger.path, encoding: .utf8)
+            #expect(text.split(separator: "\n").count <= 64 + 4, "compacted: \(text.count) bytes")
+            #expect(ProcessGroupLedger.recordedGroups(in: text).keys.sorted() == [getpid()])
+        }
+    }
+
+    @Test func earlierLedgersAreReadToo() {
+        let groups = ProcessGroupLedger.recordedGroups(in: "100 7\n+200 8\n-100\n1 0\ngarbage\n-x\n")
+        #expect(groups == [200: 8])
     }
 
     @Test func cleanUpKillsOnlyWhatMatchesARecordedSession() throws {

@@ -234,7 +234,7 @@ private enum OrphanReaperThread {
             }
             started = true
             let thread = Thread { loop(descriptor, onReap) }
-            thread.name = "orchestrate-reaper"
+            thread.name = "orphan-reaper"
             thread.start()
         }
     }

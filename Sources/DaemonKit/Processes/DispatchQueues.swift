@@ -15,7 +15,7 @@ extension DispatchQueue {
     /// global queue, for the reason given at ``timers``.
     static func runBlocking(_ body: @escaping @Sendable () -> Void) {
         let thread = Thread(block: body)
-        thread.name = "orchestrate.blocking"
+        thread.name = "blocking-call"
         thread.start()
     }
 }

@@ -46,7 +46,7 @@ final class OutputMonitor: Sendable {
         precondition(epoll >= 0 && wakeup >= 0, "cannot create the output monitor's epoll and eventfd: errno \(errno)")
         precondition(csupport_epoll_add(epoll, wakeup, 0) == 0, "epoll_ctl: errno \(errno)")
         let thread = Thread { [self] in self.loop() }
-        thread.name = "orchestrate-output"
+        thread.name = "output-monitor"
         thread.start()
     }
 

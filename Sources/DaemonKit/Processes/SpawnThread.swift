@@ -27,7 +27,7 @@ final class SpawnThread: Sendable {
                     job?()
                 }
             }
-            thread.name = "orchestrate-spawn-\(index)"
+            thread.name = "spawn-\(index)"
             thread.start()
         }
     }

@@ -15,33 +15,67 @@ import Glibc
 public final class ProcessGroupLedger: Sendable {
     /// The ledger file.
     public let path: String
-    private let groups = Mutex<[Int32: UInt64]>([:])
+    private let state = Mutex(State())
+
+    /// The groups recorded, and the file they are appended to.
+    private struct State {
+        var groups: [Int32: UInt64] = [:]
+        var descriptor: Int32?
+        /// Lines in the file; once they outnumber the groups by far, the file is written anew.
+        var lines = 0
+    }
 
     /// A ledger kept in `path` (created with its folder on the first write).
     public init(path: String) {
         self.path = path
     }
 
+    deinit {
+        state.withLock { state in state.descriptor.map(FileDescriptorIO.closeFile) }
+    }
+
     /// Records the group led by `pid`.
     public func add(_ pid: Int32) {
         let start = Self.startTime(of: pid) ?? 0
-        groups.withLock { groups in
-            groups[pid] = start
-            write(groups)
+        state.withLock { state in
+            state.groups[pid] = start
+            append("+\(pid) \(start)\n", to: &state)
         }
     }
 
     /// Forgets the group led by `pid` (its command has ended and its group was killed).
     public func remove(_ pid: Int32) {
-        groups.withLock { groups in
-            groups.removeValue(forKey: pid)
-            write(groups)
+        state.withLock { state in
+            guard state.groups.removeValue(forKey: pid) != nil else { return }
+            append("-\(pid)\n", to: &state)
         }
     }
 
     /// Writes the file again (with its folder): after someone removed it while the supervisor runs.
     public func rewrite() {
-        groups.withLock { write($0) }
+        state.withLock { state in
+            state.descriptor.map(FileDescriptorIO.closeFile)
+            state.descriptor = nil
+            compact(&state)
+        }
+    }
+
+    /// The groups a ledger's text records: each `+PID START` line adds one, each `-PID` line forgets it (a line
+    /// `PID START`, as earlier versions wrote the file, adds one too); other lines are skipped.
+    public static func recordedGroups(in text: String) -> [Int32: UInt64] {
+        var groups: [Int32: UInt64] = [:]
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("-") {
+                if let pid = Int32(line.dropFirst()) { groups[pid] = nil }
+                continue
+            }
+            let fields = line.drop { $0 == "+" }.split(separator: " ")
+            guard fields.count == 2, let group = Int32(fields[0]), let start = UInt64(fields[1]), group > 1 else {
+                continue
+            }
+            groups[group] = start
+        }
+        return groups
     }
 
     /// Kills every live process of the groups a previous supervisor recorded, then clears the ledger;
@@ -49,18 +83,16 @@ public final class ProcessGroupLedger: Sendable {
     @discardableResult
     public func cleanUpPrevious() -> [Int32] {
         defer {
-            groups.withLock { $0 = [:] }
+            state.withLock { state in
+                state.groups = [:]
+                state.descriptor.map(FileDescriptorIO.closeFile)
+                state.descriptor = nil
+                state.lines = 0
+            }
             try? FileManager.default.removeItem(atPath: path)
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        var recorded: [Int32: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count == 2, let group = Int32(fields[0]), let start = UInt64(fields[1]), group > 1 else {
-                continue
-            }
-            recorded[group] = start
-        }
+        let recorded = Self.recordedGroups(in: text)
         guard !recorded.isEmpty else { return [] }
         var killed: [Int32] = []
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -73,25 +105,44 @@ public final class ProcessGroupLedger: Sendable {
         return killed
     }
 
-    /// Replaces the file with `snapshot` (a temporary file renamed over it), under the lock so that writes land
-    /// in order. No fsync: the file only has to outlive the supervisor's process (a SIGKILL), and the page cache
-    /// does; after a machine crash there are no processes left to end. (An fsync per spawn and per exit cost
-    /// more than the spawn itself.)
-    private func write(_ snapshot: [Int32: UInt64]) {
-        let text = snapshot.keys.sorted().map { "\($0) \(snapshot[$0]!)\n" }.joined()
-        let temporary = path + ".tmp"
-        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
-        var opened = FileDescriptorIO.openFile(temporary, flags: flags)
-        if case .failure(let failure) = opened, failure.errno == ENOENT {
-            // The first write: the folder is made then.
-            try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
-            opened = FileDescriptorIO.openFile(temporary, flags: flags)
+    /// Appends `line` to the file, one `write` on a descriptor kept open: a spawn and an exit each cost that much.
+    /// (The file used to be written anew, to a temporary file renamed over it, on every change: creating a file
+    /// per spawn and per exit was most of the supervisor's system time with a thousand runs a second.) No fsync:
+    /// the file only has to outlive the supervisor's process (a SIGKILL), and the page cache does; after a machine
+    /// crash there are no processes left to end.
+    private func append(_ line: String, to state: inout State) {
+        state.lines += 1
+        if state.lines > 64 + 4 * state.groups.count {
+            compact(&state)
+            return
         }
-        guard case .success(let descriptor) = opened else { return }
+        guard let descriptor = open(&state) else { return }
+        var line = line
+        _ = line.withUTF8 { FileDescriptorIO.writeFully(descriptor, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Replaces the file's contents with one line per group.
+    private func compact(_ state: inout State) {
+        guard let descriptor = open(&state) else { return }
+        let text = state.groups.keys.sorted().map { "+\($0) \(state.groups[$0]!)\n" }.joined()
+        state.lines = state.groups.count
+        guard ftruncate(descriptor, 0) == 0 else { return }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
-        FileDescriptorIO.closeFile(descriptor)
-        if written.errno == nil { rename(temporary, path) }
+        _ = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
+    }
+
+    /// The file's descriptor, opened for appending (with its folder made) when it is not yet.
+    private func open(_ state: inout State) -> Int32? {
+        if let descriptor = state.descriptor { return descriptor }
+        let flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+        var opened = FileDescriptorIO.openFile(path, flags: flags)
+        if case .failure(let failure) = opened, failure.errno == ENOENT {
+            try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+            opened = FileDescriptorIO.openFile(path, flags: flags)
+        }
+        guard case .success(let descriptor) = opened else { return nil }
+        state.descriptor = descriptor
+        return descriptor
     }
 
     private struct ProcessStat {
