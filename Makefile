@@ -27,9 +27,12 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# The whole suite (unit and end-to-end tests with the built binary), then the reliability suite's fuzzers in
+# bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 
 # Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon takes its API key from
 # CORE_API_KEY: a development key unless one is set.
@@ -51,6 +54,7 @@ bench: release
 # detection is off here: LeakSanitizer counts what Swift's lazily made globals hold as leaked; memory growth is
 # measured by the benchmarks' leak scenarios instead.
 FUZZ_SECONDS ?= 600
+TEST_FUZZ_SECONDS ?= 60
 FUZZERS := manifest:FuzzManifest interpolation:FuzzInterpolation glob:FuzzGlob
 
 fuzz: setup
@@ -66,12 +70,16 @@ fuzz: setup
 	    if ls Fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a failure, see Fuzz/crashes/" >&2; exit 1; fi; \
 	done
 
-# The reliability suite: the fuzzers (60 s each unless FUZZ_SECONDS says otherwise), then the fault and security
-# tests with the built binary.
-test-reliability: FUZZ_SECONDS = 60
+# The reliability suite: the fuzzers (FUZZ_SECONDS each, 10 minutes unless told otherwise), the fault and
+# security tests with the built binary, and the unit tests under AddressSanitizer and LeakSanitizer (their own
+# build in .build-asan; the end-to-end tests are left out there, as each run of an instrumented binary reports
+# the Swift runtime's own allocations at exit). LSAN suppressions: Tests/lsan.supp.
 test-reliability: fuzz
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter 'FaultEndToEndTests|SecurityEndToEndTests|ProcessEndToEndTests'
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp:print_suppressions=0 \
+	    $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip 'EndToEndTests\.'
 
 format:
 	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests
