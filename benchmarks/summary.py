@@ -115,12 +115,13 @@ def rows(document: dict) -> list[Row]:
     if document.get("process"):
         found += _process_rows(document["process"])
     found += _watcher_rows(document)
-    late = document.get("lateness")
-    if late:
+    for late in document.get("lateness") or []:
+        every = f"{late['daemons']} × {late['interval_ms']:,} ms" + (f", jitter {late['jitter_ms']} ms"
+                                                                    if late.get("jitter_ms") else "")
         figure = (f"p50 {number(late['p50_ms'], 'ms')}, p99 {number(late['p99_ms'], 'ms')}" if "p50_ms" in late
                   else "no late_ms in run records")
-        found.append(Row(f"periodic lateness (n={late['runs_seen']:,})", figure, [], "p99 < 5 ms"))
-        found.append(Row("periodic runs in 10 s", f"{late['runs_counted']:,} of {late['runs_due']:,} due",
+        found.append(Row(f"periodic lateness, {every} (n={late['runs_seen']:,})", figure, [], "p99 < 5 ms"))
+        found.append(Row(f"periodic runs in 10 s, {every}", f"{late['runs_counted']:,} of {late['runs_due']:,} due",
                          [], "all (no drift)"))
     health = next((row for row in document.get("rpc", []) if row["scenario"].startswith("GET /health")), None)
     if health:
