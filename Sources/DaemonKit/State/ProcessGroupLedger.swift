@@ -121,14 +121,27 @@ public final class ProcessGroupLedger: Sendable {
         _ = line.withUTF8 { FileDescriptorIO.writeFully(descriptor, UnsafeRawBufferPointer($0)) }
     }
 
-    /// Replaces the file's contents with one line per group.
+    /// Replaces the file with one line per group: a temporary file renamed over it, so that a supervisor killed
+    /// midway leaves the old file or the new one, never a truncated one. Rare (once per many changes), so the new
+    /// file it makes costs nothing that matters.
     private func compact(_ state: inout State) {
-        guard let descriptor = open(&state) else { return }
         let text = state.groups.keys.sorted().map { "+\($0) \(state.groups[$0]!)\n" }.joined()
         state.lines = state.groups.count
-        guard ftruncate(descriptor, 0) == 0 else { return }
+        let temporary = path + ".tmp"
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        var opened = FileDescriptorIO.openFile(temporary, flags: flags)
+        if case .failure(let failure) = opened, failure.errno == ENOENT {
+            try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+            opened = FileDescriptorIO.openFile(temporary, flags: flags)
+        }
+        guard case .success(let descriptor) = opened else { return }
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
+        let written = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
+        FileDescriptorIO.closeFile(descriptor)
+        guard written.errno == nil, rename(temporary, path) == 0 else { return }
+        // Appends go to the new file from now on.
+        state.descriptor.map(FileDescriptorIO.closeFile)
+        state.descriptor = nil
     }
 
     /// The file's descriptor, opened for appending (with its folder made) when it is not yet.
