@@ -2,16 +2,13 @@ import Dispatch
 import Foundation
 
 extension DispatchQueue {
-    /// Where DaemonKit's timers fire: sleeps, stop escalations, the grace period of an output pipe.
-    ///
-    /// A queue of its own, not a global one. On Linux, libdispatch gives the global queues about one thread
-    /// per core; a few blocking calls on them (a probe waiting for a connection, a test reading a child's
-    /// output) then hold back every timer behind them, and a periodic daemon misses its ticks. A serial queue
-    /// made here is served by threads that do not wait for a free one, and its handlers only resume a
-    /// continuation or send a signal.
-    static let timers = DispatchQueue(label: "orchestrate.timers")
+    /// Where DaemonKit's timers fire: sleeps, stop escalations, the grace period of an output pipe. Their handlers
+    /// only resume a continuation or send a signal. This is the global queue, which on Linux libdispatch serves
+    /// with about one thread per core: nothing that blocks may run there (``runBlocking(_:)``), or every timer
+    /// behind it waits, and a periodic daemon misses its ticks.
+    static var timers: DispatchQueue { .global() }
 
-    /// Runs `body`, which may block, on a thread of its own: a probe, a write to a child's stdin. Never on a
+    /// Runs `body`, which may block, on a thread of its own: a probe, a write to a child's stdin. Never on the
     /// global queue, for the reason given at ``timers``.
     static func runBlocking(_ body: @escaping @Sendable () -> Void) {
         let thread = Thread(block: body)
