@@ -91,12 +91,16 @@ struct PIDLockTests {
     }
 
     @Test("a lock held by another process blocks acquire until that process is SIGKILLed")
-    func otherProcess() throws {
-        try TemporaryDirectory.with { folder in
+    func otherProcess() async throws {
+        // Async, polling with waitUntil: a blocking wait for the Python child would hold one of the cooperative
+        // pool's two threads, which every async test of this process shares.
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        do {
             let path = folder.url("orchestrate.pid")
             let child = try LockHoldingProcess(path: path)
             defer { child.kill() }
-            #expect(eventually { PIDLock.holder(path: path) == child.pid })
+            #expect(await waitUntil { PIDLock.holder(path: path) == child.pid })
             #expect(PIDLock.isRunning(path: path))
 
             let error = #expect(throws: DaemonKitError.self) { try PIDLock.acquire(path: path) }
@@ -104,7 +108,7 @@ struct PIDLockTests {
             #expect(error?.message == "orchestrate is already running for this manifest (pid \(child.pid))")
 
             kill(child.pid, SIGKILL)
-            #expect(eventually { !PIDLock.isRunning(path: path) })
+            #expect(await waitUntil { !PIDLock.isRunning(path: path) })
             #expect(PIDLock.holder(path: path) == nil)
             let lock = try PIDLock.acquire(path: path)
             defer { lock.release() }
@@ -113,12 +117,14 @@ struct PIDLockTests {
     }
 
     @Test("a holder whose file names no PID still blocks acquire; the message then names none")
-    func holderWithGarbage() throws {
-        try TemporaryDirectory.with { folder in
+    func holderWithGarbage() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        do {
             let path = folder.url("orchestrate.pid")
             let child = try LockHoldingProcess(path: path, content: "garbage")
             defer { child.kill() }
-            #expect(eventually { PIDLock.isRunning(path: path) && contents(of: path) == "garbage" })
+            #expect(await waitUntil { PIDLock.isRunning(path: path) && contents(of: path) == "garbage" })
             #expect(PIDLock.holder(path: path) == nil)
             let error = #expect(throws: DaemonKitError.self) { try PIDLock.acquire(path: path) }
             #expect(error?.code == .alreadyRunning)
