@@ -271,16 +271,9 @@ def process_counts(pid: int) -> dict:
             "rss_mib": round(rss_mib(pid), 1), "rss_anon_mib": round(rss_mib(pid, "RssAnon"), 1)}
 
 
-def run_leak_scenario(binary: str, env: dict[str, str], total_runs: int = 10_000) -> dict:
-    """10 periodic daemons running `true` every 20 ms until `total_runs` runs: the supervisor's descriptors, threads
+def run_leak_scenario(binary: str, env: dict[str, str], runs: int = 10_000) -> dict:
+    """10 periodic daemons running `true` every 20 ms until `runs` runs: the supervisor's descriptors, threads
     and memory after 500 runs (warmed up) and after all of them."""
-    def runs(socket_path: str) -> int:
-        connection = ControlSocket(socket_path)
-        connection.request("GET", "/v1/status")
-        document = json.loads(connection.getresponse().read())
-        connection.close()
-        return sum(daemon["runs"] for daemon in document["daemons"])
-
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-runs-") as folder:
         root = pathlib.Path(folder)
         lines = ["daemons:"] + [f"  p{index}: {{kind: periodic, interval: 20ms, command: [\"true\"]}}" for index in range(10)]
@@ -290,14 +283,14 @@ def run_leak_scenario(binary: str, env: dict[str, str], total_runs: int = 10_000
         try:
             pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
             socket_path = str(root / ".orchestrate" / "orchestrate.sock")
-            while runs(socket_path) < 500:
+            while total_runs(socket_path) < 500:
                 time.sleep(0.1)
             before = process_counts(pid)
             begin = time.perf_counter()
-            while (done := runs(socket_path)) < total_runs:
+            while (done := total_runs(socket_path)) < runs:
                 time.sleep(0.5)
             after = process_counts(pid)
-            return {"scenario": f"{total_runs:,} periodic runs (10 daemons, `true` every 20 ms)", "before": before,
+            return {"scenario": f"{runs:,} periodic runs (10 daemons, `true` every 20 ms)", "before": before,
                     "after": after, "runs": done, "seconds": round(time.perf_counter() - begin, 1),
                     "target": "descriptors, threads and memory flat"}
         finally:
