@@ -233,13 +233,19 @@ struct CommandRunnerTests {
                     .run(onStart: { running in handle.withLock { $0 = running } }, output: output.append)
             }
             group.addTask {
-                // Stop once both processes have said they run (so both have set their signal dispositions).
+                // Stop once both processes have said they run (so both have set their signal dispositions) and
+                // the handle has come: the output can arrive before `onStart` has run, and a stop without the
+                // handle would be lost, leaving the tree running for ever.
                 let ready = await waitUntil(timeout: .seconds(10)) {
-                    output.text.contains("grandchild") && output.text.contains("child ")
+                    let lines = output.lines
+                    return lines.contains { $0.hasPrefix("grandchild ") } && lines.contains { $0.hasPrefix("child ") }
+                        && handle.withLock { $0 } != nil
                 }
                 #expect(ready)
+                // Without the handle, this throws: the group cancels the run, which ends the tree.
+                let running = try #require(handle.withLock { $0 })
                 stoppedAt.withLock { $0 = clock.now }
-                handle.withLock { $0 }?.stop()
+                running.stop()
                 return nil
             }
             var result: CommandRunResult?

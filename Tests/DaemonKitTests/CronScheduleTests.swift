@@ -1,4 +1,5 @@
 import Foundation
+import OrchestrateTesting
 import Testing
 
 @testable import DaemonKit
@@ -525,10 +526,13 @@ struct CronScheduleTests {
             #expect(previous > utcDate(2027, 1, 1))
         }
 
-        @Test(arguments: [
-            "*/7 * * * *", "0 0 13 * fri", "0 0 */2 * fri", "15,45 9-17 * * mon-fri", "0 0 1,15 * 3",
-            "59 23 28-31 * *", "5 4 * jan,mar sun",
-        ])
+        @Test(
+            .ownThread,
+            arguments: [
+                "*/7 * * * *", "0 0 13 * fri", "0 0 */2 * fri", "15,45 9-17 * * mon-fri", "0 0 1,15 * 3",
+                "59 23 28-31 * *", "5 4 * jan,mar sun",
+            ]
+        )
         func agreesWithMinuteByMinuteScan(expression: String) throws {
             let schedule = try CronSchedule(parsing: expression)
             var date = utcDate(2026, 1, 27, 22, 0)

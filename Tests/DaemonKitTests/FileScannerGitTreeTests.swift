@@ -1,10 +1,11 @@
 import DaemonKit
 import Foundation
+import OrchestrateTesting
 import Testing
 
 /// `gitignore: true` inside a git work tree: the `.gitignore` files above the watched folder apply, the way
 /// `git status` reads them, with deeper files taking precedence.
-@Suite("FileScanner in a git work tree")
+@Suite("FileScanner in a git work tree", .ownThread)
 struct FileScannerGitTreeTests {
     private typealias Tree = FileScannerTests.Tree
 

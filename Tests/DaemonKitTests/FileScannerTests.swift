@@ -1,8 +1,9 @@
 import DaemonKit
 import Foundation
+import OrchestrateTesting
 import Testing
 
-@Suite("FileScanner")
+@Suite("FileScanner", .ownThread)
 struct FileScannerTests {
     /// A real folder under the temporary directory, removed when the test is done with it.
     final class Tree {

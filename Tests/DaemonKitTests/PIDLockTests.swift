@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("PIDLock")
+@Suite("PIDLock", .ownThread)
 struct PIDLockTests {
     @Test("acquire writes the PID, release frees the lock, and the lock can be taken again")
     func acquireAndRelease() throws {

@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("RotatingLogFile")
+@Suite("RotatingLogFile", .ownThread)
 struct RotatingLogFileTests {
     /// 2026-11-26T19:28:28.123Z
     static let fixedDate = Date(timeIntervalSince1970: 1_795_721_308.123)

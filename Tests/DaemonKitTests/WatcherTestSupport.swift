@@ -6,7 +6,7 @@ import Testing
 
 /// The suites that use real watchers run one test at a time, so the descriptor-leak test can count the
 /// process's inotify and eventfd descriptors without other watcher tests opening some meanwhile.
-@Suite("File watchers", .serialized)
+@Suite("File watchers", .serialized, .ownThread)
 enum FileWatcherTests {}
 
 /// Collects what a watcher's stream yields, so tests can wait for a condition with a deadline.
@@ -80,12 +80,10 @@ final class BatchCollector: Sendable {
 
 /// File operations for watcher tests, on real folders.
 enum Files {
+    /// Writes from a child process, so that no late close of the test process's descriptor adds an event (see
+    /// ``writeFromChild(_:_:)``).
     static func write(_ path: String, _ contents: String = "x") throws {
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent,
-            withIntermediateDirectories: true
-        )
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+        try writeFromChild(path, contents)
     }
 
     static func folder(_ path: String) throws {

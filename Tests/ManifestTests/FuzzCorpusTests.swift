@@ -1,11 +1,12 @@
 import Foundation
+import OrchestrateTesting
 import Testing
 
 @testable import Manifest
 
 /// Replays the fuzzers' seeds and every input a fuzzer found failing (`Fuzz/corpus/`, see `make fuzz`): each loads
 /// to a manifest or to errors, never to a crash.
-@Suite("Fuzz corpus replay")
+@Suite("Fuzz corpus replay", .ownThread)
 struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus").path
@@ -56,7 +57,7 @@ struct FuzzCorpusTests {
     }
 }
 
-@Suite("Glob cache")
+@Suite("Glob cache", .ownThread)
 struct GlobCacheTests {
     @Test func theCacheStaysBoundedWhateverPatternsItSees() throws {
         let cache = GlobCache()

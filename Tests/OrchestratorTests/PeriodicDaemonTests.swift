@@ -3,6 +3,7 @@ import Foundation
 import Manifest
 import OrchestrateTesting
 import Orchestrator
+import Synchronization
 import Testing
 
 @Suite("Periodic daemon")
@@ -18,10 +19,19 @@ struct PeriodicDaemonTests {
             """
         )
         let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
-        // Between two runs: the next one is a whole interval away.
-        #expect(await waitUntil { harness.record.runs >= 3 && harness.record.state == .idle })
-        let record = harness.record
-        let lines = harness.lines("runs.txt")
+        // Between two runs, with the file and the record read as one: the lines first, then a record that is idle
+        // and counts as many runs (a run that starts in between writes a line the record does not count yet).
+        let snapshot = Mutex<(record: DaemonRecord, lines: [String])?>(nil)
+        #expect(
+            await waitUntil {
+                let lines = harness.lines("runs.txt")
+                let record = harness.record
+                guard record.runs >= 3, record.state == .idle, record.runs == lines.count else { return false }
+                snapshot.withLock { $0 = (record, lines) }
+                return true
+            }
+        )
+        let (record, lines) = try #require(snapshot.withLock { $0 })
         task.cancel()
         try await task.value
         let folder = try #require(harness.directory.path.components(separatedBy: "/").last)

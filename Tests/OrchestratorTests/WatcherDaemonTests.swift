@@ -16,8 +16,9 @@ struct WatcherDaemonTests {
         WatcherDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory)
     }
 
+    /// Writes by rename, one event per file, so that the batches these tests count cannot split.
     private func write(_ harness: KindHarness, _ relative: String) throws {
-        try harness.directory.write(relative, UUID().uuidString)
+        try writeByRename(harness.directory.url(relative), UUID().uuidString)
     }
 
     @Test func aMatchingChangeRunsTheCommandWithItsPathAndIgnoredFilesDoNot() async throws {
