@@ -53,7 +53,10 @@ struct CommandRunnerTests {
     @Test func environmentPathFindsTheProgram() async throws {
         let folder = try TemporaryDirectory(prefix: "runner-path")
         defer { folder.remove() }
-        let script = try folder.write("orch-hello", "#!/bin/sh\necho found me\n")
+        // Written by a child process: a write descriptor of this process, copied into a child that another test
+        // spawns meanwhile, would make the exec fail with ETXTBSY.
+        let script = folder.url("orch-hello")
+        try writeFromChild(script, "#!/bin/sh\necho found me\n")
         chmod(script, 0o755)
         let output = Output()
         let runner = CommandRunner(.argv(["orch-hello"]), environment: ["PATH": folder.path + ":/usr/bin:/bin"])
@@ -355,7 +358,8 @@ struct CommandRunnerTests {
         let folder = try TemporaryDirectory(prefix: "runner-exec")
         defer { folder.remove() }
         // Executable by its mode, but no format the kernel can run: the exec itself fails (ENOEXEC), in the child.
-        let program = try folder.write("not-a-program", "\u{7F}ELF but not really")
+        let program = folder.url("not-a-program")
+        try writeFromChild(program, "\u{7F}ELF but not really")  // not from this process: see above
         chmod(program, 0o755)
         let failure = await #expect(throws: DaemonKitError.self) {
             try await CommandRunner(.argv([program])).run(output: { _ in })
