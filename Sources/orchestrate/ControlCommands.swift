@@ -108,20 +108,20 @@ struct Trigger: ParsableCommand {
     func run() throws {
         let context = try ControlContext(manifest)
         try context.autoStart(manifest)
-        let result: SupervisorClient.TriggerResult
+        let result: TriggerOutcome
         do {
             result = try context.client.trigger(name, wait: wait)
         } catch {
             throw context.fail(error)
         }
-        guard wait, result.outcome == "finished" else {
-            Terminal.out("\(name): \(result.outcome)\n")
+        guard wait, result.outcome == .finished else {
+            Terminal.out("\(name): \(result.outcome.rawValue)\n")
             return
         }
         let took = result.durationMilliseconds.map { " after \($0) ms" } ?? ""
         if let code = result.exitCode {
             Terminal.out("\(name): exited with status \(code)\(took)\n")
-            if code != 0 { throw ExitCode(Int32(truncatingIfNeeded: code)) }
+            if code != 0 { throw ExitCode(code) }
         } else if result.timedOut == true {
             throw CommandFailure.failure("\(name): stopped after its timeout\(took)")
         } else {

@@ -1,5 +1,6 @@
 import DaemonKit
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Daemon registry")
@@ -13,14 +14,11 @@ struct DaemonRegistryTests {
         #expect(registry.record("off")?.state == .disabled)
         #expect(registry.record("a")?.state == .stopped)
 
-        let updated = registry.update("a") {
-            $0.state = .running
-            $0.runs += 1
-            $0.pids = [42]
-        }
+        let updated = registry.report("a", .runStarted(pid: 42, run: DaemonRecord.Run(startedAt: Date())))
         #expect(updated?.runs == 1)
+        #expect(updated?.state == .running)
         #expect(registry.record("a")?.pids == [42])
-        #expect(registry.update("missing") { $0.runs = 9 } == nil)
+        #expect(registry.report("missing", .up(.idle)) == nil)
         #expect(registry.health() == ["running": ["a"], "stopped": ["b"], "disabled": ["off"]])
 
         registry.register(DaemonRecord(name: "b", kind: "periodic"))
@@ -33,22 +31,29 @@ struct DaemonRegistryTests {
     @Test func subscribersSeeTheCurrentRecordsThenEveryChangeInOrder() async throws {
         let registry = DaemonRegistry()
         registry.register(DaemonRecord(name: "a", kind: "periodic"))
-        let stream = registry.changes()
-        registry.update("a") { $0.state = .running }
-        registry.update("a") { $0.state = .running }  // no change: not published
-        registry.update("a") { $0.state = .idle }
+        let stream = registry.subscribe()
+        registry.report("a", .up(.running))
+        registry.report("a", .up(.running))  // no change: not published
+        registry.report("a", .up(.idle))
         registry.remove("a")
-        registry.publish(event: "reload", json: "{}")
+        let report = ReloadReport(at: Date(), ok: true, errors: [], plan: ReloadPlan(), trigger: "api")
+        registry.publish(.reload(report))
         registry.finishSubscribers()
         var seen: [String] = []
-        for await change in stream {
-            switch change {
-            case .updated(let record): seen.append("\(record.name):\(record.state)")
+        for await event in stream {
+            switch event.kind {
+            case .daemon(let record): seen.append("\(record.name):\(record.state)")
             case .removed(let name): seen.append("-\(name)")
-            case .event(let name, let json): seen.append("\(name) \(json)")
+            case .reload(let reload): seen.append("reload \(reload.trigger)")
+            case .stateChanged(let change): seen.append("\(change.name): \(change.previous ?? "") → \(change.state)")
+            default: seen.append(event.name)
             }
         }
-        #expect(seen == ["a:stopped", "a:running", "a:idle", "-a", "reload {}"])
+        #expect(
+            seen == [
+                "a:stopped", "a:running", "a: stopped → running", "a:idle", "a: running → idle", "-a", "reload api",
+            ]
+        )
     }
 
     @Test func reorderFollowsTheGivenNamesAndKeepsTheRestAfter() {
@@ -63,10 +68,71 @@ struct DaemonRegistryTests {
         registry.register(DaemonRecord(name: "a", kind: "periodic"))
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
-                group.addTask { for _ in 0..<1_000 { registry.update("a") { $0.runs += 1 } } }
+                group.addTask {
+                    for _ in 0..<1_000 {
+                        registry.report("a", .runNotStarted(run: .init(startedAt: Date()), error: ""))
+                    }
+                }
             }
         }
         #expect(registry.record("a")?.runs == 8_000)
+    }
+
+    @Test func eventsAreNumberedAndARunReportsItsStartAndEnd() async throws {
+        let registry = DaemonRegistry()
+        registry.register(DaemonRecord(name: "a", kind: "periodic"))
+        let stream = registry.subscribe()
+        let start = Date(timeIntervalSince1970: 100)
+        registry.report("a", .up(.idle))
+        registry.report("a", .runStarted(pid: 7, run: DaemonRecord.Run(startedAt: start, lateMilliseconds: 1.5)))
+        let ended = DaemonRecord.Run(startedAt: start, durationMilliseconds: 12, exitCode: 3)
+        registry.report("a", .runEnded(pid: 7, run: ended, failure: "run 1 exited with status 3"))
+        registry.report("a", .note("a line for the log"))
+        registry.finishSubscribers()
+        var events: [SupervisorEvent] = []
+        for await event in stream { events.append(event) }
+        // The snapshot first (id 0), then every event numbered in order; notes are not subscribed to.
+        #expect(events.first?.id == 0)
+        let ids = events.dropFirst().map(\.id)
+        #expect(ids.first == 2)  // the registration was event 1, before the subscription
+        #expect(ids == Array(2..<(2 + UInt64(ids.count))))
+        let runs = events.compactMap { event -> RunReport? in
+            switch event.kind {
+            case .runStarted(let run), .runFinished(let run): run
+            default: nil
+            }
+        }
+        #expect(runs.map(\.run.durationMilliseconds) == [nil, 12])
+        // The end keeps the start's lateness.
+        #expect(runs.last?.run.lateMilliseconds == 1.5)
+        #expect(registry.record("a")?.failures == 1)
+        #expect(registry.record("a")?.state == .idle)
+        #expect(!events.contains { $0.name == "note" })
+    }
+
+    @Test func aSlowSubscriberLosesTheOldestEventsAndCountsThem() async throws {
+        let registry = DaemonRegistry()
+        registry.register(DaemonRecord(name: "a", kind: "periodic"))
+        let slow = registry.subscribe(bufferLimit: 4)
+        for index in 0..<10 { registry.report("a", .health("n", "\(index)")) }
+        registry.finishSubscribers()
+        var kept: [UInt64] = []
+        for await event in slow { kept.append(event.id) }
+        // Reporting never waited: the subscriber kept the newest 4 and counts the 7 it lost (the snapshot included).
+        #expect(kept.count == 4)
+        #expect(kept.last == 11)
+        #expect(slow.missed == 7)
+    }
+
+    @Test func observersSeeEveryEventInOrderUntilCancelled() {
+        let registry = DaemonRegistry()
+        let seen = Mutex<[String]>([])
+        let observation = registry.observe { event in seen.withLock { $0.append(event.name) } }
+        registry.register(DaemonRecord(name: "a", kind: "periodic"))
+        registry.report("a", .note("hello"))
+        observation.cancel()
+        registry.report("a", .note("not seen"))
+        #expect(seen.withLock { $0 } == ["daemon", "note"])
     }
 
     @Test func theStatusJSONContractHasEveryFieldWithSnakeCaseNames() throws {

@@ -38,6 +38,8 @@ struct ServiceSupervisorTests {
         let registry = DaemonRegistry()
         registry.register(DaemonRecord(name: service.name, kind: service.kind))
         let log = try RotatingLogFile(path: directory.url("logs/flaky.log"), rotation: LogRotation())
+        // The supervisor's notes reach the daemon's log as the supervisor has them written: by an observer.
+        _ = registry.observe(DaemonRegistry.noteWriter(prefix: "[orchestrate] ") { _ in log })
         let supervisor = ServiceSupervisor(
             service: service,
             policy: policy,
@@ -64,13 +66,13 @@ struct ServiceSupervisorTests {
         #expect(await waitUntil { registry.record("flaky")?.state == .running })
         #expect(service.lives.load(ordering: .relaxed) == 3)
         #expect(registry.record("flaky")?.restarts == 2)
-        let outcome = Mutex<DaemonRequest.Outcome?>(nil)
+        let outcome = Mutex<TriggerOutcome?>(nil)
         supervisor.send(DaemonRequest(.trigger) { result in outcome.withLock { $0 = result } })
         #expect(await waitUntil { outcome.withLock { $0 } == .queued })
         task.cancel()
         await task.value
         #expect(registry.record("flaky")?.state == .stopped)
-        let refused = Mutex<DaemonRequest.Outcome?>(nil)
+        let refused = Mutex<TriggerOutcome?>(nil)
         supervisor.send(DaemonRequest(.trigger) { result in refused.withLock { $0 = result } })
         #expect(refused.withLock { $0 } == .refused("'flaky' is not running"))
         let log = try String(contentsOfFile: directory.url("logs/flaky.log"), encoding: .utf8)

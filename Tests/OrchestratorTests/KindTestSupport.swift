@@ -17,6 +17,8 @@ final class KindHarness: Sendable {
     private let requests: AsyncStream<DaemonRequest>
     private let mailbox: AsyncStream<DaemonRequest>.Continuation
     private let ended = Atomic<Bool>(false)
+    /// Writes the daemon's notes into its log, as the supervisor does.
+    private let notes: DaemonRegistry.Observation
 
     /// Loads `daemons.yaml` with `yaml` as the body of daemon `name`'s entry, in a new folder.
     init(_ name: String, _ yaml: String) throws {
@@ -32,10 +34,15 @@ final class KindHarness: Sendable {
         self.name = name
         log = try RotatingLogFile(path: directory.url(".orchestrate/logs/\(name).log"))
         (requests, mailbox) = AsyncStream.makeStream(of: DaemonRequest.self)
+        let log = log
+        notes = registry.observe(DaemonRegistry.noteWriter(prefix: "[orchestrate] ") { _ in log })
         registry.register(DaemonRecord(name: name, kind: spec.kindName))
     }
 
-    deinit { directory.remove() }
+    deinit {
+        notes.cancel()
+        directory.remove()
+    }
 
     var spec: DaemonSpec { manifest[daemon: name]! }
     var record: DaemonRecord { registry.record(name)! }
@@ -62,8 +69,8 @@ final class KindHarness: Sendable {
     var hasEnded: Bool { ended.load(ordering: .acquiring) }
 
     /// Sends a trigger and waits (with a deadline) for its reply.
-    func trigger(timeout: Duration = .seconds(10)) async -> DaemonRequest.Outcome? {
-        let reply = Mutex<DaemonRequest.Outcome?>(nil)
+    func trigger(timeout: Duration = .seconds(10)) async -> TriggerOutcome? {
+        let reply = Mutex<TriggerOutcome?>(nil)
         mailbox.yield(DaemonRequest(.trigger) { outcome in reply.withLock { $0 = outcome } })
         _ = await waitUntil(timeout: timeout) { reply.withLock { $0 } != nil }
         return reply.withLock { $0 }

@@ -133,7 +133,7 @@ struct PeriodicDaemonTests {
         let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
         #expect(await waitUntil { harness.record.state == .idle })
         let outcome = await harness.trigger()
-        guard case .finished(let result) = outcome else {
+        guard let result = outcome, result.outcome == .finished else {
             Issue.record("expected a finished run, got \(String(describing: outcome))")
             return
         }

@@ -15,7 +15,9 @@ private struct EchoService: DaemonService {
     func run(_ context: DaemonContext) async throws {
         context.started(state: .idle)
         for await request in context.requests {
-            context.update { $0.runs += 1 }
+            let run = DaemonRecord.Run(startedAt: Date())
+            context.report(.runStarted(pid: getpid(), run: run))
+            context.report(.runEnded(pid: getpid(), run: run, failure: nil))
             request.reply(.queued)
         }
     }
@@ -68,7 +70,7 @@ struct SupervisorTests {
         #expect(status.supervisor.socket == manifest.stateDirectory + "/orchestrate.sock")
 
         let triggered = try await offPool { try client.trigger("a", wait: true) }
-        #expect(triggered.outcome == "queued")
+        #expect(triggered.outcome == .queued)
         #expect(supervisor.registry.record("a")?.runs == 1)
 
         let stopped = try await offPool { try client.lifecycle("stop", "b") }

@@ -1,11 +1,11 @@
 import Logging
 
-/// What a running ``DaemonService`` works with: its record in the registry, its log, the supervisor's logger,
+/// What a running ``DaemonService`` works with: the registry it reports to, its log, the supervisor's logger,
 /// and the requests the control API sends it.
 public struct DaemonContext: Sendable {
     /// The daemon's name, its key in the registry.
     public let name: String
-    /// Where the service writes its state, runs and health.
+    /// Where the service reports its state, runs and health (``report(_:)``), and reads the other daemons'.
     public let registry: DaemonRegistry
     /// The daemon's own log (`STATE_DIR/logs/NAME.log`): its commands' output goes here.
     public let log: RotatingLogFile
@@ -37,23 +37,16 @@ public struct DaemonContext: Sendable {
         self.supervisor = supervisor
     }
 
-    /// Changes the daemon's record.
+    /// Reports what happened to the daemon: the registry applies it to the daemon's record and publishes it.
     @discardableResult
-    public func update(_ change: (inout DaemonRecord) -> Void) -> DaemonRecord? { registry.update(name, change) }
+    public func report(_ event: DaemonEvent) -> DaemonRecord? { registry.report(name, event) }
 
-    /// Records that the service is up, in `state` (`idle` for a periodic daemon between runs, `running` for a
+    /// Reports that the service is up, in `state` (`idle` for a periodic daemon between runs, `running` for a
     /// long-running one).
-    public func started(state: DaemonRecord.State) {
-        update {
-            $0.state = state
-            $0.lastError = nil
-        }
-    }
+    public func started(state: DaemonRecord.State) { report(.up(state)) }
 
-    /// Writes a line of the supervisor's own about this daemon into the daemon's log, marked as such.
-    public func note(_ message: String) {
-        log.writeLine("[orchestrate] " + message)
-    }
+    /// A line of the supervisor's own about this daemon, for its log (marked `[orchestrate]` there).
+    public func note(_ message: String) { report(.note(message)) }
 }
 
 /// A request from the control API to a running daemon.
@@ -64,25 +57,13 @@ public struct DaemonRequest: Sendable {
         case trigger
     }
 
-    /// What became of a request.
-    public enum Outcome: Sendable, Hashable {
-        /// The run it started finished with this result.
-        case finished(CommandRunResult)
-        /// It was accepted but will run later (queued behind a running run), or was merged into a queued one.
-        case queued
-        /// It was dropped (overlap `skip` while a run is in progress).
-        case skipped
-        /// It does not apply to this kind of daemon, or the daemon is not running.
-        case refused(String)
-    }
-
     /// What is asked.
     public let kind: Kind
     /// Called exactly once with the outcome.
-    public let reply: @Sendable (Outcome) -> Void
+    public let reply: @Sendable (TriggerOutcome) -> Void
 
     /// Makes a request.
-    public init(_ kind: Kind, reply: @escaping @Sendable (Outcome) -> Void) {
+    public init(_ kind: Kind, reply: @escaping @Sendable (TriggerOutcome) -> Void) {
         self.kind = kind
         self.reply = reply
     }

@@ -1,27 +1,52 @@
+import Foundation
 import Synchronization
 
-/// The one source of truth about the daemons a supervisor runs (the plan's DaemonRegistry): `status`,
-/// the event stream, metrics and the dashboard all read it, and each daemon's service writes its own record.
+/// The one source of truth about the daemons a supervisor runs (the plan's DaemonRegistry), and the one event
+/// stream about them: `status`, the control API's events, the `rpc` kind's `daemon.*` topics, the `[orchestrate]`
+/// lines of the logs (and metrics and hooks after them) all read it.
 ///
-/// Updates are synchronous and cheap (a mutex, no suspension), so a service can record a state change
-/// at the exact point it happens; subscribers receive every change in order through an `AsyncStream`.
+/// A record changes in one way only: something reports a ``DaemonEvent`` (``report(_:_:)``), the registry applies it
+/// (``DaemonRecord/apply(_:)``) and publishes what came of it as ``SupervisorEvent``s. Reporting is synchronous and
+/// cheap (a mutex, no suspension), so a service records a change at the exact point it happens.
+///
+/// Two ways to follow the stream:
+/// - **observers** (``observe(_:)``) are called with every event synchronously, by the thread that reported it, once
+///   the registry's lock is released (so an observer may report in turn): for quick work such as writing a log line;
+/// - **subscriptions** (``subscribe(bufferLimit:notes:)``) get the events through an `AsyncSequence` with a
+///   bounded buffer: a subscriber that falls behind loses the oldest events and counts them, and never holds
+///   the publisher back.
 public final class DaemonRegistry: Sendable {
-    /// A change to the registry, as the event stream reports it.
-    public enum Change: Sendable, Hashable {
-        /// A daemon was added or its record changed.
-        case updated(DaemonRecord)
-        /// A daemon was removed.
-        case removed(name: String)
-        /// Something happened to the supervisor as a whole (a reload): the event's name and its JSON data.
-        case event(name: String, json: String)
+    /// Told every event, by the thread that reported it, after the registry's lock is released.
+    public typealias Observer = @Sendable (SupervisorEvent) -> Void
+
+    private struct Subscriber {
+        var continuation: AsyncStream<SupervisorEvent>.Continuation
+        var missed: Subscription.Counter
+        var notes: Bool
     }
 
     private struct Storage {
         var order: [String] = []
         var records: [String: DaemonRecord] = [:]
-        var subscribers: [Int: AsyncStream<Change>.Continuation] = [:]
-        var nextSubscriber = 0
+        var subscribers: [Int: Subscriber] = [:]
+        var observers: [Int: Observer] = [:]
+        var nextKey = 0
         var generation: UInt64 = 0
+        var lastEventID: UInt64 = 0
+
+        /// The events published under the lock, for the observers once it is released.
+        var unobserved: [SupervisorEvent] = []
+
+        /// Publishes `kind` to the subscribers, and keeps it for the observers.
+        mutating func publish(_ kind: SupervisorEvent.Kind, at time: Date) {
+            lastEventID += 1
+            let event = SupervisorEvent(id: lastEventID, time: time, kind: kind)
+            if !observers.isEmpty { unobserved.append(event) }
+            let isNote = if case .note = kind { true } else { false }
+            for subscriber in subscribers.values where subscriber.notes || !isNote {
+                if case .dropped = subscriber.continuation.yield(event) { subscriber.missed.add(1) }
+            }
+        }
     }
 
     private let storage = Mutex(Storage())
@@ -29,43 +54,92 @@ public final class DaemonRegistry: Sendable {
     /// Makes an empty registry.
     public init() {}
 
-    // Subscribers are told inside the lock: yielding never blocks (the streams buffer), and it keeps every
-    // subscriber's view in the order the changes happened even when several tasks update at once.
+    /// Runs `body` under the lock, then tells the observers of what it published. Subscribers are told inside the
+    /// lock (yielding never blocks: the streams buffer), which keeps their view in the order of the events' ids even
+    /// when several tasks report at once; observers are called outside it, so that they may report in turn (a log
+    /// that cannot be written reports it in the daemon's health).
+    private func withStorage<Result>(_ body: (inout Storage) -> Result) -> Result {
+        let (result, events, observers) = storage.withLock { storage in
+            let result = body(&storage)
+            defer { storage.unobserved.removeAll(keepingCapacity: true) }
+            return (result, storage.unobserved, storage.unobserved.isEmpty ? [] : Array(storage.observers.values))
+        }
+        for event in events {
+            for observer in observers { observer(event) }
+        }
+        return result
+    }
 
     /// Adds `record`, or replaces the record of the same name (keeping its position).
     public func register(_ record: DaemonRecord) {
-        storage.withLock { storage in
+        let now = Date()
+        withStorage { storage in
             if storage.records[record.name] == nil { storage.order.append(record.name) }
             storage.records[record.name] = record
             storage.generation += 1
-            for subscriber in storage.subscribers.values { subscriber.yield(.updated(record)) }
+            storage.publish(.daemon(record), at: now)
         }
     }
 
     /// Removes the daemon named `name`; does nothing if there is none.
     public func remove(_ name: String) {
-        storage.withLock { storage in
+        let now = Date()
+        withStorage { storage in
             guard storage.records.removeValue(forKey: name) != nil else { return }
             storage.generation += 1
             storage.order.removeAll { $0 == name }
-            for subscriber in storage.subscribers.values { subscriber.yield(.removed(name: name)) }
+            storage.publish(.removed(name: name), at: now)
         }
     }
 
-    /// Changes the record of `name` in place and returns the new record; nil when there is no such daemon.
-    /// Subscribers hear of it only when the record really changed.
+    /// Applies `event` to the record of `name` and publishes what came of it: the record when it changed, a state
+    /// change, a run that started or ended, a note. Returns the record as it is now; nil when there is no such
+    /// daemon (nothing is published then).
     @discardableResult
-    public func update(_ name: String, _ change: (inout DaemonRecord) -> Void) -> DaemonRecord? {
-        storage.withLock { storage in
+    public func report(_ name: String, _ event: DaemonEvent) -> DaemonRecord? {
+        let now = Date()
+        return withStorage { storage in
             guard var record = storage.records[name] else { return nil }
             let before = record
-            change(&record)
-            guard record != before else { return record }
-            storage.records[name] = record
-            storage.generation += 1
-            for subscriber in storage.subscribers.values { subscriber.yield(.updated(record)) }
+            record.apply(event)
+            if record != before {
+                storage.records[name] = record
+                storage.generation += 1
+                storage.publish(.daemon(record), at: now)
+            }
+            if record.state != before.state {
+                let change = StateChange(
+                    name: name,
+                    kind: record.kind,
+                    state: record.state.name,
+                    previous: before.state.name,
+                    lastError: record.lastError
+                )
+                storage.publish(.stateChanged(change), at: now)
+            }
+            switch event {
+            case .runStarted(let pid, let run), .lifeStarted(let pid, let run, _):
+                storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid)), at: now)
+            case .runEnded(let pid, let run, _):
+                let ended = record.lastRun?.startedAt == run.startedAt ? record.lastRun ?? run : run
+                storage.publish(.runFinished(RunReport(name: name, run: ended, pid: pid)), at: now)
+            case .lifeEnded(let run):
+                storage.publish(.runFinished(RunReport(name: name, run: run, pid: before.pids.first ?? 0)), at: now)
+            case .runNotStarted(let run, _):
+                storage.publish(.runFinished(RunReport(name: name, run: run, pid: 0)), at: now)
+            case .note(let text):
+                storage.publish(.note(daemon: name, text: text), at: now)
+            default:
+                break
+            }
             return record
         }
+    }
+
+    /// Publishes an event about the supervisor as a whole (a reload, the supervisor starting or stopping).
+    public func publish(_ kind: SupervisorEvent.Kind) {
+        let now = Date()
+        withStorage { $0.publish(kind, at: now) }
     }
 
     /// Puts the records in the order of `names` (the manifest's, after a reload); names without a record are
@@ -76,13 +150,6 @@ public final class DaemonRegistry: Sendable {
             let known = Set(named)
             storage.order = named + storage.order.filter { !known.contains($0) }
             storage.generation += 1
-        }
-    }
-
-    /// Tells every subscriber of an event of the supervisor as a whole.
-    public func publish(event name: String, json: String) {
-        storage.withLock { storage in
-            for subscriber in storage.subscribers.values { subscriber.yield(.event(name: name, json: json)) }
         }
     }
 
@@ -108,32 +175,101 @@ public final class DaemonRegistry: Sendable {
         list().reduce(into: [:]) { summary, record in summary[record.state.name, default: []].append(record.name) }
     }
 
-    /// Every change from now on, starting with the current record of each daemon, until the stream's
-    /// consumer stops. A consumer that falls `bufferLimit` changes behind loses the oldest ones.
-    public func changes(bufferLimit: Int = 1_024) -> AsyncStream<Change> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: Change.self,
-            bufferingPolicy: .bufferingNewest(bufferLimit)
-        )
+    /// Calls `observer` with every event from now on until the returned observation is cancelled: synchronously, by
+    /// the thread that reported the event, after the registry's lock is released (in the order of that thread's
+    /// reports). The observer must be quick.
+    public func observe(_ observer: @escaping Observer) -> Observation {
         let key = storage.withLock { storage in
-            let key = storage.nextSubscriber
-            storage.nextSubscriber += 1
-            storage.subscribers[key] = continuation
-            for name in storage.order { if let record = storage.records[name] { continuation.yield(.updated(record)) } }
-            return key
+            defer { storage.nextKey += 1 }
+            storage.observers[storage.nextKey] = observer
+            return storage.nextKey
+        }
+        return Observation { [weak self] in _ = self?.storage.withLock { $0.observers.removeValue(forKey: key) } }
+    }
+
+    /// Every event from now on, starting with the current record of each daemon (as `.daemon` events of id 0),
+    /// until the consumer stops or ``finishSubscribers()``. A consumer that falls `bufferLimit` events behind loses
+    /// the oldest ones; ``Subscription/missed`` counts them. Notes (`[orchestrate]` log lines) only with `notes`.
+    public func subscribe(bufferLimit: Int = 1_024, notes: Bool = false) -> Subscription {
+        let now = Date()
+        let missed = Subscription.Counter()
+        let (key, stream, continuation) = storage.withLock { storage in
+            let records = storage.order.compactMap { storage.records[$0] }
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: SupervisorEvent.self,
+                bufferingPolicy: .bufferingNewest(max(1, bufferLimit, records.count))
+            )
+            for record in records { continuation.yield(SupervisorEvent(id: 0, time: now, kind: .daemon(record))) }
+            let key = storage.nextKey
+            storage.nextKey += 1
+            storage.subscribers[key] = Subscriber(continuation: continuation, missed: missed, notes: notes)
+            return (key, stream, continuation)
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.storage.withLock { $0.subscribers.removeValue(forKey: key) }
         }
-        return stream
+        return Subscription(stream: stream, missed: missed)
     }
 
-    /// Ends every subscriber's stream (at shutdown).
+    /// Ends every subscription (at shutdown), after the events already in its buffer.
     public func finishSubscribers() {
         let subscribers = storage.withLock { storage in
             defer { storage.subscribers.removeAll() }
             return Array(storage.subscribers.values)
         }
-        for subscriber in subscribers { subscriber.finish() }
+        for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+
+    /// The number of open subscriptions.
+    public var subscriberCount: Int { storage.withLock { $0.subscribers.count } }
+}
+
+extension DaemonRegistry {
+    /// A subscription to the event stream: the events, and how many this subscriber lost by falling behind.
+    public struct Subscription: AsyncSequence, Sendable {
+        public typealias Element = SupervisorEvent
+
+        /// Counts the events a subscription lost.
+        final class Counter: Sendable {
+            let value = Atomic<Int>(0)
+            func add(_ count: Int) { value.add(count, ordering: .relaxed) }
+        }
+
+        private let stream: AsyncStream<SupervisorEvent>
+        private let counter: Counter
+
+        init(stream: AsyncStream<SupervisorEvent>, missed: Counter) {
+            self.stream = stream
+            self.counter = missed
+        }
+
+        /// How many events this subscriber lost so far by falling too far behind.
+        public var missed: Int { counter.value.load(ordering: .relaxed) }
+
+        public func makeAsyncIterator() -> AsyncStream<SupervisorEvent>.Iterator { stream.makeAsyncIterator() }
+    }
+
+    /// An observer's registration; ``cancel()`` ends it.
+    public struct Observation: Sendable {
+        private let end: @Sendable () -> Void
+
+        init(_ end: @escaping @Sendable () -> Void) { self.end = end }
+
+        /// Stops calling the observer.
+        public func cancel() { end() }
+    }
+}
+
+extension DaemonRegistry {
+    /// An observer that writes each note (``DaemonEvent/note(_:)``) into its daemon's log, after `prefix`: how the
+    /// supervisor's own lines about a daemon reach that daemon's log, in the order they were reported.
+    public static func noteWriter(
+        prefix: String,
+        logs: @escaping @Sendable (_ daemon: String) -> RotatingLogFile?
+    ) -> Observer {
+        { event in
+            guard case .note(let daemon, let text) = event.kind, let log = logs(daemon) else { return }
+            log.writeLine(prefix + text)
+        }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// Each life of the service gets a fresh request stream; a failure (a thrown error) goes to the
 /// ``RestartStateMachine``, which says to restart after a backoff, to stay stopped, or to give up and park the
 /// daemon as `failed`. Cancelling the task that runs ``run()`` stops the service (and a pending backoff) and
-/// leaves the daemon `stopped`.
+/// leaves the daemon `stopped`; so does ``requestStop()``, for the task of the launch that ``armStop()`` armed.
 public final class ServiceSupervisor: Sendable {
     /// The daemon.
     public let service: any DaemonService
@@ -19,6 +19,7 @@ public final class ServiceSupervisor: Sendable {
     private let processGroups: ProcessGroupLedger?
     private let link: (any SupervisorLink)?
     private let mailbox = Mutex<AsyncStream<DaemonRequest>.Continuation?>(nil)
+    private let stopTrigger = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
     /// Makes a supervisor for `service`.
     public init(
@@ -49,13 +50,25 @@ public final class ServiceSupervisor: Sendable {
         if !delivered { request.reply(.refused("'\(service.name)' is not running")) }
     }
 
+    /// Arms the stop of the launch about to start: the returned stream ends at the next ``requestStop()``.
+    public func armStop() -> AsyncStream<Void> {
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        stopTrigger.withLock { $0 = stop }
+        return stopped
+    }
+
+    /// Ends the stream of the armed launch, which its task takes as the order to stop.
+    public func requestStop() {
+        stopTrigger.withLock { $0 }?.finish()
+    }
+
     /// Supervises the service until the task is cancelled, or the policy leaves it stopped or failed.
     public func run() async {
         var machine = RestartStateMachine(policy: policy)
         let clock = ContinuousClock()
         let name = service.name
         while !Task.isCancelled {
-            registry.update(name) { $0.state = .starting }
+            registry.report(name, .launching)
             machine.started(at: clock.now)
             let (requests, continuation) = AsyncStream.makeStream(of: DaemonRequest.self)
             mailbox.withLock { $0 = continuation }
@@ -81,16 +94,12 @@ public final class ServiceSupervisor: Sendable {
             if Task.isCancelled { break }
             if let failure {
                 logger.error("daemon failed", metadata: ["daemon": .string(name), "error": .string("\(failure)")])
-                log.writeLine("[orchestrate] the daemon failed: \(failure)")
+                registry.report(name, .note("the daemon failed: \(failure)"))
             }
             let now = clock.now
             switch machine.exited(at: now, failed: failure != nil) {
             case .restart(let delay):
-                registry.update(name) {
-                    $0.state = .backoff
-                    $0.restarts = machine.restarts
-                    if let failure { $0.lastError = "\(failure)" }
-                }
+                registry.report(name, .backoff(restarts: machine.restarts, error: failure.map { "\($0)" }))
                 do {
                     try await CancellableSleep.for(delay)
                 } catch {
@@ -98,25 +107,15 @@ public final class ServiceSupervisor: Sendable {
                 }
             case .stayStopped:
                 // A service that ended by itself without failing (a one-shot process that exited 0) is done.
-                registry.update(name) {
-                    $0.state = failure == nil ? .completed : .stopped
-                    $0.pids = []
-                }
+                registry.report(name, .ended(completed: failure == nil))
                 return
             case .giveUp(let reason):
                 logger.error("daemon parked as failed", metadata: ["daemon": .string(name), "reason": .string(reason)])
-                log.writeLine("[orchestrate] given up: \(reason)")
-                registry.update(name) {
-                    $0.state = .failed
-                    $0.pids = []
-                    $0.lastError = failure.map { "\($0) (\(reason))" } ?? reason
-                }
+                registry.report(name, .note("given up: \(reason)"))
+                registry.report(name, .parked(reason: failure.map { "\($0) (\(reason))" } ?? reason))
                 return
             }
         }
-        registry.update(name) {
-            $0.state = .stopped
-            $0.pids = []
-        }
+        registry.report(name, .ended(completed: false))
     }
 }

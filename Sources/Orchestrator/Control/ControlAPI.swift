@@ -4,9 +4,9 @@ import Hummingbird
 import Manifest
 import Synchronization
 
-/// The control API of DESIGN.md §6 on the supervisor's socket: `GET /v1/status`, `POST /v1/reload`, `POST /v1/down`,
-/// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (Server-Sent Events of every
-/// change to a daemon's record). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
+/// The control API on the supervisor's socket (and on `control.http`): `GET /v1/status`, `POST /v1/reload`, `POST /v1/down`,
+/// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (the supervisor's event stream as
+/// Server-Sent Events). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
 struct ControlAPI: Sendable {
     let supervisor: Supervisor
     /// The key every request must carry (`control.http` with `control.api_key_env`); nil on the Unix socket,
@@ -17,7 +17,6 @@ struct ControlAPI: Sendable {
         let router = Router()
         if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
         router.add(middleware: VersionMiddleware())
-        router.add(middleware: InFlightMiddleware(counter: supervisor))
         router.get("/v1/status") { request, _ in
             let query = request.uri.queryParameters
             guard query["format"] == "text" else { return try Self.json(supervisor.statusDocument()) }
@@ -25,7 +24,7 @@ struct ControlAPI: Sendable {
             let document = supervisor.statusDocument()
             let name = query["daemon"].map(String.init)
             if let name, !document.daemons.contains(where: { $0.name == name }) {
-                return Self.error(supervisor.unknownDaemonFailure(name))
+                return Self.error(unknownDaemonFailure(name, in: supervisor.manifest))
             }
             let text = StatusTable.render(document, only: name, colour: query["colour"] == "1")
             return Response(
@@ -36,7 +35,7 @@ struct ControlAPI: Sendable {
         }
         router.post("/v1/down") { _, _ in
             supervisor.shutDown()
-            return Self.json(status: .accepted, ["ok": true, "stopping": true])
+            return try Self.json(DownReply(), status: .accepted)
         }
         router.get("/v1/events") { _, _ in events() }
         router.post("/v1/reload") { request, _ in
@@ -79,9 +78,9 @@ struct ControlAPI: Sendable {
             (continuation: CheckedContinuation<Result<DaemonRecord, ControlFailure>, Never>) in
             let reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void = { continuation.resume(returning: $0) }
             switch action {
-            case "start": supervisor.post(.start(name, reply: reply))
-            case "stop": supervisor.post(.stop(name, reply: reply))
-            default: supervisor.post(.restart(name, reply: reply))
+            case "start": supervisor.post(.start(name, reply))
+            case "stop": supervisor.post(.stop(name, reply))
+            default: supervisor.post(.restart(name, reply))
             }
         }
         switch result {
@@ -91,40 +90,37 @@ struct ControlAPI: Sendable {
     }
 
     private func trigger(_ name: String, wait: Bool) async -> Response {
-        switch await supervisor.trigger(name, wait: wait) {
-        case .finished(let result):
-            return Self.json([
-                "daemon": name, "outcome": "finished", "exit_code": result.exitCode.map { Int($0) } as Any,
-                "signal": result.signal.map { Int($0) } as Any, "timed_out": result.timedOut,
-                "duration_ms": result.durationMilliseconds,
-            ])
-        case .accepted: return Self.json(status: .accepted, ["daemon": name, "outcome": "accepted"])
-        case .queued: return Self.json(status: .accepted, ["daemon": name, "outcome": "queued"])
-        case .skipped: return Self.json(status: .accepted, ["daemon": name, "outcome": "skipped"])
-        case .unknown: return Self.error(supervisor.unknownDaemonFailure(name))
-        case .refused(let reason): return Self.error(.conflict, reason)
+        let outcome = await supervisor.trigger(name, wait: wait)
+        switch outcome.outcome {
+        case .unknown: return Self.error(unknownDaemonFailure(name, in: supervisor.manifest))
+        case .refused: return Self.error(.conflict, outcome.reason ?? "refused")
+        case .finished: return (try? Self.json(outcome)) ?? Self.error(.internalServerError, "cannot encode")
+        default:
+            return (try? Self.json(outcome, status: .accepted)) ?? Self.error(.internalServerError, "cannot encode")
         }
     }
 
+    /// `GET /v1/events`: the supervisor's event stream as Server-Sent Events (`id`, `event`, `data` of each), starting
+    /// with every daemon's record; `missed` tells a client that fell behind how many events it lost.
     private func events() -> Response {
-        let changes = supervisor.registry.changes()
+        let subscription = supervisor.registry.subscribe()
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 let encoder = StatusDocument.encoder
-                for await change in changes {
-                    let text: String
-                    switch change {
-                    case .updated(let record):
-                        text = "event: daemon\ndata: \(String(decoding: try encoder.encode(record), as: UTF8.self))\n\n"
-                    case .removed(let name):
-                        text =
-                            "event: removed\ndata: {\"name\":\(String(decoding: try encoder.encode(name), as: UTF8.self))}\n\n"
-                    case .event(let name, let json):
-                        text = "event: \(name)\ndata: \(json)\n\n"
+                var missed = 0
+                for await event in subscription {
+                    if subscription.missed > missed {
+                        let data = try encoder.encode(MissedEvents(count: subscription.missed - missed))
+                        missed = subscription.missed
+                        try await writer.write(
+                            ByteBuffer(string: "event: missed\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
+                        )
                     }
-                    try await writer.write(ByteBuffer(string: text))
+                    let id = event.id > 0 ? "id: \(event.id)\n" : ""
+                    let data = String(decoding: try event.json(encoder), as: UTF8.self)
+                    try await writer.write(ByteBuffer(string: "\(id)event: \(event.name)\ndata: \(data)\n\n"))
                 }
                 try await writer.finish(nil)
             }
@@ -140,23 +136,9 @@ struct ControlAPI: Sendable {
         )
     }
 
-    static func json(status: HTTPResponse.Status = .ok, _ object: [String: Any]) -> Response {
-        let cleaned = object.mapValues { value -> Any in
-            if case Optional<Any>.none = value as Any? { return NSNull() }
-            return value
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
-    }
-
     static func error(_ status: HTTPResponse.Status, _ message: String, suggestion: String? = nil) -> Response {
-        var object: [String: Any] = ["error": message]
-        if let suggestion { object["suggestion"] = suggestion }
-        return json(status: status, object)
+        let body = ControlError(error: message, suggestion: suggestion)
+        return (try? json(body, status: status)) ?? Response(status: status)
     }
 
     static func error(_ failure: ControlFailure) -> Response {
@@ -191,7 +173,8 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Supervisor {
     /// The status document: the supervisor, the last reload, and every daemon's record.
     func statusDocument() -> StatusDocument {
-        StatusDocument(
+        let (manifest, lastReload) = snapshot.withLock { ($0.manifest, $0.lastReload) }
+        return StatusDocument(
             supervisor: .init(
                 pid: getpid(),
                 version: OrchestrateVersion.current,
@@ -204,44 +187,33 @@ extension Supervisor {
             daemons: registry.list()
         )
     }
-
-    func unknownDaemonFailure(_ name: String) -> ControlFailure {
-        if manifest[daemon: name] != nil {
-            return ControlFailure(status: 409, message: "daemon '\(name)' is disabled in the manifest")
-        }
-        return ControlFailure(
-            status: 404,
-            message: "no daemon named '\(name)'",
-            suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name))
-        )
-    }
 }
 
-/// Counts the requests being answered, so the supervisor can let them finish before its server stops.
-struct InFlightMiddleware<Context: RequestContext>: RouterMiddleware {
-    let counter: Supervisor
-
-    func handle(
-        _ request: Request,
-        context: Context,
-        next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        // The event stream lives as long as its client: it is ended with the registry's subscribers instead.
-        guard request.uri.path != "/v1/events" else { return try await next(request, context) }
-        counter.inFlight.add(1, ordering: .relaxed)
-        defer { counter.inFlight.subtract(1, ordering: .relaxed) }
-        var response = try await next(request, context)
-        response.headers[.connection] = "close"
-        return response
-    }
+/// The answer to `POST /v1/down`: `{"ok": true, "stopping": true}`.
+struct DownReply: Codable, Sendable {
+    var ok = true
+    var stopping = true
 }
 
-/// Requires `Authorization: Bearer KEY` (or `X-API-Key: KEY`), compared in constant time, on every route but
-/// `/metrics` (DESIGN.md §6).
+/// A refusal, as every route of the control API and the rpc kind answers one: `{"error": "…", "suggestion": "…"}`.
+public struct ControlError: Codable, Sendable {
+    /// One sentence.
+    public var error: String
+    /// What to do about it, when something obvious helps.
+    public var suggestion: String?
+}
+
+/// Told to a client of `GET /v1/events` that fell behind: how many events it lost.
+struct MissedEvents: Codable, Sendable {
+    var count: Int
+}
+
+/// Requires `Authorization: Bearer KEY` (or `X-API-Key: KEY`), compared in constant time, on every route but those
+/// in `open`.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
     /// Paths served without the key.
-    var open: Set<String> = ["/metrics"]
+    var open: Set<String> = []
     /// What the key is, for the refusal.
     var what = "the control API key"
 

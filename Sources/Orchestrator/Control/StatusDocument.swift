@@ -21,26 +21,9 @@ public struct StatusDocument: Codable, Sendable {
         }
     }
 
-    /// The last reload of the manifest (null until the first): when, whether it applied, the errors that kept
-    /// it from applying (with file, line and column), its plan, and what asked for it (`file`, `signal`, `api`).
-    public struct Reload: Codable, Sendable {
-        public var at: Date
-        public var ok: Bool
-        public var errors: [String]
-        public var plan: ReloadPlan?
-        public var trigger: String
-
-        public init(at: Date, ok: Bool, errors: [String], plan: ReloadPlan?, trigger: String) {
-            self.at = at
-            self.ok = ok
-            self.errors = errors
-            self.plan = plan
-            self.trigger = trigger
-        }
-    }
-
     public var supervisor: Supervisor
-    public var lastReload: Reload?
+    /// The last reload of the manifest (null until the first).
+    public var lastReload: ReloadReport?
     public var daemons: [DaemonRecord]
 
     enum CodingKeys: String, CodingKey {

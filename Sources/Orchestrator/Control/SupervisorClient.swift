@@ -5,23 +5,6 @@ import Manifest
 /// The CLI's side of the control API: finds a manifest's supervisor through its state folder and asks it
 /// things, turning HTTP errors into one clear sentence.
 public struct SupervisorClient: Sendable {
-    /// The outcome of `trigger --wait`.
-    public struct TriggerResult: Decodable, Sendable {
-        public var outcome: String
-        public var exitCode: Int?
-        public var signal: Int?
-        public var timedOut: Bool?
-        public var durationMilliseconds: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case outcome
-            case exitCode = "exit_code"
-            case signal
-            case timedOut = "timed_out"
-            case durationMilliseconds = "duration_ms"
-        }
-    }
-
     /// A refusal or failure, with the HTTP status when the supervisor answered.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         /// Whether no supervisor runs for the manifest.
@@ -117,20 +100,23 @@ public struct SupervisorClient: Sendable {
     }
 
     /// `POST /v1/daemons/NAME/trigger[?wait=true]`.
-    public func trigger(_ name: String, wait: Bool) throws(Failure) -> TriggerResult {
+    public func trigger(_ name: String, wait: Bool) throws(Failure) -> TriggerOutcome {
         let response = try send("POST", "/v1/daemons/\(Self.escape(name))/trigger" + (wait ? "?wait=true" : ""))
         do {
-            return try JSONDecoder().decode(TriggerResult.self, from: Data(response.body))
+            return try JSONDecoder().decode(TriggerOutcome.self, from: Data(response.body))
         } catch {
             throw Failure(notRunning: false, message: "unreadable answer from the supervisor: \(error)")
         }
     }
 
-    /// Streams `GET /v1/events`, handing each changed record to `onRecord` until it returns false.
+    /// Streams `GET /v1/events`, handing each changed record (its `daemon` events) to `onRecord` until it returns
+    /// false.
     public func events(_ onRecord: (DaemonRecord) -> Bool) throws(Failure) {
+        var event = ""
         do {
             let response = try client.stream("/v1/events") { line in
-                guard line.hasPrefix("data: "), line.contains("\"state\"") else { return true }
+                if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
+                guard event == "daemon", line.hasPrefix("data: ") else { return true }
                 guard
                     let record = try? StatusDocument.decoder.decode(
                         DaemonRecord.self,
@@ -168,9 +154,9 @@ public struct SupervisorClient: Sendable {
 
     /// A refusal: the answer's `error` sentence and `suggestion`.
     private static func failure(_ response: IPCClient.Response) -> Failure {
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        var message = object?["error"] as? String ?? "the supervisor answered \(response.status)"
-        if let suggestion = object?["suggestion"] as? String { message += "; " + suggestion }
+        let refusal = try? JSONDecoder().decode(ControlError.self, from: Data(response.body))
+        var message = refusal?.error ?? "the supervisor answered \(response.status)"
+        if let suggestion = refusal?.suggestion { message += "; " + suggestion }
         return Failure(notRunning: false, message: message, status: response.status)
     }
 

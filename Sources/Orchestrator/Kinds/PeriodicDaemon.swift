@@ -174,7 +174,7 @@ public struct PeriodicDaemon: DaemonService {
             }
             arm(sleepUntil, in: &group)
             let nextRun = machine.nextDue.map { $0.date(now: clock.now) }
-            context.update { $0.nextRun = nextRun }
+            context.report(.nextRun(nextRun))
         }
 
         mutating func startRun(number: Int, attempt: Int, in group: inout DiscardingTaskGroup) {
@@ -212,7 +212,7 @@ public struct PeriodicDaemon: DaemonService {
         mutating func finish() {
             for request in waiters.values.joined() { request.reply(.refused("'\(context.name)' stopped")) }
             waiters = [:]
-            context.update { $0.nextRun = nil }
+            context.report(.nextRun(nil))
         }
     }
 }

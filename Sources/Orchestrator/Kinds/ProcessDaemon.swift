@@ -103,11 +103,7 @@ public struct ProcessDaemon: DaemonService {
                         sink.yield(.ready("started"))
                     }
                 case .ready(let how):
-                    context.update {
-                        $0.state = .running
-                        $0.lastError = nil
-                        $0.health["ready"] = how
-                    }
+                    context.report(.ready(how))
                     if process.ready != nil { context.note("ready: \(how)") }
                     if let probe = process.liveness {
                         group.addTask {
@@ -128,7 +124,7 @@ public struct ProcessDaemon: DaemonService {
             return failure
         }
         guard let failure, !Task.isCancelled else { return }
-        context.update { $0.failures += 1 }
+        context.report(.lifeFailed)
         throw Failure(description: failure)
     }
 
@@ -136,14 +132,13 @@ public struct ProcessDaemon: DaemonService {
     private func started(_ command: RunningCommand, context: DaemonContext) {
         context.processGroups?.add(command.pid)
         context.note("started (pid \(command.pid))")
-        context.update { record in
-            record.state = process.ready == nil ? .running : .starting
-            record.pids = [command.pid]
-            record.runs += 1
-            record.lastRun = DaemonRecord.Run(startedAt: command.startedAt)
-            record.health["ready"] = process.ready == nil ? nil : "waiting"
-            record.health["liveness"] = nil
-        }
+        context.report(
+            .lifeStarted(
+                pid: command.pid,
+                run: DaemonRecord.Run(startedAt: command.startedAt),
+                ready: process.ready == nil
+            )
+        )
     }
 
     /// Records the end of a life: its exit status or signal and how long it lived.
@@ -151,16 +146,16 @@ public struct ProcessDaemon: DaemonService {
         context.processGroups?.remove(result.processGroupID)
         context.log.flush()
         context.note("\(RunExecutor.describe(result)) after \(RunExecutor.milliseconds(result.duration)) ms")
-        context.update { record in
-            record.pids = []
-            record.health["ready"] = nil
-            record.lastRun = DaemonRecord.Run(
-                startedAt: result.startedAt,
-                durationMilliseconds: RunExecutor.milliseconds(result.duration),
-                exitCode: result.exitCode,
-                signal: result.signal
+        context.report(
+            .lifeEnded(
+                run: DaemonRecord.Run(
+                    startedAt: result.startedAt,
+                    durationMilliseconds: RunExecutor.milliseconds(result.duration),
+                    exitCode: result.exitCode,
+                    signal: result.signal
+                )
             )
-        }
+        )
     }
 
     /// Waits until the readiness probe passes (`.ready`) or its timeout passes (`.probeFailed`, with the last
@@ -226,11 +221,11 @@ public struct ProcessDaemon: DaemonService {
             case .passed:
                 if failed > 0 { context.note("liveness check passed again") }
                 failed = 0
-                context.update { $0.health["liveness"] = "ok" }
+                context.report(.health("liveness", "ok"))
             case .failed(let why):
                 failed += 1
                 context.note("liveness check failed (\(failed) of \(limit)): \(why)")
-                context.update { $0.health["liveness"] = "failed \(failed) of \(limit): \(why)" }
+                context.report(.health("liveness", "failed \(failed) of \(limit): \(why)"))
                 if failed >= limit { return "liveness failed \(failed) times in a row: \(why)" }
             }
         }

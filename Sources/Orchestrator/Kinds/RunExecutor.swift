@@ -57,12 +57,12 @@ struct RunExecutor: Sendable {
                 onStart: { command in
                     let late = scheduled.map { Self.lateness(of: $0) }
                     context.note("\(label) started (pid \(command.pid))")
-                    context.update { record in
-                        record.state = .running
-                        record.pids.append(command.pid)
-                        record.runs += 1
-                        record.lastRun = DaemonRecord.Run(startedAt: command.startedAt, lateMilliseconds: late)
-                    }
+                    context.report(
+                        .runStarted(
+                            pid: command.pid,
+                            run: DaemonRecord.Run(startedAt: command.startedAt, lateMilliseconds: late)
+                        )
+                    )
                     context.processGroups?.add(command.pid)
                     control.started(command)
                 },
@@ -72,12 +72,12 @@ struct RunExecutor: Sendable {
             // No child: count it as a failed run with the status a shell gives a missing command.
             let now = Date()
             context.note("\(label) could not start: \(error)")
-            context.update { record in
-                record.runs += 1
-                record.failures += 1
-                record.lastRun = DaemonRecord.Run(startedAt: now, durationMilliseconds: 0, exitCode: 127)
-                record.lastError = "\(label) could not start: \(error)"
-            }
+            context.report(
+                .runNotStarted(
+                    run: DaemonRecord.Run(startedAt: now, durationMilliseconds: 0, exitCode: 127),
+                    error: "\(label) could not start: \(error)"
+                )
+            )
             let result = CommandRunResult(
                 pid: 0,
                 processGroupID: 0,
@@ -95,22 +95,14 @@ struct RunExecutor: Sendable {
         context.note("\(label) \(ending) after \(milliseconds) ms")
         let stoppedOnPurpose = result.reason == .stopped || result.reason == .cancelled || control.stopRequested
         let failed = !result.succeeded && !stoppedOnPurpose
-        context.update { record in
-            record.pids.removeAll { $0 == result.pid }
-            if record.pids.isEmpty { record.state = .idle }
-            // A replaced run may end after its successor started: the last run is then the successor's.
-            if var run = record.lastRun, run.startedAt == result.startedAt {
-                run.durationMilliseconds = milliseconds
-                run.exitCode = result.exitCode
-                run.signal = result.signal
-                run.timedOut = result.timedOut
-                record.lastRun = run
-            }
-            if failed {
-                record.failures += 1
-                record.lastError = "\(label) \(ending)"
-            }
-        }
+        let run = DaemonRecord.Run(
+            startedAt: result.startedAt,
+            durationMilliseconds: milliseconds,
+            exitCode: result.exitCode,
+            signal: result.signal,
+            timedOut: result.timedOut
+        )
+        context.report(.runEnded(pid: result.pid, run: run, failure: failed ? "\(label) \(ending)" : nil))
         return Outcome(result: result, failed: failed)
     }
 

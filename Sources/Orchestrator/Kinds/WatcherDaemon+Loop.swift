@@ -121,7 +121,7 @@ extension WatcherDaemon {
                     skippedBatches += 1
                     context.note("changes during run \(job.number) skipped (\(paths.count) paths)")
                     let count = String(skippedBatches)
-                    context.update { $0.health["skipped_batches"] = count }
+                    context.report(.health("skipped_batches", count))
                 }
             case .queue:
                 pending.paths.formUnion(paths)
@@ -208,7 +208,7 @@ extension WatcherDaemon {
         /// Shows in the record's health how many changed paths wait for the current run to end.
         func recordPending() {
             let count = String(pending.paths.count)
-            context.update { $0.health["pending_paths"] = count }
+            context.report(.health("pending_paths", count))
         }
 
         /// Posts `.retryDue` after `delay`.

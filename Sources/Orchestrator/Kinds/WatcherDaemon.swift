@@ -49,11 +49,9 @@ public struct WatcherDaemon: DaemonService {
         let fileWatcher = try makeWatcher()
         defer { fileWatcher.stop() }
         context.started(state: .idle)
-        context.update { record in
-            record.health["watching"] = String(watcher.files.paths.count)
-            record.health["mode"] = watcher.mode.rawValue
-            record.health["pending_paths"] = "0"
-        }
+        context.report(.health("watching", String(watcher.files.paths.count)))
+        context.report(.health("mode", watcher.mode.rawValue))
+        context.report(.health("pending_paths", "0"))
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var loop = Loop(
             daemon: self,

@@ -43,20 +43,19 @@ extension RPCDaemon {
                 guard let supervisor = context.supervisor else {
                     return .failure(JSONRPC.Failure(.internalError, "Internal error: no supervisor to ask"))
                 }
-                switch await supervisor.trigger(name, wait: wait) {
-                case .finished(let result):
-                    var fields: [(String, JSONValue)] = [("outcome", .string("finished"))]
-                    fields.append(("exit_code", result.exitCode.map { .int(Int($0)) } ?? .null))
-                    fields.append(("signal", result.signal.map { .int(Int($0)) } ?? .null))
-                    fields.append(("timed_out", .bool(result.timedOut)))
-                    fields.append(("duration_ms", .int(result.durationMilliseconds)))
-                    return .success(.object(fields))
-                case .accepted: return .success(.object([("outcome", .string("accepted"))]))
-                case .queued: return .success(.object([("outcome", .string("queued"))]))
-                case .skipped: return .success(.object([("outcome", .string("skipped"))]))
-                case .unknown(let reason): return .failure(JSONRPC.Failure(.invalidParams, "Invalid params: \(reason)"))
-                case .refused(let reason):
+                let outcome = await supervisor.trigger(name, wait: wait)
+                switch outcome.outcome {
+                case .unknown:
+                    return .failure(JSONRPC.Failure(.invalidParams, "Invalid params: \(outcome.reason ?? name)"))
+                case .refused:
+                    let reason = outcome.reason ?? "refused"
                     return .failure(JSONRPC.Failure(code: refusedCode, reason, [("daemon", .string(name))]))
+                default:
+                    guard let data = try? StatusDocument.encoder.encode(outcome), let value = try? JSONValue.parse(data)
+                    else {
+                        return .failure(JSONRPC.Failure(.internalError, "Internal error: cannot encode the outcome"))
+                    }
+                    return .success(value)
                 }
             },
         ]

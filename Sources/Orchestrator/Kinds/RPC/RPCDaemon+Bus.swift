@@ -4,59 +4,24 @@ import Hummingbird
 import Manifest
 
 extension RPCDaemon {
-    /// Publishes the supervisor's news on the daemon's event bus until the task is cancelled:
-    /// `daemon.NAME.state` when a daemon's state changes, `daemon.NAME.run` when a run starts and when it ends
-    /// (exit status, signal, duration), and `orchestrate.reload` for each reload with its plan.
+    /// Publishes the supervisor's news on the daemon's event bus until the task is cancelled, from the supervisor's
+    /// event stream: `daemon.NAME.state` when a daemon's state changes (`removed` when a reload removed it),
+    /// `daemon.NAME.run` when a run starts and when it ends (exit status, signal, duration), and
+    /// `orchestrate.reload` for each reload with its plan.
     func publishSupervisorEvents(_ context: DaemonContext) async {
-        var seen: [String: DaemonRecord] = [:]
-        for await change in context.registry.changes() {
-            switch change {
-            case .updated(let record):
-                let previous = seen[record.name]
-                seen[record.name] = record
-                // The first sight of each daemon is the subscription's snapshot, not news.
-                guard let previous else { continue }
-                if previous.state != record.state {
-                    var fields: [(String, JSONValue)] = [
-                        ("name", .string(record.name)), ("kind", .string(record.kind)),
-                        ("state", .string(record.state.name)), ("previous", .string(previous.state.name)),
-                    ]
-                    if let error = record.lastError { fields.append(("last_error", .string(error))) }
-                    bus.publish(
-                        topic: "daemon.\(record.name).state",
-                        data: JSONValue.object(fields).serialized(pretty: false)
-                    )
-                }
-                if let run = record.lastRun, run != previous.lastRun {
-                    bus.publish(topic: "daemon.\(record.name).run", data: Self.runEvent(record.name, run))
-                }
-            case .removed(let name):
-                seen[name] = nil
-                bus.publish(
-                    topic: "daemon.\(name).state",
-                    data: JSONValue.object([("name", .string(name)), ("state", .string("removed"))]).serialized(
-                        pretty: false
-                    )
-                )
-            case .event(let name, let json):
-                bus.publish(topic: "orchestrate.\(name)", data: json)
+        let encoder = StatusDocument.encoder
+        for await event in context.registry.subscribe() {
+            let topic: String
+            switch event.kind {
+            case .stateChanged(let change): topic = "daemon.\(change.name).state"
+            case .removed(let name): topic = "daemon.\(name).state"
+            case .runStarted(let run), .runFinished(let run): topic = "daemon.\(run.name).run"
+            case .reload: topic = "orchestrate.reload"
+            case .daemon, .supervisor, .note: continue
             }
+            guard let data = try? event.json(encoder) else { continue }
+            bus.publish(topic: topic, data: String(decoding: data, as: UTF8.self))
         }
-    }
-
-    /// A run's start (no duration yet) or end, as `daemon.NAME.run` carries it.
-    static func runEvent(_ name: String, _ run: DaemonRecord.Run) -> String {
-        var fields: [(String, JSONValue)] = [
-            ("name", .string(name)), ("event", .string(run.durationMilliseconds == nil ? "start" : "end")),
-            ("started_at", .string(ISO8601DateFormatter().string(from: run.startedAt))),
-        ]
-        if let duration = run.durationMilliseconds {
-            fields.append(("duration_ms", .int(duration)))
-            fields.append(("exit_code", run.exitCode.map { .int(Int($0)) } ?? .null))
-            fields.append(("signal", run.signal.map { .int(Int($0)) } ?? .null))
-            fields.append(("timed_out", .bool(run.timedOut)))
-        }
-        return JSONValue.object(fields).serialized(pretty: false)
     }
 
     /// `POST /events/TOPIC` (a JSON body, published) and `GET /events/PATTERN` (Server-Sent Events, `*` and

@@ -102,7 +102,7 @@ public struct RPCDaemon: DaemonService {
                 context.started(state: .running)
             } onListening: { bound in
                 let address = ListenAddress.tcp(host: host, port: bound ?? port)
-                context.update { $0.health["listen"] = address.description }
+                context.report(.health("listen", address.description))
                 context.note("listening on \(address)")
             }
         case .unix(let path):
@@ -111,7 +111,7 @@ public struct RPCDaemon: DaemonService {
                 withIntermediateDirectories: true
             )
             server = IPCServer(router: router, socketPath: path, logger: serverLogger) {
-                context.update { $0.health["listen"] = "unix:\(path)" }
+                context.report(.health("listen", "unix:\(path)"))
                 context.note("listening on unix:\(path)")
                 context.started(state: .running)
             }

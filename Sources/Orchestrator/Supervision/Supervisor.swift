@@ -10,31 +10,31 @@ import UnixSignals
 /// Runs a manifest: every enabled daemon in a child task of its own, supervised under its restart policy,
 /// with the control API on `STATE_DIR/orchestrate.sock` and the PID lock held for the supervisor's life.
 ///
-/// One event stream drives it: the control API's requests, signals (SIGTERM and SIGINT stop everything
-/// gracefully; SIGHUP is trapped so it cannot kill the supervisor), and daemons ending. Each daemon's task
-/// runs a small nested group (its ``ServiceSupervisor`` and a stop trigger), so one daemon can be stopped,
-/// started or restarted without touching the others. `down` stops all daemons in parallel.
+/// One owner decides: the main loop (``SupervisorLoop``) holds the ``SupervisorStateMachine`` and feeds it one event
+/// at a time from one stream — the control API's requests, signals (SIGTERM and SIGINT stop everything gracefully;
+/// SIGHUP reloads), saves of the manifest, daemons' tasks ending — and carries out the actions it returns. What
+/// others read of that state (the manifest running, each daemon's service, the last reload) is a ``Snapshot`` only
+/// the loop writes. Each daemon's record lives in the ``registry``, which publishes the one event stream.
 public final class Supervisor: Sendable {
     /// Makes the service of a daemon; nil when this build cannot run its kind.
     public typealias ServiceFactory = @Sendable (DaemonSpec, _ stateDirectory: String) throws -> (any DaemonService)?
+    typealias Machine = SupervisorStateMachine<ServiceSupervisor>
 
-    /// What the control API and signals ask of the supervisor.
-    enum Event: Sendable {
-        case start(String, reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void)
-        case stop(String, reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void)
-        case restart(String, reply: @Sendable (Result<DaemonRecord, ControlFailure>) -> Void)
-        case down
-        case ended(String, generation: Int)
-        case reload(ReloadRequest)
-        /// Something in the state folder changed or the folder went away: make again what is missing.
-        case checkStateFolder
+    /// What the control API, `status` and the daemons read of the main loop's state; written by the loop alone.
+    struct Snapshot: Sendable {
+        /// The manifest running.
+        var manifest: Manifest
+        /// The service of each enabled daemon.
+        var services: [String: ServiceSupervisor]
+        /// The last reload, applied or refused.
+        var lastReload: ReloadReport?
     }
 
     /// The manifest being run: the one `up` loaded, then the last one a reload applied.
-    public var manifest: Manifest { current.withLock { $0 } }
+    public var manifest: Manifest { snapshot.withLock { $0.manifest } }
     /// The folder of the lock, socket and logs, for the supervisor's whole life (a reload cannot move it).
     public let stateDirectory: String
-    /// The registry `status` reads.
+    /// The daemons' records and the event stream about them.
     public let registry = DaemonRegistry()
     /// The socket the control API listens on.
     public let socketPath: String
@@ -44,23 +44,15 @@ public final class Supervisor: Sendable {
     private let mirror: (@Sendable (String, [UInt8]) -> Void)?
     /// The supervisor's own log, when the caller keeps one in the state folder.
     let ownLog: RotatingLogFile?
-    /// The locks held on the PID file: the first, and one more for each time the state folder was made again.
-    let locks = Mutex<[PIDLock]>([])
-    /// The watch of the state folder, stopped as the supervisor stops.
-    let stateWatch = Mutex<(any FileWatcher)?>(nil)
-    private let events: AsyncStream<Event>
-    private let input: AsyncStream<Event>.Continuation
-    let supervisors = Mutex<[String: ServiceSupervisor]>([:])
     let processGroups: ProcessGroupLedger
     private let adoptsOrphans: Bool
-    private let current: Mutex<Manifest>
-    /// Where reloads read the manifest from.
-    private let source: Mutex<ManifestLoader>
-    private let lastReloadRecord = Mutex<StatusDocument.Reload?>(nil)
+    let snapshot: Mutex<Snapshot>
+    /// Where the first reload reads the manifest from; the loop keeps the source of later ones.
+    let initialSource: ManifestLoader
+    let events: AsyncStream<Machine.Event>
+    private let input: AsyncStream<Machine.Event>.Continuation
     /// The watch of the manifest and its env_file while `reload: auto`; stopped to take new settings.
     let manifestWatch = Mutex<(any FileWatcher)?>(nil)
-    /// Set as the supervisor stops: the manifest watch ends for good.
-    let watchEnded = Atomic<Bool>(false)
     /// Wakes the manifest watch when a reload changed what it watches (the mode, the env_file).
     let watchSettingsChanged: AsyncStream<Void>.Continuation
     let watchSettingsStream: AsyncStream<Void>
@@ -81,9 +73,9 @@ public final class Supervisor: Sendable {
         ownLog: RotatingLogFile? = nil
     ) {
         self.ownLog = ownLog
-        current = Mutex(manifest)
+        snapshot = Mutex(Snapshot(manifest: manifest, services: [:]))
         stateDirectory = manifest.stateDirectory
-        self.source = Mutex(source ?? ManifestLoader(file: manifest.file))
+        initialSource = source ?? ManifestLoader(file: manifest.file)
         (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
             of: Void.self,
             bufferingPolicy: .bufferingNewest(1)
@@ -94,7 +86,7 @@ public final class Supervisor: Sendable {
         self.mirror = mirror
         socketPath = ControlSocket.path(stateDirectory: manifest.stateDirectory)
         processGroups = ProcessGroupLedger(path: manifest.stateDirectory + "/run/process-groups")
-        (events, input) = AsyncStream.makeStream(of: Event.self)
+        (events, input) = AsyncStream.makeStream(of: Machine.Event.self)
     }
 
     /// The lock file of a manifest's supervisor.
@@ -106,9 +98,7 @@ public final class Supervisor: Sendable {
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let manifest = self.manifest
         let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
-        locks.withLock { $0 = [lock] }
         StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
-        defer { locks.withLock { $0.forEach { $0.release() } } }
         ControlSocket.record(manifest: manifest.file, stateDirectory: stateDirectory)
         defer { ControlSocket.forget(manifest: manifest.file, stateDirectory: stateDirectory) }
         try? ChildReaper.becomeSubreaper()
@@ -125,79 +115,92 @@ public final class Supervisor: Sendable {
             logger.warning("killed processes a previous supervisor left behind", metadata: ["pids": "\(leftovers)"])
         }
         recordSocketPath()
-        let services = try compile()
+        let services: [String: ServiceSupervisor]
+        let httpServer: IPCServer<BasicRequestContext>?
+        do {
+            services = try compile()
+            httpServer = try controlHTTPServer()
+        } catch {
+            lock.release()
+            throw error
+        }
+        let notes = registry.observe(
+            DaemonRegistry.noteWriter(prefix: "[orchestrate] ") { [weak self] name in
+                self?.serviceSupervisor(name)?.log
+            }
+        )
+        defer { notes.cancel() }
+        registry.publish(.supervisor(SupervisorNotice(state: .starting, pid: getpid())))
         logger.info(
             "supervisor started",
             metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"]
         )
-        let server = controlSocketServer(onReady: onReady)
-        let httpServer = try controlHTTPServer(logger: serverLogger)
+        // The control servers run in a service group of their own, so that `down` lets them finish the requests in
+        // flight (the `down` that asked for it, above all) before they stop: hummingbird's graceful shutdown.
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: controlSocketServer(onReady: onReady))]
+                + (httpServer.map { [.init(service: $0)] } ?? []),
+            logger: logger
+        )
+        configuration.maximumGracefulShutdownDuration = .seconds(1)
+        let servers = ServiceGroup(configuration: configuration)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        // A discarding group: the task of every daemon that ends (a stop, a restart, a reload) is released at once
-        // instead of being kept until someone awaits its result.
-        await withDiscardingTaskGroup { group in
-            serve(server, named: "control socket", in: &group)
-            if let httpServer { serve(httpServer, named: "control.http", in: &group) }
-            group.addTask { [input, logger] in
-                for await signal in signals {
-                    if signal == .sighup {
-                        logger.info("SIGHUP received: reloading the manifest")
-                        input.yield(.reload(ReloadRequest(origin: .signal)))
-                        continue
-                    }
-                    logger.info("signal received, stopping", metadata: ["signal": "\(signal)"])
+        var loop = SupervisorLoop(supervisor: self, machine: Machine(manifest: manifest, services: services))
+        loop.locks = [lock]
+        loop.servers = servers
+        await withDiscardingTaskGroup { serving in
+            serving.addTask { [input, logger] in
+                do {
+                    try await servers.run()
+                } catch  where !Task.isCancelled {
+                    // Without its control API the supervisor could not be told anything: stop rather than run blind.
+                    logger.critical("the control server failed; stopping", metadata: ["error": "\(error)"])
                     input.yield(.down)
-                    return
-                }
+                } catch {}
             }
-            group.addTask { await self.watchManifest() }
-            group.addTask { await self.watchStateFolder() }
-            await supervise(services, in: &group)
-            watchEnded.store(true, ordering: .sequentiallyConsistent)
-            manifestWatch.withLock { $0?.stop() }
-            stateWatch.withLock { $0?.stop() }
-            watchSettingsChanged.finish()
-            if adoptsOrphans {
-                // Strays that left their command's process group (by setsid) outlive the group kill: end them.
-                let strays = await ChildReaper.endAdoptedOrphans(grace: .seconds(2))
-                if !strays.isEmpty {
-                    logger.warning("ended processes that left their command's group", metadata: ["pids": "\(strays)"])
+            // A discarding group: the task of every daemon that ends (a stop, a restart, a reload) is released at
+            // once instead of being kept until someone awaits its result.
+            await withDiscardingTaskGroup { group in
+                group.addTask { [input, logger] in
+                    for await signal in signals {
+                        if signal == .sighup {
+                            logger.info("SIGHUP received: reloading the manifest")
+                            input.yield(.reloadRequested(ReloadRequest(origin: .signal)))
+                            continue
+                        }
+                        logger.info("signal received, stopping", metadata: ["signal": "\(signal)"])
+                        input.yield(.down)
+                        return
+                    }
                 }
+                group.addTask { await self.watchManifest() }
+                group.addTask { await self.watchStateFolder() }
+                await loop.run(in: &group)
+                watchSettingsChanged.finish()
+                if adoptsOrphans {
+                    // Strays that left their command's process group (by setsid) outlive the group kill: end them.
+                    let strays = await ChildReaper.endAdoptedOrphans(grace: .seconds(2))
+                    if !strays.isEmpty {
+                        logger.warning(
+                            "ended processes that left their command's group",
+                            metadata: ["pids": "\(strays)"]
+                        )
+                    }
+                }
+                group.cancelAll()
             }
-            // Event streams end first, then the server gets a moment to send the answers in flight (the `down`
-            // that asked for this, above all) before it is cancelled.
+            // Event streams end first, then the servers finish the answers in flight and stop.
             registry.finishSubscribers()
-            await serverQuiet()
-            group.cancelAll()
+            await servers.triggerGracefulShutdown()
         }
+        for lock in loop.locks { lock.release() }
         logger.info("supervisor stopped")
-    }
-
-    /// The server's own logger, which only speaks up for what is critical: the server is cancelled when the
-    /// supervisor stops, which hummingbird reports as an error.
-    var serverLogger: Logger {
-        var serverLogger = logger
-        serverLogger.logLevel = .critical
-        return serverLogger
     }
 
     /// The control API on the control socket; `onReady` runs once it answers.
     func controlSocketServer(onReady: @escaping @Sendable () -> Void = {}) -> IPCServer<BasicRequestContext> {
-        IPCServer(router: ControlAPI(supervisor: self).router(), socketPath: socketPath, logger: serverLogger) {
+        IPCServer(router: ControlAPI(supervisor: self).router(), socketPath: socketPath, logger: logger) {
             onReady()
-        }
-    }
-
-    /// Runs `server` in `group` until the supervisor stops.
-    func serve(_ server: IPCServer<BasicRequestContext>, named name: String, in group: inout DiscardingTaskGroup) {
-        group.addTask { [input, logger] in
-            do {
-                try await server.run()
-            } catch  where !Task.isCancelled {
-                // Without its control API the supervisor could not be told anything: stop rather than run blind.
-                logger.critical("the \(name) server failed; stopping", metadata: ["error": "\(error)"])
-                input.yield(.down)
-            } catch {}
         }
     }
 
@@ -212,21 +215,9 @@ public final class Supervisor: Sendable {
         )
     }
 
-    /// Waits until no control request is being answered (at most a second), so that the answer to `down` is sent
-    /// before the server stops.
-    private func serverQuiet() async {
-        let deadline = ContinuousClock.now + .seconds(1)
-        while inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-    }
-
-    /// Counts the control requests being answered.
-    let inFlight = Atomic<Int>(0)
-
     /// The control API on `control.http`, when the manifest sets it: the same routes, behind the key that
     /// `control.api_key_env` names (the manifest only allows a non-loopback address with one).
-    private func controlHTTPServer(logger: Logger) throws -> IPCServer<BasicRequestContext>? {
+    private func controlHTTPServer() throws -> IPCServer<BasicRequestContext>? {
         guard let control = manifest.control, case .tcp(let host, let port)? = control.http else { return nil }
         var key: String?
         if let variable = control.apiKeyEnvironment {
@@ -249,16 +240,16 @@ public final class Supervisor: Sendable {
     /// Asks the supervisor to stop everything and exit.
     public func shutDown() { input.yield(.down) }
 
-    /// Makes a service supervisor for each enabled daemon, and registers every daemon.
+    /// Posts an event to the main loop (from the control API, the watches).
+    func post(_ event: Machine.Event) { input.yield(event) }
+
+    /// Makes a service supervisor for each enabled daemon.
     private func compile() throws -> [String: ServiceSupervisor] {
         var result: [String: ServiceSupervisor] = [:]
-        let manifest = self.manifest
-        for spec in manifest.daemons {
-            registry.register(DaemonRecord(name: spec.name, kind: spec.kindName, enabled: spec.enabled))
-            guard spec.enabled else { continue }
+        for spec in manifest.daemons where spec.enabled {
             result[spec.name] = try makeSupervisor(spec, service: try service(for: spec))
         }
-        supervisors.withLock { $0 = result }
+        snapshot.withLock { $0.services = result }
         return result
     }
 
@@ -293,13 +284,13 @@ public final class Supervisor: Sendable {
                     "a daemon's log cannot be written",
                     metadata: ["daemon": .string(name), "error": .string(reason)]
                 )
-                registry.update(name) { $0.health["log"] = "not written: \(reason)" }
+                registry.report(name, .health("log", "not written: \(reason)"))
             case .resumed(let dropped):
                 logger.notice(
                     "a daemon's log is written again",
                     metadata: ["daemon": .string(name), "lost_lines": "\(dropped)"]
                 )
-                registry.update(name) { $0.health["log"] = nil }
+                registry.report(name, .health("log", nil))
             }
         }
         return ServiceSupervisor(
@@ -313,58 +304,22 @@ public final class Supervisor: Sendable {
         )
     }
 
-    /// The supervisor of a daemon, for the control API.
-    func serviceSupervisor(_ name: String) -> ServiceSupervisor? { supervisors.withLock { $0[name] } }
-
-    /// Posts an event (from the control API).
-    func post(_ event: Event) { input.yield(event) }
+    /// The service supervisor of a daemon, for the control API.
+    func serviceSupervisor(_ name: String) -> ServiceSupervisor? { snapshot.withLock { $0.services[name] } }
 
     /// The last reload's outcome, for `status`.
-    var lastReload: StatusDocument.Reload? { lastReloadRecord.withLock { $0 } }
-
-    /// The main loop: starts every daemon, then reacts to events until `down`.
-    private func supervise(
-        _ services: [String: ServiceSupervisor],
-        in group: inout DiscardingTaskGroup
-    ) async {
-        var loop = SupervisionLoop(supervisor: self, services: services, input: input)
-        for spec in manifest.daemons where spec.enabled { loop.launch(spec.name, in: &group) }
-        for await event in events {
-            if loop.handle(event, in: &group) { return }
-        }
-    }
-
-    /// Sets the services the control API finds (after a reload changed them).
-    func publishServices(_ services: [String: ServiceSupervisor]) {
-        supervisors.withLock { $0 = services }
-    }
-
-    /// Applies the reload plan's new manifest and source (called by the loop once the plan is committed).
-    func commit(_ manifest: Manifest, source newSource: ManifestLoader) {
-        let before = current.withLock { current in
-            defer { current = manifest }
-            return current
-        }
-        source.withLock { $0 = newSource }
-        if before.reload != manifest.reload || before.envFile != manifest.envFile {
-            watchSettingsChanged.yield()
-            manifestWatch.withLock { $0?.stop() }
-        }
-    }
-
-    /// Where reloads read the manifest from now.
-    var manifestSource: ManifestLoader { source.withLock { $0 } }
+    var lastReload: ReloadReport? { snapshot.withLock { $0.lastReload } }
 
     /// Records a reload's outcome for `status`, the log and the event stream.
     func record(_ outcome: ReloadOutcome, trigger: ReloadRequest.Origin) {
-        let entry = StatusDocument.Reload(
+        let report = ReloadReport(
             at: Date(),
             ok: outcome.ok,
             errors: outcome.errors,
             plan: outcome.plan,
             trigger: trigger.rawValue
         )
-        lastReloadRecord.withLock { $0 = entry }
+        snapshot.withLock { $0.lastReload = report }
         if outcome.ok, let plan = outcome.plan {
             logger.info(
                 "manifest reloaded",
@@ -387,9 +342,7 @@ public final class Supervisor: Sendable {
             )
             for error in outcome.errors { logger.error("  \(error)") }
         }
-        if let data = try? StatusDocument.encoder.encode(entry) {
-            registry.publish(event: "reload", json: String(decoding: data, as: UTF8.self))
-        }
+        registry.publish(.reload(report))
     }
 }
 

@@ -2,6 +2,7 @@ import DaemonKit
 import Foundation
 import Logging
 import Manifest
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,19 +19,17 @@ extension Supervisor {
     static let stateFolderDebounce = Duration.milliseconds(50)
 
     /// Watches the PID file (through its folder: a removal of the folder ends the watch) and asks the main loop to
-    /// check the folder after every change, until the supervisor stops.
+    /// check the folder after every change, until the task is cancelled.
     func watchStateFolder() async {
         let lockPath = Self.lockPath(stateDirectory: stateDirectory)
-        while !Task.isCancelled, !watchEnded.load(ordering: .sequentiallyConsistent) {
+        while !Task.isCancelled {
             do {
                 let watcher = try InotifyWatcher(
                     FileScanner.Configuration(paths: [lockPath]),
                     debouncing: Debouncer.Configuration(debounce: Self.stateFolderDebounce, maxWait: .seconds(1))
                 )
-                stateWatch.withLock { $0 = watcher }
-                for try await _ in watcher.batches { post(.checkStateFolder) }
-                stateWatch.withLock { $0 = nil }
-                watcher.stop()
+                defer { watcher.stop() }
+                for try await _ in watcher.batches { post(.stateFolderChanged) }
             } catch {
                 logger.warning(
                     "cannot watch the state folder; if it is removed, `down` and `up` make it again",
@@ -38,10 +37,10 @@ extension Supervisor {
                 )
                 return
             }
-            if Task.isCancelled || watchEnded.load(ordering: .sequentiallyConsistent) { return }
+            if Task.isCancelled { return }
             // The folder itself went away: let the removal finish, have it made again, then watch the new one.
             try? await CancellableSleep.for(Self.stateFolderDebounce)
-            post(.checkStateFolder)
+            post(.stateFolderChanged)
             let deadline = ContinuousClock.now + .seconds(5)
             while !FileManager.default.fileExists(atPath: lockPath) {
                 guard ContinuousClock.now < deadline, (try? await CancellableSleep.for(.milliseconds(10))) != nil
@@ -50,44 +49,47 @@ extension Supervisor {
         }
     }
 
+    /// Whether `path` is a socket.
+    static func isSocket(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+    }
+}
+
+extension SupervisorLoop {
     /// Makes again what is missing from the state folder; nothing when everything is in place (a change the
-    /// supervisor made itself). Called by the main loop, which owns `group`, where a new control server runs.
-    func restoreStateFolder(in group: inout DiscardingTaskGroup) {
-        let lockInPlace = locks.withLock { $0.last?.isInPlace ?? false }
-        let socketInPlace = Self.isSocket(socketPath)
+    /// supervisor made itself). A new control server joins the control servers' group.
+    mutating func restoreStateFolder(in group: inout DiscardingTaskGroup) {
+        let lockInPlace = locks.last?.isInPlace ?? false
+        let socketInPlace = Supervisor.isSocket(supervisor.socketPath)
         guard !lockInPlace || !socketInPlace else { return }
+        let (logger, stateDirectory) = (supervisor.logger, supervisor.stateDirectory)
         logger.warning(
             "the state folder was removed while running; making it again (the daemons keep running)",
             metadata: ["folder": .string(stateDirectory)]
         )
         if !lockInPlace {
             do {
-                let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
-                locks.withLock { $0.append(lock) }
+                locks.append(try PIDLock.acquire(path: Supervisor.lockPath(stateDirectory: stateDirectory)))
             } catch {
                 // Another supervisor started on the empty folder: two must never share it.
                 logger.critical(
                     "cannot take the PID file again; stopping so that two supervisors never share the state folder",
                     metadata: ["error": "\(error)"]
                 )
-                post(.down)
+                supervisor.post(.down)
                 return
             }
         }
-        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
-        ownLog?.reopen()
-        for supervisor in supervisors.withLock({ Array($0.values) }) { supervisor.log.reopen() }
-        processGroups.rewrite()
-        recordSocketPath()
-        if !socketInPlace {
-            serve(controlSocketServer(), named: "control socket", in: &group)
+        StateFolderOwner.record(manifest: machine.manifest.file, stateDirectory: stateDirectory)
+        supervisor.ownLog?.reopen()
+        for daemon in machine.daemons.values { daemon.service?.log.reopen() }
+        supervisor.processGroups.rewrite()
+        supervisor.recordSocketPath()
+        if !socketInPlace, let servers {
+            let server = supervisor.controlSocketServer()
+            group.addTask { await servers.addServiceUnlessShutdown(server) }
         }
         logger.notice("the state folder is back: PID file, control socket and logs")
-    }
-
-    /// Whether `path` is a socket.
-    static func isSocket(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
     }
 }

@@ -20,7 +20,7 @@ extension Supervisor {
         reply: @escaping @Sendable (ReloadOutcome) -> Void
     ) {
         post(
-            .reload(
+            .reloadRequested(
                 ReloadRequest(
                     origin: .api,
                     environment: environment,
@@ -33,7 +33,7 @@ extension Supervisor {
     }
 
     /// Watches the manifest and its env_file while `reload: auto`, posting a reload for each settled save; with
-    /// `reload: manual` nothing is watched. Runs until the supervisor stops; a reload that changes the mode or
+    /// `reload: manual` nothing is watched. Runs until the task is cancelled; a reload that changes the mode or
     /// the env_file restarts the watch with the new settings.
     func watchManifest() async {
         var settingsChanged = watchSettingsStream.makeAsyncIterator()
@@ -51,11 +51,11 @@ extension Supervisor {
                     )
                     manifestWatch.withLock { $0 = watcher }
                     for try await _ in watcher.batches {
-                        post(.reload(ReloadRequest(origin: .file)))
+                        post(.reloadRequested(ReloadRequest(origin: .file)))
                     }
                     manifestWatch.withLock { $0 = nil }
                     watcher.stop()
-                    if Task.isCancelled || watchEnded.load(ordering: .sequentiallyConsistent) { return }
+                    if Task.isCancelled { return }
                     // Stopped for new settings (they are read at the top), or the manifest's folder went away.
                     if self.manifest.reload == manifest.reload, self.manifest.envFile == manifest.envFile {
                         logger.warning("the manifest's folder is gone; saves are no longer watched")

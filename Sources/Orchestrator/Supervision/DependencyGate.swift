@@ -13,8 +13,6 @@ struct DependencyGate: Sendable {
     /// What it waits for.
     let dependencies: [DaemonSpec.Dependency]
     let registry: DaemonRegistry
-    /// Writes a line into the daemon's log.
-    let note: @Sendable (String) -> Void
 
     /// Whether `record` meets `condition`.
     static func meets(_ record: DaemonRecord, _ condition: DaemonSpec.Dependency.Condition) -> Bool {
@@ -49,28 +47,22 @@ struct DependencyGate: Sendable {
     func wait() async -> Bool {
         guard !dependencies.isEmpty else { return true }
         // Only "something changed" matters: the registry is read again on each change.
-        let changes = registry.changes(bufferLimit: 1)
+        let changes = registry.subscribe(bufferLimit: 1)
         var shown: [String]?
         for await _ in changes {
             let waitingFor = unmet()
             if waitingFor.isEmpty {
-                registry.update(name) { $0.health["waiting_for"] = nil }
-                if shown != nil { note("dependencies met: starting") }
+                registry.report(name, .dependenciesMet)
+                if shown != nil { registry.report(name, .note("dependencies met: starting")) }
                 return true
             }
             if waitingFor != shown {
                 shown = waitingFor
-                note("waiting for " + waitingFor.joined(separator: ", "))
-                registry.update(name) {
-                    $0.state = .waiting
-                    $0.health["waiting_for"] = waitingFor.joined(separator: ", ")
-                }
+                registry.report(name, .note("waiting for " + waitingFor.joined(separator: ", ")))
+                registry.report(name, .waiting(for: waitingFor.joined(separator: ", ")))
             }
         }
-        registry.update(name) {
-            $0.state = .stopped
-            $0.health["waiting_for"] = nil
-        }
+        registry.report(name, .ended(completed: false))
         return false
     }
 }

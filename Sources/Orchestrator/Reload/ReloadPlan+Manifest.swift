@@ -1,3 +1,4 @@
+import DaemonKit
 import Manifest
 
 /// What applying a new version of the manifest does: which daemons start, stop, restart or stay as they are,
@@ -6,30 +7,10 @@ import Manifest
 ///
 /// Top-level settings the running supervisor cannot take on (`state_dir`, the control API's address and key)
 /// are listed in ``needsRestart``: the rest of the plan applies, and those wait for `down` and `up`.
-public struct ReloadPlan: Codable, Sendable, Hashable {
-    /// Daemons new in the manifest, in its order.
-    public var added: [String] = []
-    /// Daemons no longer in it, in the old order.
-    public var removed: [String] = []
-    /// Daemons whose spec changed: restarted with the new one.
-    public var changed: [String] = []
-    /// Daemons whose spec is the same but that restart because a daemon they depend on changed
-    /// (`restart_with_dependencies: true`): same service, same counters, new processes.
-    public var restarted: [String] = []
-    /// Daemons left alone: same processes, same counters.
-    public var unchanged: [String] = []
-    /// Top-level fields that changed but apply only after `down` and `up`.
-    public var needsRestart: [String] = []
-
-    enum CodingKeys: String, CodingKey {
-        case added, removed, changed, restarted, unchanged
-        case needsRestart = "needs_restart"
-    }
-
-    public init() {}
-
+extension ReloadPlan {
     /// The plan that turns `old` into `new`.
     public init(from old: Manifest, to new: Manifest) {
+        self.init()
         let before = Dictionary(old.daemons.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let names = Set(new.daemons.map(\.name))
         for spec in new.daemons {
@@ -65,28 +46,11 @@ public struct ReloadPlan: Codable, Sendable, Hashable {
         return manifest.daemons.map(\.name).filter { restarting.contains($0) && !names.contains($0) }
     }
 
-    /// True when no daemon is added, removed or changed.
-    public var changesNothing: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
-
     /// The manifest to run: `new`, keeping what only `down` and `up` can change from `old`.
     public static func applicable(_ new: Manifest, keeping old: Manifest) -> Manifest {
         var result = new
         result.stateDirectory = old.stateDirectory
         result.control = old.control
         return result
-    }
-
-    /// "1 added, 1 changed, 1 restarted with a dependency, 0 removed, 3 unchanged" (restarts only when some).
-    public var summary: String {
-        "\(added.count) added, \(changed.count) changed, "
-            + (restarted.isEmpty ? "" : "\(restarted.count) restarted with a dependency, ")
-            + "\(removed.count) removed, \(unchanged.count) unchanged"
-    }
-
-    /// The plan as `orchestrate reload` prints it: `+ added  ~ changed  - removed  = unchanged`, one daemon a line.
-    public var lines: [String] {
-        added.map { "+ \($0)" } + changed.map { "~ \($0)" } + restarted.map { "↻ \($0) (a dependency changed)" }
-            + removed.map { "- \($0)" } + unchanged.map { "= \($0)" }
-            + needsRestart.map { "! \($0) changed: it applies after `orchestrate down` and `up`" }
     }
 }

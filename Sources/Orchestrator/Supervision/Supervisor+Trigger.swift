@@ -4,9 +4,13 @@ import Synchronization
 extension Supervisor: SupervisorLink {
     /// Asks daemon `name` to run now (the control API's `trigger` and the rpc kind's `daemons.trigger`); with
     /// `wait`, answers once the run has ended.
-    public func trigger(_ name: String, wait: Bool) async -> TriggerReply {
+    public func trigger(_ name: String, wait: Bool) async -> TriggerOutcome {
+        await outcome(of: name, wait: wait).about(name)
+    }
+
+    private func outcome(of name: String, wait: Bool) async -> TriggerOutcome {
         guard let target = serviceSupervisor(name) else {
-            return .unknown(unknownDaemonFailure(name).message)
+            return .unknown(unknownDaemonFailure(name, in: manifest).message)
         }
         guard ["periodic", "watcher"].contains(target.service.kind) else {
             return .refused(
@@ -15,24 +19,16 @@ extension Supervisor: SupervisorLink {
         }
         if !wait {
             // The mailbox answers at once when the daemon is not running; otherwise the run goes on without us.
-            let refused = Mutex<String?>(nil)
+            let refused = Mutex<TriggerOutcome?>(nil)
             target.send(
                 DaemonRequest(.trigger) { outcome in
-                    if case .refused(let reason) = outcome { refused.withLock { $0 = reason } }
+                    if outcome.outcome == .refused { refused.withLock { $0 = outcome } }
                 }
             )
-            if let reason = refused.withLock({ $0 }) { return .refused(reason) }
-            return .accepted
+            return refused.withLock { $0 } ?? .accepted
         }
-        let outcome = await withCheckedContinuation {
-            (continuation: CheckedContinuation<DaemonRequest.Outcome, Never>) in
+        return await withCheckedContinuation { (continuation: CheckedContinuation<TriggerOutcome, Never>) in
             target.send(DaemonRequest(.trigger) { continuation.resume(returning: $0) })
-        }
-        switch outcome {
-        case .finished(let result): return .finished(result)
-        case .queued: return .queued
-        case .skipped: return .skipped
-        case .refused(let reason): return .refused(reason)
         }
     }
 }
@@ -43,7 +39,7 @@ final class WeakSupervisorLink: SupervisorLink {
 
     init(_ supervisor: Supervisor) { self.supervisor = supervisor }
 
-    func trigger(_ name: String, wait: Bool) async -> TriggerReply {
+    func trigger(_ name: String, wait: Bool) async -> TriggerOutcome {
         guard let supervisor else { return .refused("the supervisor is gone") }
         return await supervisor.trigger(name, wait: wait)
     }
