@@ -24,12 +24,12 @@ struct InterpolationTests {
             daemons:
               a:
                 kind: process
-                command: ["${A:-dflt}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "$$HOME", "$X", "${Y:-${Z:-nested}}", "${A:+alt}", "${EMPTY+alt}", "${EMPTY:+alt}"]
+                command: ["${A:-dflt}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "$$HOME", "$X", "${Y:-${Z:-nested}}", "${A:+alt}", "${EMPTY+alt}", "${EMPTY:+alt}", "a$}b"]
 
             """
         let (result, command) = try await command(manifest, environment: ["A": "set", "X": "xx", "EMPTY": ""])
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(command == ["set", "dflt", "dflt", "", "$HOME", "xx", "nested", "alt", "alt", ""])
+        #expect(command == ["set", "dflt", "dflt", "", "$HOME", "xx", "nested", "alt", "alt", "", "a$}b"])
     }
 
     @Test func requiredVariableMissingFailsWithItsMessage() async throws {
