@@ -72,6 +72,28 @@ struct InterpolationTests {
         #expect(result.stderr.contains("the NOT_SET_ANYWHERE variable is not set; defaulting to a blank string"))
     }
 
+    @Test func aVariableOrchestrateSetsAtRunTimeWarnsWithHowToPassIt() async throws {
+        let manifest = """
+            daemons:
+              a:
+                kind: process
+                command: ["sh", "-c", "cat $ORCHESTRATE_CHANGED_FILE $$ORCHESTRATE_RUN"]
+
+            """
+        let (result, command) = try await command(manifest)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(command == ["sh", "-c", "cat  $ORCHESTRATE_RUN"])
+        #expect(
+            result.stderr.contains(
+                "the ORCHESTRATE_CHANGED_FILE variable is not set; defaulting to a blank string; ORCHESTRATE_CHANGED_FILE"
+                    + " is set by orchestrate when the command runs; write $$ORCHESTRATE_CHANGED_FILE to pass it to the"
+                    + " command"
+            ),
+            "stderr: \(result.stderr)"
+        )
+        #expect(!result.stderr.contains("ORCHESTRATE_RUN variable"))
+    }
+
     static let dotEnv = """
         # a comment line
         export A=fromfile
