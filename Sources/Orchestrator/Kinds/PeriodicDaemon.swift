@@ -173,7 +173,7 @@ public struct PeriodicDaemon: DaemonService {
                 }
             }
             arm(sleepUntil, in: &group)
-            let nextRun = machine.nextDue.map { $0.date(now: clock.now) }
+            let nextRun = machine.nextDueDate(at: now)
             context.update { $0.nextRun = nextRun }
         }
 

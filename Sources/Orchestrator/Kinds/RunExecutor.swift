@@ -139,11 +139,3 @@ struct RunExecutor: Sendable {
         Int((duration / .milliseconds(1)).rounded())
     }
 }
-
-extension ContinuousClock.Instant {
-    /// The wall-clock date of this instant, read against the current time of both clocks.
-    func date(now: ContinuousClock.Instant = .now, nowDate: Date = Date()) -> Date {
-        let (seconds, attoseconds) = (self - now).components
-        return nowDate.addingTimeInterval(TimeInterval(seconds) + TimeInterval(attoseconds) * 1e-18)
-    }
-}
