@@ -116,19 +116,72 @@ struct PIDLockTests {
         }
     }
 
-    @Test("a holder whose file names no PID still blocks acquire; the message then names none")
-    func holderWithGarbage() async throws {
+    @Test(
+        "a holder whose file names no live PID still blocks acquire; the message then names none",
+        arguments: ["garbage", "2147483646\n"]
+    )
+    func holderNamingNoLivePID(content: String) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         do {
             let path = folder.url("orchestrate.pid")
-            let child = try LockHoldingProcess(path: path, content: "garbage")
+            let child = try LockHoldingProcess(path: path, content: content)
             defer { child.kill() }
-            #expect(await waitUntil { PIDLock.isRunning(path: path) && contents(of: path) == "garbage" })
+            #expect(await waitUntil { contents(of: path) == content })
+            // A PID that no longer exists may name a holder on its way out: the lock is believed after a second.
+            let patience: Duration = content == "garbage" ? .zero : .seconds(1)
+            let clock = ContinuousClock()
+            let start = clock.now
+            #expect(PIDLock.isRunning(path: path))
+            #expect(clock.now - start >= patience)
             #expect(PIDLock.holder(path: path) == nil)
             let error = #expect(throws: DaemonKitError.self) { try PIDLock.acquire(path: path) }
             #expect(error?.code == .alreadyRunning)
             #expect(error?.message == "orchestrate is already running for this manifest")
+        }
+    }
+
+    /// A holder on its way out, as `isRunning` and `acquire` can meet one.
+    enum DyingHolder: CaseIterable, Sendable {
+        /// Its main thread has exited (a zombie to /proc) while another, holding the lock, lives on a moment: a
+        /// supervisor killed by SIGKILL.
+        case zombie
+        /// Its file names a PID that no longer exists.
+        case gone
+    }
+
+    @Test(
+        "a holder on its way out is waited for until it lets go; then isRunning is false and acquire takes the lock",
+        arguments: DyingHolder.allCases,
+        [false, true]
+    )
+    func dyingHolder(_ kind: DyingHolder, acquiring: Bool) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        do {
+            let path = folder.url("orchestrate.pid")
+            let gonePID = "2147483646\n"
+            let child =
+                switch kind {
+                case .zombie: try LockHoldingProcess(path: path, holdFor: .milliseconds(500), leaderExits: true)
+                case .gone: try LockHoldingProcess(path: path, content: gonePID, holdFor: .milliseconds(500))
+                }
+            defer { child.kill() }
+            #expect(
+                await waitUntil {
+                    switch kind {
+                    case .zombie: child.state == "Z" && contents(of: path) == "\(child.pid)\n"
+                    case .gone: contents(of: path) == gonePID
+                    }
+                }
+            )
+            if acquiring {
+                let lock = try PIDLock.acquire(path: path)
+                defer { lock.release() }
+                #expect(contents(of: path) == "\(getpid())\n")
+            } else {
+                #expect(!PIDLock.isRunning(path: path))
+            }
         }
     }
 

@@ -363,10 +363,71 @@ private struct SeededGenerator: RandomNumberGenerator, Sendable {
         )
     }
 
+    /// `status` shows the date a cron run is due at, not the instant read back through the clocks: read against
+    /// clocks a few microseconds apart, that came out just before the whole second (10:59:59.999997), which
+    /// `status` printed as 10:59:59.
+    @Test(arguments: [("@hourly", 3_600), ("*/5 * * * *", 300), ("* * * * *", 60)])
+    func cronNextDueDateIsExactlyTheTimeTheExpressionNames(expression: String, period: Int) throws {
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        var machine = Machine(
+            configuration: .init(schedule: .cron(try CronSchedule(parsing: expression)), timeZone: utc)
+        )
+        // 2024-05-01 10:45:30.123456 UTC: real readings of the wall clock have a fraction of a second.
+        let start = Now(instant: base.instant, date: Date(timeIntervalSince1970: 1_714_560_330.123_456))
+        _ = machine.start(at: start)
+        let boundary = { (after: Int) in Date(timeIntervalSince1970: TimeInterval((after / period + 1) * period)) }
+        let first = boundary(1_714_560_330)
+        #expect(machine.nextDueDate(at: start) == first)
+        let read = start.advanced(by: .seconds(7))
+        let skewed = Now(instant: read.instant + .microseconds(3), date: read.date)
+        #expect(machine.nextDueDate(at: skewed) == first)
+
+        // The next one, once the run is over, is on its boundary too.
+        let due = try #require(machine.nextDue)
+        let ran = Now(instant: due, date: first.addingTimeInterval(0.004))
+        #expect(machine.tick(at: ran).first == .startRun(number: 1, attempt: 1))
+        _ = machine.runFinished(number: 1, at: ran.advanced(by: .milliseconds(20)), success: true)
+        let second = boundary(Int(first.timeIntervalSince1970))
+        #expect(machine.nextDueDate(at: skewed.advanced(by: .seconds(Int64(period)))) == second)
+    }
+
+    @Test func cronNextDueDateIncludesTheJitter() throws {
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        var machine = Machine(
+            configuration: .init(
+                schedule: .cron(try CronSchedule(parsing: "@hourly")),
+                jitter: .seconds(30),
+                timeZone: utc
+            ),
+            random: SeededGenerator(state: 7)
+        )
+        let start = Now(instant: base.instant, date: Date(timeIntervalSince1970: 1_714_560_330))
+        _ = machine.start(at: start)
+        let jitter = try #require(machine.nextDue) - (start.instant + .seconds(14 * 60 + 30))
+        #expect(jitter > .zero && jitter <= .seconds(30))
+        let date = try #require(machine.nextDueDate(at: start))
+        let expected = Date(timeIntervalSince1970: 1_714_561_200).addingTimeInterval(jitter / .seconds(1))
+        #expect(abs(date.timeIntervalSince(expected)) < 1e-6)
+    }
+
+    @Test func anIntervalOrRetryNextDueDateIsRoundedToTheMillisecond() {
+        var machine = machine(every: .seconds(10), retry: RetryPolicy(attempts: 1, backoff: .seconds(3)))
+        _ = machine.start(at: base)
+        // Clocks read microseconds apart would put the slot at 1_700_000_009.999997.
+        let skewed = Now(instant: at(2).instant + .microseconds(3), date: at(2).date)
+        #expect(machine.nextDueDate(at: skewed) == Date(timeIntervalSince1970: 1_700_000_010))
+        _ = machine.tick(at: at(10))
+        _ = machine.runFinished(number: 1, at: at(11), success: false)
+        // The retry, at 14 s, comes before the slot at 20 s.
+        let later = Now(instant: at(12).instant - .microseconds(3), date: at(12).date)
+        #expect(machine.nextDueDate(at: later) == Date(timeIntervalSince1970: 1_700_000_014))
+    }
+
     @Test func cronThatNeverMatchesHasNoNextDue() throws {
         var machine = Machine(configuration: .init(schedule: .cron(try CronSchedule(parsing: "0 0 30 2 *"))))
         #expect(machine.start(at: base) == [])
         #expect(machine.nextDue == nil)
+        #expect(machine.nextDueDate(at: base) == nil)
         #expect(machine.trigger(at: at(1)) == [.startRun(number: 1, attempt: 1)])
     }
 

@@ -175,6 +175,43 @@ extension SupervisorBinaryTests {
             }
         }
 
+        @Test func upRightAfterTheSupervisorIsKilledStartsANewOne() async throws {
+            // The lock of a supervisor killed by SIGKILL is let go only when the last of its threads has exited,
+            // a moment after it shows as a zombie: an `up` in that moment waits for it instead of calling the dead
+            // supervisor running. Five rounds make the race likely (it was lost in about 3 of 10 tries).
+            let manifest = """
+                daemons:
+                  app:
+                    kind: process
+                    command: ["sleep", "300"]
+                """
+            try await E2E.withManifest(manifest) { directory in
+                let path = directory.path
+                var killed: [Int32] = []
+                defer {
+                    _ = try? E2E.run(["down"], in: path)
+                    if let pid = Supervisor.lockHolder(directory) { kill(pid, SIGKILL) }
+                }
+                for round in 1...5 {
+                    let up = try await E2E.run(["up", "-d"], in: path)
+                    #expect(up.status == 0, "round \(round): \(up.stderr)")
+                    let pid = try #require(Supervisor.startedPID(up.stdout), "round \(round): \(up.stdout)")
+                    #expect(!killed.contains(pid))
+                    kill(pid, SIGKILL)
+                    killed.append(pid)
+                }
+                let up = try await E2E.run(["up", "-d", "--wait"], in: path)
+                #expect(up.status == 0, "\(up.stderr)")
+                #expect((try await Supervisor.status(directory)["app"]?["pids"] as? [Int])?.count == 1)
+                let down = try await E2E.run(["down"], in: path)
+                #expect(down.status == 0, "\(down.stderr)")
+                // The killed supervisors are zombies; reap those that are this process's children (a subreaper's).
+                for pid in killed {
+                    _ = await waitUntil(timeout: .seconds(2)) { waitpid(pid, nil, WNOHANG) != 0 }
+                }
+            }
+        }
+
         @Test func theStateFolderRemovedWhileRunningIsMadeAgainAndNothingStops() async throws {
             let manifest = """
                 daemons:

@@ -24,12 +24,12 @@ struct InterpolationTests {
             daemons:
               a:
                 kind: process
-                command: ["${A:-dflt}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "$$HOME", "$X", "${Y:-${Z:-nested}}", "${A:+alt}", "${EMPTY+alt}", "${EMPTY:+alt}"]
+                command: ["${A:-dflt}", "${UNSET:-dflt}", "${EMPTY:-dflt}", "${EMPTY-dflt}", "$$HOME", "$X", "${Y:-${Z:-nested}}", "${A:+alt}", "${EMPTY+alt}", "${EMPTY:+alt}", "a$}b"]
 
             """
         let (result, command) = try await command(manifest, environment: ["A": "set", "X": "xx", "EMPTY": ""])
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(command == ["set", "dflt", "dflt", "", "$HOME", "xx", "nested", "alt", "alt", ""])
+        #expect(command == ["set", "dflt", "dflt", "", "$HOME", "xx", "nested", "alt", "alt", "", "a$}b"])
     }
 
     @Test func requiredVariableMissingFailsWithItsMessage() async throws {
@@ -70,6 +70,28 @@ struct InterpolationTests {
         #expect(result.status == 0)
         #expect(command == ["xy"])
         #expect(result.stderr.contains("the NOT_SET_ANYWHERE variable is not set; defaulting to a blank string"))
+    }
+
+    @Test func aVariableOrchestrateSetsAtRunTimeWarnsWithHowToPassIt() async throws {
+        let manifest = """
+            daemons:
+              a:
+                kind: process
+                command: ["sh", "-c", "cat $ORCHESTRATE_CHANGED_FILE $$ORCHESTRATE_RUN"]
+
+            """
+        let (result, command) = try await command(manifest)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(command == ["sh", "-c", "cat  $ORCHESTRATE_RUN"])
+        #expect(
+            result.stderr.contains(
+                "the ORCHESTRATE_CHANGED_FILE variable is not set; defaulting to a blank string; ORCHESTRATE_CHANGED_FILE"
+                    + " is set by orchestrate when the command runs; write $$ORCHESTRATE_CHANGED_FILE to pass it to the"
+                    + " command"
+            ),
+            "stderr: \(result.stderr)"
+        )
+        #expect(!result.stderr.contains("ORCHESTRATE_RUN variable"))
     }
 
     static let dotEnv = """

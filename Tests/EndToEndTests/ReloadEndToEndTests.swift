@@ -217,8 +217,12 @@ extension SupervisorBinaryTests {
                 let supervisor = try #require(Supervisor.lockHolder(directory))
                 try Self.saveByRename(directory, before + Self.long("extra"))
                 // Nothing watches the file in manual mode. A negative can only be observed over a window: ten times
-                // the debounce, after which an automatic reload would long have been recorded.
-                usleep(500_000)
+                // the debounce, after which an automatic reload would long have been recorded. Poll for one over it
+                // (without blocking a cooperative thread), expecting none.
+                let reloaded = await waitUntil(timeout: .milliseconds(500)) {
+                    (try? await Self.lastReload(directory)) != nil
+                }
+                #expect(!reloaded, "a reload was recorded in manual mode")
                 #expect(try await Self.lastReload(directory) == nil)
 
                 let dryRun = try await E2E.run(["reload", "--dry-run"], in: directory.path)

@@ -75,6 +75,40 @@ struct EnvFileAndLocatorTests {
         #expect(loaded.warnings == ["daemons.yaml:1:10: the MISSING variable is not set; defaulting to a blank string"])
     }
 
+    @Test(arguments: CommandVariable.allCases)
+    func `a variable orchestrate sets at run time is interpolated at load, and its warning says how to pass it`(
+        _ variable: CommandVariable
+    ) throws {
+        let name = variable.name
+        let yaml = oneDaemon("job", "kind: periodic\ninterval: 1m\ncommand: 'echo $\(name) $$\(name) ${\(name)}'")
+        let loaded = try load(yaml)
+        guard case .periodic(let periodic) = loaded.manifest.daemons.first?.kind else {
+            Issue.record("not a periodic daemon")
+            return
+        }
+        // Compose's rule is kept: the reference is gone at load time, the escaped one reaches the command.
+        #expect(periodic.command == .shell("echo  $\(name) "))
+        #expect(
+            loaded.warnings == [
+                "daemons.yaml:5:14: the \(name) variable is not set; defaulting to a blank string; \(name) is set by"
+                    + " orchestrate when the command runs; write $$\(name) to pass it to the command"
+            ]
+        )
+        // Set in the loading environment, it is used as any variable is, without a word.
+        let set = try load(yaml, environment: [name: "x"])
+        #expect(set.warnings.isEmpty)
+    }
+
+    @Test func orchestrateSetsEachCommandVariableUnderItsName() {
+        #expect(
+            Set(CommandVariable.allCases.map(\.name)) == [
+                "ORCHESTRATE_DAEMON", "ORCHESTRATE_RUN", "ORCHESTRATE_ATTEMPT", "ORCHESTRATE_CHANGED_FILE",
+                "ORCHESTRATE_CHANGED_COUNT", "ORCHESTRATE_RESCAN", "ORCHESTRATE_RPC_METHOD",
+            ]
+        )
+        #expect(CommandVariable(name: "ORCHESTRATE_FILE") == nil)
+    }
+
     @Test func watcherFilesAreListedRelativeToTheManifest() throws {
         try TemporaryDirectory.with { directory in
             for path in [

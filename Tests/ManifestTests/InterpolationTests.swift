@@ -161,9 +161,39 @@ private func outcome(_ text: String) -> InterpolationTests.Outcome {
         SubstitutionCase("$SET$", "val$"),
         SubstitutionCase("$é", "$é"),
         SubstitutionCase("${UNSET:-$}", "$"),
+        // `$}` is not a template: compose keeps it (docker/compose#12287: `config` accepts it and prints `$$}`)
+        SubstitutionCase("$}", "$}"),
+        SubstitutionCase("a$}b", "a$}b"),
+        SubstitutionCase("$}}", "$}}"),
+        SubstitutionCase("$SET$}", "val$}"),
+        SubstitutionCase("${UNSET:-$}}", "$}"),
+        SubstitutionCase("${SET:+$}}", "$}"),
+        SubstitutionCase("$@ $1 $- $*", "$@ $1 $- $*"),
     ])
     func `a dollar before anything else is kept`(_ example: SubstitutionCase) {
         #expect(outcome(example.text) == example.expected)
+    }
+
+    /// Every printable ASCII character after a `$`, as compose-go's pattern reads it: `$` escapes, a letter or
+    /// `_` starts a name, `{` starts a template that must hold a name, and anything else leaves the `$` as it is.
+    @Test func `a single character after a dollar, or inside braces, is read as compose reads it`() {
+        for character in (32...126).map({ Character(Unicode.Scalar(UInt8($0))) }) {
+            let isNameStart = character == "_" || (character.isASCII && character.isLetter)
+            let dollar = "$" + String(character)
+            let braced = "${" + String(character) + "}"
+            switch character {
+            case "$":
+                #expect(outcome(dollar) == .value("$"))
+            case "{":
+                #expect(outcome(dollar) == .failure(#"invalid template: "${""#))
+            case _ where isNameStart:
+                #expect(outcome(dollar) == .value(""), "\(dollar)")
+                #expect(outcome(braced) == .value(""), "\(braced)")
+            default:
+                #expect(outcome(dollar) == .value(dollar), "\(dollar)")
+                #expect(outcome(braced) == .failure("invalid template: \(braced.goQuoted)"), "\(braced)")
+            }
+        }
     }
 
     @Test(arguments: [

@@ -74,6 +74,25 @@ struct PeriodicDaemonTests {
         #expect(harness.record.nextRun == nil)
     }
 
+    @Test(arguments: ["@hourly", "*/5 * * * *", "* * * * *"])
+    func aCronNextRunIsTheWholeMinuteItIsDueAt(cron: String) async throws {
+        let harness = try KindHarness("sync", "kind: periodic\ncron: \"\(cron)\"\ncommand: 'true'")
+        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        #expect(await waitUntil { harness.record.nextRun != nil })
+        let nextRun = try #require(harness.record.nextRun)
+        task.cancel()
+        try await task.value
+        // Exactly on the boundary, as the cron schedule names it (read in the daemon's time zone, the current
+        // one): not a clock conversion a few microseconds before it, which `status` would show as the second
+        // before.
+        let parts = Calendar.current.dateComponents([.minute, .second, .nanosecond], from: nextRun)
+        #expect(parts.second == 0 && parts.nanosecond == 0, "\(nextRun.timeIntervalSince1970)")
+        #expect(nextRun.timeIntervalSince1970.truncatingRemainder(dividingBy: 1) == 0)
+        if cron == "@hourly" { #expect(parts.minute == 0) }
+        if cron == "*/5 * * * *" { #expect((parts.minute ?? 1) % 5 == 0) }
+        #expect(nextRun > Date() && nextRun.timeIntervalSinceNow <= 3_600)
+    }
+
     @Test func aFailingRunIsRetriedCountedAndTheScheduleGoesOn() async throws {
         let harness = try KindHarness(
             "sync",

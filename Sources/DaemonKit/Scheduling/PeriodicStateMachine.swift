@@ -71,9 +71,7 @@ public struct PeriodicStateMachine: Sendable {
 
         /// This time moved by `duration` on both clocks.
         public func advanced(by duration: Duration) -> Now {
-            let (seconds, attoseconds) = duration.components
-            let interval = TimeInterval(seconds) + TimeInterval(attoseconds) * 1e-18
-            return Now(instant: instant + duration, date: date.addingTimeInterval(interval))
+            Now(instant: instant + duration, date: date.addingTimeInterval(duration.timeInterval))
         }
     }
 
@@ -131,6 +129,8 @@ public struct PeriodicStateMachine: Sendable {
     private var slot = 0
     /// The latest cron time scheduled, so a wall clock stepped back cannot fire the same time twice.
     private var lastCronDate: Date?
+    /// The wall-clock date of `nextScheduled` for a cron schedule: the time the expression named, jitter included.
+    private var nextScheduledDate: Date?
     /// The source of jitter; stored as a value so that a seeded generator makes runs reproducible.
     private var random: any RandomNumberGenerator & Sendable
 
@@ -152,6 +152,19 @@ public struct PeriodicStateMachine: Sendable {
     public var nextDue: ContinuousClock.Instant? {
         guard case .retryBackoff(_, _, let until) = state else { return nextScheduled }
         return nextScheduled.map { min($0, until) } ?? until
+    }
+
+    /// The wall-clock date of ``nextDue``, for `status`' next run; `nil` when ``nextDue`` is.
+    ///
+    /// A cron time is the date the expression named (jitter added), exactly: the instant it was turned into
+    /// gives it back only to within the time between two readings of the clocks, which can fall just before
+    /// the whole second and so show the second before. An interval slot or a retry is an instant, read against
+    /// `now`'s clocks and rounded to the millisecond for the same reason.
+    public func nextDueDate(at now: Now) -> Date? {
+        guard let due = nextDue else { return nil }
+        if due == nextScheduled, let nextScheduledDate { return nextScheduledDate }
+        let date = now.advanced(by: due - now.instant).date
+        return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000).rounded() / 1_000)
     }
 
     /// Starts the schedule at `now`: a run right away when `runOnStart`, and the first scheduled time.
@@ -279,10 +292,13 @@ public struct PeriodicStateMachine: Sendable {
             let after = max(now.date, lastCronDate ?? now.date)
             guard let date = cron.next(after: after, in: configuration.timeZone) else {
                 nextScheduled = nil
+                nextScheduledDate = nil
                 return
             }
             lastCronDate = date
-            nextScheduled = now.instant + .seconds(date.timeIntervalSince(now.date)) + drawJitter()
+            let jitter = drawJitter()
+            nextScheduled = now.instant + .seconds(date.timeIntervalSince(now.date)) + jitter
+            nextScheduledDate = date.addingTimeInterval(jitter.timeInterval)
         }
     }
 
@@ -292,5 +308,13 @@ public struct PeriodicStateMachine: Sendable {
         guard bound > 0 else { return .zero }
         // `bound` is below 2^63 (a Duration's seconds are an Int64), so `bound + 1` cannot overflow.
         return .nanoseconds(random.next(upperBound: UInt64(bound) + 1))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `Date` arithmetic takes it.
+    fileprivate var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) * 1e-18
     }
 }

@@ -71,11 +71,13 @@ public final class PIDLock: Sendable {
                     errno: error
                 )
             }
-            // Held. It may be only a `holder(path:)` probe (a shared lock held for microseconds), or a holder
-            // that has locked the file but not yet written its PID: retry for a moment before concluding.
-            let elapsed = clock.now - start
-            let holder = readPID(path).flatMap { isAlive($0) ? $0 : nil }
-            if elapsed > retryWindow, holder != nil || elapsed > pidWaitWindow {
+            // Held. It may be only a `holder(path:)` probe (a shared lock held for microseconds), a holder that
+            // has locked the file but not yet written its PID, or a holder on its way out (the PID it wrote gone,
+            // a zombie or exiting, its last threads still holding the lock): retry for a moment before concluding.
+            let named = readPID(path)
+            let holder = named.flatMap { isExiting($0) ? nil : $0 }
+            let patience = holder != nil ? retryWindow : named != nil ? dyingHolderWindow : pidWaitWindow
+            if clock.now - start > patience {
                 var message = "orchestrate is already running for this manifest"
                 if let holder { message += " (pid \(holder))" }
                 throw DaemonKitError(code: .alreadyRunning, message: message, errno: EWOULDBLOCK)
@@ -88,6 +90,10 @@ public final class PIDLock: Sendable {
     private static let retryWindow = Duration.milliseconds(20)
     /// How long `acquire` and `holder` wait for a fresh holder to write its PID.
     private static let pidWaitWindow = Duration.milliseconds(500)
+    /// How long `acquire` and `isRunning` wait for a holder on its way out to let go of the lock: the threads of
+    /// a supervisor killed by SIGKILL hold it until the last of them has exited, after the process shows as
+    /// killed or a zombie.
+    private static let dyingHolderWindow = Duration.seconds(1)
 
     private static func finishAcquiring(path: String, descriptor fd: Int32) throws(DaemonKitError) -> PIDLock {
         let pid = getpid()
@@ -147,8 +153,18 @@ public final class PIDLock: Sendable {
     }
 
     /// Whether some process holds the lock on `path`.
+    ///
+    /// A holder on its way out is waited for, up to a second: while the PID in the file is gone, a zombie or
+    /// exiting (a supervisor just killed by SIGKILL, whose last threads have yet to exit and let go of the
+    /// lock), the lock is tested again until it is free or the second has passed.
     public static func isRunning(path: String) -> Bool {
-        isLocked(path)
+        let clock = ContinuousClock()
+        let deadline = clock.now + dyingHolderWindow
+        while isLocked(path) {
+            guard let named = readPID(path), isExiting(named), clock.now < deadline else { return true }
+            usleep(1_000)
+        }
+        return false
     }
 
     /// Tests the lock with a non-blocking shared lock on a fresh open file description, released at once.
@@ -168,18 +184,49 @@ public final class PIDLock: Sendable {
 
     /// The positive PID the file starts with, ignoring surrounding white space; `nil` for anything else.
     private static func readPID(_ path: String) -> Int32? {
-        guard case .success(let fd) = FileDescriptorIO.openFile(path, flags: O_RDONLY | O_CLOEXEC) else {
-            return nil
-        }
-        defer { close(fd) }
-        guard case .success(let bytes) = FileDescriptorIO.readBytes(fd, at: 0, count: 32) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
-        guard let pid = Int32(text), pid > 0 else { return nil }
+        guard let pid = Int32(readSmallFile(path, count: 32).trimmingASCIIWhitespace()), pid > 0 else { return nil }
         return pid
     }
 
     private static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Whether `pid` is on its way out, so that a lock it holds is about to be let go: no such process, a zombie
+    /// (`Z`, or `X` while it is reaped), a process in its exit (`PF_EXITING` among its flags), or one with a
+    /// SIGKILL pending. A supervisor killed by SIGKILL shows each of these in turn while its threads exit (for
+    /// tens of milliseconds on a busy machine), and its lock goes with the last of them. A process whose state
+    /// cannot be read is taken to be running.
+    private static func isExiting(_ pid: Int32) -> Bool {
+        guard isAlive(pid) else { return true }
+        // `PID (COMMAND) STATE PPID PGRP SESSION TTY TPGID FLAGS …`: the command may hold any character, so the
+        // fields are counted from the last `)`.
+        let stat = readSmallFile("/proc/\(pid)/stat", count: 512)
+        if let parenthesis = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: parenthesis)...].split(separator: " ")
+            if let state = fields.first, state == "Z" || state == "X" { return true }
+            if fields.count > 6, let flags = UInt32(fields[6]), flags & processExitingFlag != 0 { return true }
+        }
+        // The signals pending for the thread and for the whole process, as hexadecimal masks.
+        let sigkill = UInt64(1) << (SIGKILL - 1)
+        for line in readSmallFile("/proc/\(pid)/status", count: 4_096).split(separator: "\n")
+        where line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:") {
+            if let mask = UInt64(String(line.dropFirst(7)).trimmingASCIIWhitespace(), radix: 16), mask & sigkill != 0 {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// `PF_EXITING`, the kernel's flag for a task that has begun to exit (`include/linux/sched.h`).
+    private static let processExitingFlag: UInt32 = 0x4
+
+    /// Up to `count` bytes of the file at `path` as text; empty when it cannot be read.
+    private static func readSmallFile(_ path: String, count: Int) -> String {
+        guard case .success(let fd) = FileDescriptorIO.openFile(path, flags: O_RDONLY | O_CLOEXEC) else { return "" }
+        defer { close(fd) }
+        guard case .success(let bytes) = FileDescriptorIO.readBytes(fd, at: 0, count: count) else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func refersToSameFile(_ fd: Int32, _ path: String) -> Bool {

@@ -5,7 +5,8 @@
 /// each match; the matcher below follows that expression by hand so its corner cases come out the same:
 ///
 /// - `$$` is a literal `$`; `$NAME` and `${NAME}` substitute (an unset variable becomes empty and is reported
-///   in ``Substitution/unsetVariables``); a `$` followed by anything else (`$5`, `$-`, a trailing `$`) is kept.
+///   in ``Substitution/unsetVariables``); a `$` followed by anything else (`$5`, `$-`, `$}`, a trailing `$`) is
+///   kept, as compose keeps it.
 /// - `${` always starts a template: if it is not `${NAME}` or `${NAME` + operator + text + `}`, the text is an
 ///   invalid template (`${}`, `${ x}`, `${x!}`, `${x:y}`, `${x`).
 /// - After an operator the template runs, as compose's greedy `.*}` does, to the last `}` on the same line; it is

@@ -260,9 +260,13 @@ private struct Interpolator {
         do {
             let result = try interpolation.substitute(text)
             for name in result.unsetVariables where warned.insert(name).inserted {
-                warnings.append(
-                    "\(node.origin.label): the \(name) variable is not set; defaulting to a blank string"
-                )
+                var warning = "\(node.origin.label): the \(name) variable is not set; defaulting to a blank string"
+                if CommandVariable(name: name) != nil {
+                    // Compose's rule stands (it is interpolated now), but what was surely meant is the run's value.
+                    warning +=
+                        "; \(name) is set by orchestrate when the command runs; write $$\(name) to pass it to the command"
+                }
+                warnings.append(warning)
             }
             return result.value
         } catch {

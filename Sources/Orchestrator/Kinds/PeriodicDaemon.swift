@@ -173,8 +173,7 @@ public struct PeriodicDaemon: DaemonService {
                 }
             }
             arm(sleepUntil, in: &group)
-            let nextRun = machine.nextDue.map { $0.date(now: clock.now) }
-            context.report(.nextRun(nextRun))
+            context.report(.nextRun(machine.nextDueDate(at: now)))
         }
 
         mutating func startRun(number: Int, attempt: Int, in group: inout DiscardingTaskGroup) {

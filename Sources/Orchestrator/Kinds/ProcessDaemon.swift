@@ -52,8 +52,8 @@ public struct ProcessDaemon: DaemonService {
             stopSignal: spec.stopSignal,
             stopTimeout: spec.stopTimeout
         )
-        command.environment["ORCHESTRATE_DAEMON"] = name
-        command.environment["ORCHESTRATE_RUN"] = String((context.registry.record(name)?.runs ?? 0) + 1)
+        command.environment[CommandVariable.daemon.name] = name
+        command.environment[CommandVariable.run.name] = String((context.registry.record(name)?.runs ?? 0) + 1)
         let runner = command
         var matcher: OutputLineMatcher?
         if case .logLine(let pattern)? = process.ready?.check { matcher = try OutputLineMatcher(pattern: pattern) }

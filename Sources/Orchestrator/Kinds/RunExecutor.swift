@@ -46,9 +46,9 @@ struct RunExecutor: Sendable {
     ) async -> Outcome {
         var runner = runner
         runner.environment.merge(environment) { _, added in added }
-        runner.environment["ORCHESTRATE_DAEMON"] = context.name
-        runner.environment["ORCHESTRATE_RUN"] = String(number)
-        runner.environment["ORCHESTRATE_ATTEMPT"] = String(attempt)
+        runner.environment[CommandVariable.daemon.name] = context.name
+        runner.environment[CommandVariable.run.name] = String(number)
+        runner.environment[CommandVariable.attempt.name] = String(attempt)
         let label = attempt > 1 ? "run \(number) (attempt \(attempt))" : "run \(number)"
         let log = context.log
         let result: CommandRunResult
@@ -129,13 +129,5 @@ struct RunExecutor: Sendable {
     /// `duration` in whole milliseconds, rounded.
     static func milliseconds(_ duration: Duration) -> Int {
         Int((duration / .milliseconds(1)).rounded())
-    }
-}
-
-extension ContinuousClock.Instant {
-    /// The wall-clock date of this instant, read against the current time of both clocks.
-    func date(now: ContinuousClock.Instant = .now, nowDate: Date = Date()) -> Date {
-        let (seconds, attoseconds) = (self - now).components
-        return nowDate.addingTimeInterval(TimeInterval(seconds) + TimeInterval(attoseconds) * 1e-18)
     }
 }

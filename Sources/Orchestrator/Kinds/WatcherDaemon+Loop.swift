@@ -187,9 +187,9 @@ extension WatcherDaemon {
             job.control = control
             self.job = job
             let environment = [
-                "ORCHESTRATE_CHANGED_FILE": daemon.changedFile,
-                "ORCHESTRATE_CHANGED_COUNT": String(sorted.count),
-                "ORCHESTRATE_RESCAN": job.rescan ? "1" : "0",
+                CommandVariable.changedFile.name: daemon.changedFile,
+                CommandVariable.changedCount.name: String(sorted.count),
+                CommandVariable.rescan.name: job.rescan ? "1" : "0",
             ]
             let (number, attempt, executor, context, sink) = (job.number, job.attempt, executor, context, sink)
             group.addTask {

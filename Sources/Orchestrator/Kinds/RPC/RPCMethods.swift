@@ -79,8 +79,8 @@ struct RPCMethods: Sendable {
         JSONValue, JSONRPC.Failure
     > {
         var environment = spec.environment
-        environment["ORCHESTRATE_DAEMON"] = context.name
-        environment["ORCHESTRATE_RPC_METHOD"] = method.name
+        environment[CommandVariable.daemon.name] = context.name
+        environment[CommandVariable.rpcMethod.name] = method.name
         let runner = CommandRunner(
             method.command,
             workingDirectory: spec.workingDirectory,
