@@ -70,14 +70,6 @@ import Testing
         #expect(machine.restarts == 2)
         // Parked: a stray exit report does not bring it back.
         #expect(machine.exited(at: at(7), failed: true) == .giveUp(reason: reason))
-
-        machine.reset()
-        #expect(machine.state == .stopped)
-        #expect(machine.currentBackoff == .seconds(1))
-        machine.started(at: at(8))
-        #expect(machine.state == .running)
-        #expect(machine.exited(at: at(9), failed: true) == .restart(after: .seconds(1)))
-        #expect(machine.restarts == 3)
     }
 
     @Test func failuresSpreadBeyondTheWindowNeverPark() {

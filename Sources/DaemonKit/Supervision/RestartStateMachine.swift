@@ -13,7 +13,8 @@
 ///   is quick (up less than `maxBackoff`), so a service that finishes its work and is restarted now and then
 ///   is never parked; a clean exit that is quick also grows the backoff, so a command that exits at once is not
 ///   restarted in a tight loop.
-/// - `burst` counted exits within a sliding `window` park the daemon as failed until `reset()`.
+/// - `burst` counted exits within a sliding `window` park the daemon as failed: a start, a restart or a reload that
+///   changes it launches the service again with a new machine.
 public struct RestartStateMachine: Sendable {
     /// What the supervisor does after an exit.
     public enum Action: Hashable, Sendable {
@@ -33,7 +34,7 @@ public struct RestartStateMachine: Sendable {
         case running
         /// Waiting to restart at `until`.
         case backoff(until: ContinuousClock.Instant)
-        /// Given up; nothing restarts it until `reset()`.
+        /// Given up; this machine restarts nothing any more.
         case failed(reason: String)
     }
 
@@ -41,7 +42,7 @@ public struct RestartStateMachine: Sendable {
     public let policy: RestartPolicy
     /// Where the service is.
     public private(set) var state: State = .stopped
-    /// Restarts decided so far; kept across `reset()`, as it counts for the daemon's whole life.
+    /// Restarts decided so far.
     public private(set) var restarts = 0
     /// The delay the next restart waits (before any reset for a healthy stretch, which is applied at the exit).
     public private(set) var currentBackoff: Duration
@@ -115,14 +116,6 @@ public struct RestartStateMachine: Sendable {
         restarts += 1
         state = .backoff(until: now + delay)
         return .restart(after: delay)
-    }
-
-    /// Clears the failure history and the backoff, and unparks a failed daemon: for an explicit start or
-    /// restart, and for a reload that changes the daemon. The service counts as stopped until `started(at:)`.
-    public mutating func reset() {
-        counted.removeAll()
-        currentBackoff = policy.initialBackoff
-        state = .stopped
     }
 
     private mutating func stop() -> Action {
