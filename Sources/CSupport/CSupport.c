@@ -26,6 +26,10 @@ int csupport_set_child_subreaper(int enabled) {
     return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)(enabled ? 1 : 0), 0UL, 0UL, 0UL);
 }
 
+int csupport_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+
 int csupport_get_child_subreaper(int *enabled) {
     return prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)enabled, 0UL, 0UL, 0UL);
 }

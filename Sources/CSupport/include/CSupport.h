@@ -21,6 +21,9 @@ int csupport_set_child_subreaper(int enabled);
 /// `prctl(PR_GET_CHILD_SUBREAPER)`: stores 1 in `enabled` when this process is a child subreaper, else 0.
 int csupport_get_child_subreaper(int *enabled);
 
+/// Names the calling thread (PR_SET_NAME: the first 15 bytes), as `ps -L` and /proc/PID/task/TID/comm show it.
+int csupport_set_thread_name(const char *name);
+
 /// `waitid(P_PGID, group, WEXITED | WNOHANG)`: reaps one exited child of this process that belongs to the process
 /// group `group`. Returns the reaped pid, 0 when no member has exited yet, or -1 with `errno` set (ECHILD: this
 /// process has no child in that group).

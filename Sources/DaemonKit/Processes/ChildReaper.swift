@@ -233,9 +233,7 @@ private enum OrphanReaperThread {
                 )
             }
             started = true
-            let thread = Thread { loop(descriptor, onReap) }
-            thread.name = "orphan-reaper"
-            thread.start()
+            Thread.start(named: "orphan-reaper") { loop(descriptor, onReap) }
         }
     }
 

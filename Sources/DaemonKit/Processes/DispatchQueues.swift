@@ -11,9 +11,7 @@ extension DispatchQueue {
     /// Runs `body`, which may block, on a thread of its own: a probe, a write to a child's stdin. Never on the
     /// global queue, for the reason given at ``timers``.
     static func runBlocking(_ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
-        thread.name = "blocking-call"
-        thread.start()
+        Thread.start(named: "blocking-call", body)
     }
 }
 

@@ -20,15 +20,13 @@ final class SpawnThread: Sendable {
 
     private init(threads: Int) {
         for index in 0..<threads {
-            let thread = Thread { [self] in
+            Thread.start(named: "spawn-\(index)") { [self] in
                 while true {
                     wake.wait()
                     let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
                     job?()
                 }
             }
-            thread.name = "spawn-\(index)"
-            thread.start()
         }
     }
 

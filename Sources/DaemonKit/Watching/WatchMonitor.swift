@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -54,6 +55,7 @@ final class WatchMonitor: Sendable {
             nil,
             { raw in
                 let loop = Unmanaged<MonitorLoop>.fromOpaque(raw!).takeRetainedValue()
+                Thread.nameCurrentThread("file-watch")
                 loop.run()
                 return nil
             },
