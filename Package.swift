@@ -62,7 +62,7 @@ let package = Package(
             name: "DaemonKitTests",
             dependencies: ["DaemonKit", "OrchestrateTesting", .product(name: "Hummingbird", package: "hummingbird")]
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "OrchestrateTesting"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Orchestrator", "OrchestrateTesting"]),
         .testTarget(
             name: "OrchestratorTests",
             dependencies: ["Orchestrator", "OrchestrateTesting", .product(name: "Logging", package: "swift-log")]

@@ -83,7 +83,7 @@ public final class Supervisor: Sendable {
         self.ownLog = ownLog
         current = Mutex(manifest)
         stateDirectory = manifest.stateDirectory
-        self.source = Mutex(source ?? ManifestLoader(file: manifest.file))
+        self.source = Mutex(source ?? ManifestLoader(file: manifest.file, kinds: manifest.kinds))
         (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
             of: Void.self,
             bufferingPolicy: .bufferingNewest(1)
@@ -268,7 +268,7 @@ public final class Supervisor: Sendable {
             throw OrchestratorError(
                 code: .unsupportedKind,
                 message:
-                    "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet"
+                    "daemon '\(spec.name)' is \(spec.kindTitle), which this version cannot run yet"
             )
         }
         return service
@@ -390,13 +390,6 @@ public final class Supervisor: Sendable {
         if let data = try? StatusDocument.encoder.encode(entry) {
             registry.publish(event: "reload", json: String(decoding: data, as: UTF8.self))
         }
-    }
-}
-
-extension String {
-    /// "a periodic", "an rpc": the kind with its indefinite article (by sound: "rpc" is read letter by letter).
-    var withArticle: String {
-        (self == "rpc" || first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self
     }
 }
 
