@@ -1,6 +1,5 @@
 import ArgumentParser
 import Manifest
-import Orchestrator
 
 /// The options every command that reads the manifest takes.
 struct ManifestOptions: ParsableArguments {
@@ -41,7 +40,7 @@ struct ManifestOptions: ParsableArguments {
             let loaded = try ManifestLoader(
                 file: location.path,
                 fileLabel: location.label,
-                kinds: .builtIn,
+                kinds: CommandKinds.current,
                 setArguments: set
             ).load()
             for warning in loaded.warnings { Terminal.warning(warning) }

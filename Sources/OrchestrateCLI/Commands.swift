@@ -70,6 +70,6 @@ struct Schema: ParsableCommand {
     )
 
     func run() throws {
-        Terminal.out(JSONSchema.manifest(for: .builtIn).serialized(pretty: true) + "\n")
+        Terminal.out(JSONSchema.manifest(for: CommandKinds.current).serialized(pretty: true) + "\n")
     }
 }
