@@ -19,22 +19,23 @@ import DaemonKit
 ///     public static let name = "echo"
 ///     public static let fields = [
 ///         Property("text", .scalar(.nonEmptyText), "What to write to the log.", required: true),
-///         Property("every", .scalar(.duration(min: .milliseconds(10), max: nil)), "Time between lines.",
-///                  default: .string("1s")),
+///         Property("every", .duration(min: .milliseconds(10)), "Time between lines.", default: .string("1s")),
 ///     ]
 ///     public var text: String
 ///     public var every: Duration
 ///
 ///     public init(fields: ResolvedFields) {
-///         text = fields.string("text")!
-///         every = fields.duration("every")!
+///         text = fields.string("text")!  // required: always there once validated
+///         every = fields.duration("every")!  // defaulted: likewise
 ///     }
 ///
 ///     public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
-///         EchoDaemon(name: daemon.name, spec: self)
+///         EchoDaemon(name: daemon.name, spec: self)  // a DaemonService
 ///     }
 /// }
 /// ```
+///
+/// `examples/custom-kind/` is a whole kind, `http-check`, in a package of its own.
 public protocol DaemonKind: Hashable, Sendable {
     /// The kind's name in a manifest (`kind: periodic`), in `status` and in messages.
     static var name: String { get }

@@ -1,9 +1,9 @@
 /// The shape of a value in the manifest: the one description of the model that the validator, the JSON
 /// Schema generator, the override resolver and `config` all read, so that they cannot disagree.
 ///
-/// A kind declares its fields with shapes (``DaemonKind/fields``): `.scalar(.duration(min: .seconds(1), max:
-/// nil))` is a duration of at least a second, `.list(.scalar(.glob), minCount: 1)` a non-empty list of globs,
-/// `.object(ObjectShape(…))` a nested mapping with fixed keys.
+/// A kind declares its fields with shapes (``DaemonKind/fields``): `.duration(min: .seconds(1))` is a duration of
+/// at least a second, `.list(.scalar(.glob), minCount: 1)` a non-empty list of globs, `.choice(["fast", "slow"])`
+/// one of two words, `.object(ObjectShape(…))` a nested mapping with fixed keys.
 public indirect enum Shape: Sendable {
     /// A scalar in a format.
     case scalar(ScalarFormat)
