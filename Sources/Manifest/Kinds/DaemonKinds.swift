@@ -22,10 +22,13 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
     /// Makes the list: `[PeriodicSpec.self, WatcherSpec.self]`.
     public init(arrayLiteral kinds: any DaemonKind.Type...) { self.init(kinds) }
 
+    /// The position of the first kind, 0.
     public var startIndex: Int { 0 }
 
+    /// The position after the last kind.
     public var endIndex: Int { storage.kinds.count }
 
+    /// The kind at `position`.
     public subscript(position: Int) -> any DaemonKind.Type { storage.kinds[position] }
 
     /// The kind named `name` (`kind: name` in a manifest), if the list has it.
@@ -41,10 +44,12 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
         DaemonKinds(lhs.storage.kinds + rhs.storage.kinds)
     }
 
+    /// Whether both lists hold the same kinds in the same order.
     public static func == (lhs: DaemonKinds, rhs: DaemonKinds) -> Bool {
         lhs.storage === rhs.storage || lhs.storage.identifiers == rhs.storage.identifiers
     }
 
+    /// Hashes the kinds, in order.
     public func hash(into hasher: inout Hasher) { hasher.combine(storage.identifiers) }
 
     /// The manifest's shapes for these kinds, made once with the list.
