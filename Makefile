@@ -5,7 +5,7 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release test run bench format schema clean fuzz test-reliability
+.PHONY: all setup build release test run bench format schema clean fuzz test-reliability custom-kind-check
 
 all: build
 
@@ -27,12 +27,20 @@ setup:
 build: setup
 	$(SWIFT) build
 
-# The whole suite (unit and end-to-end tests with the built binary), then the reliability suite's fuzzers in
-# bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
+# The whole suite (unit and end-to-end tests with the built binary), the custom-kind example end to end, then the
+# reliability suite's fuzzers in bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly
+# this.
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory custom-kind-check
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
+
+# A kind of daemon from outside (examples/custom-kind): a package that depends on this one, adds the http-check kind
+# and builds its own orchestrate (`orchestrate-custom`), checked end to end by its check.sh.
+custom-kind-check: setup
+	$(SWIFT) build --package-path examples/custom-kind
+	examples/custom-kind/check.sh
 
 # Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon takes its API key from
 # CORE_API_KEY: a development key unless one is set.
@@ -89,4 +97,4 @@ schema: build
 	$(BIN) schema > schemas/daemons.schema.json
 
 clean:
-	rm -rf .build
+	rm -rf .build examples/custom-kind/.build

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DaemonKit", targets: ["DaemonKit"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "Orchestrator", targets: ["Orchestrator"]),
+        .library(name: "OrchestrateCLI", targets: ["OrchestrateCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,20 +50,23 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "orchestrate",
+        .target(
+            name: "OrchestrateCLI",
             dependencies: [
                 "Orchestrator",
                 "Manifest",
+                "DaemonKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "orchestrate", dependencies: ["OrchestrateCLI", "Orchestrator"]),
         .target(name: "OrchestrateTesting", path: "Tests/OrchestrateTesting"),
         .testTarget(
             name: "DaemonKitTests",
             dependencies: ["DaemonKit", "OrchestrateTesting", .product(name: "Hummingbird", package: "hummingbird")]
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "OrchestrateTesting"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Orchestrator", "OrchestrateTesting"]),
         .testTarget(
             name: "OrchestratorTests",
             dependencies: ["Orchestrator", "OrchestrateTesting", .product(name: "Logging", package: "swift-log")]

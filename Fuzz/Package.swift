@@ -10,7 +10,13 @@ let package = Package(
     name: "orchestrate-fuzz",
     dependencies: [.package(path: "deps/orchestrate")],
     targets: [
-        .target(name: "FuzzSupport", dependencies: [.product(name: "Manifest", package: "orchestrate")]),
+        .target(
+            name: "FuzzSupport",
+            dependencies: [
+                .product(name: "Manifest", package: "orchestrate"),
+                .product(name: "Orchestrator", package: "orchestrate"),
+            ]
+        ),
         .executableTarget(
             name: "FuzzManifest",
             dependencies: ["FuzzSupport", .product(name: "Manifest", package: "orchestrate")]

@@ -1,15 +1,18 @@
 import DaemonKit
 import Manifest
 
-/// The compiler from a manifest's daemon to the service that runs it.
-public enum DaemonKinds {
-    /// The service for `spec`, or nil when this build cannot run its kind.
-    public static func makeService(_ spec: DaemonSpec, stateDirectory: String) throws -> (any DaemonService)? {
-        switch spec.kind {
-        case .periodic: return PeriodicDaemon(spec: spec, stateDirectory: stateDirectory)
-        case .watcher: return WatcherDaemon(spec: spec, stateDirectory: stateDirectory)
-        case .rpc(let rpc): return RPCDaemon(spec: spec, rpc: rpc)
-        case .process(let process): return ProcessDaemon(spec: spec, process: process)
-        }
+extension DaemonKinds {
+    /// The orchestrator's own kinds: periodic, watcher, rpc and process.
+    public static let builtIn: DaemonKinds = [PeriodicSpec.self, WatcherSpec.self, RPCSpec.self, ProcessSpec.self]
+}
+
+extension Supervisor {
+    /// Why daemon `name`, of the kind named `kind`, cannot be triggered, or nil when its kind runs on trigger.
+    func triggerRefusal(_ name: String, kind: String) -> String? {
+        let kinds = manifest.kinds
+        let found = kinds.kind(named: kind)
+        if found?.runsOnTrigger == true { return nil }
+        let triggered = kinds.filter { $0.runsOnTrigger }.map { $0.name }.joined(separator: " and ")
+        return "'\(name)' is \(found?.title ?? "a \(kind) daemon"); only \(triggered) daemons run on trigger"
     }
 }

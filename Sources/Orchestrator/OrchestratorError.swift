@@ -5,8 +5,6 @@ public struct OrchestratorError: Error, Sendable, Hashable, CustomStringConverti
         /// The code's stable name.
         public let name: String
 
-        /// A daemon whose kind this build cannot run.
-        public static let unsupportedKind = Code(name: "unsupportedKind")
         /// A supervisor that did not start or answer.
         public static let supervisorUnavailable = Code(name: "supervisorUnavailable")
 

@@ -80,14 +80,21 @@ enum E2E {
         }
     }
 
-    /// Every YAML file under examples/, relative to the repository root, sorted.
+    /// Every YAML file under examples/, relative to the repository root, sorted; hidden folders (a build's
+    /// `.build`) and examples that are packages of their own (with kinds, and a schema, of their own) left out.
     static func exampleManifests() -> [String] {
         let root = repositoryRoot()
         let examples = (root as NSString).appendingPathComponent("examples")
         let enumerator = FileManager.default.enumerator(atPath: examples)
         var found: [String] = []
         while let relative = enumerator?.nextObject() as? String {
-            if relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") { found.append("examples/" + relative) }
+            let name = (relative as NSString).lastPathComponent
+            let ownPackage = FileManager.default.fileExists(atPath: examples + "/" + relative + "/Package.swift")
+            if name.hasPrefix(".") || ownPackage {
+                enumerator?.skipDescendants()
+            } else if relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") {
+                found.append("examples/" + relative)
+            }
         }
         return found.sorted()
     }

@@ -1,6 +1,7 @@
 import DaemonKit
 import Foundation
 import OrchestrateTesting
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -28,12 +29,12 @@ struct EnvFileAndLocatorTests {
                   a: {kind: periodic, interval: "${INTERVAL}", command: x}
                 """
             )
-            let loaded = try ManifestLoader(file: file, environment: ["SHARED": "from-process"]).load()
+            let loaded = try ManifestLoader(file: file, kinds: .builtIn, environment: ["SHARED": "from-process"]).load()
             #expect(loaded.manifest.envFile == directory.url("config/ci.env"))
             #expect(loaded.manifest.environment["NAME"] == "literal $NOT_EXPANDED")
             #expect(loaded.manifest.environment["GREETING"] == "hello world")
             #expect(loaded.manifest.environment["SHARED"] == "from-process")
-            guard case .periodic(let periodic) = loaded.manifest.daemons.first?.kind else { return }
+            guard let periodic = loaded.manifest.daemons.first?.settings(as: PeriodicSpec.self) else { return }
             #expect(periodic.schedule == .interval(.seconds(5)))
         }
     }
@@ -43,7 +44,7 @@ struct EnvFileAndLocatorTests {
             try directory.write(".env", "GOOD=1\nBAD KEY=2\n")
             let file = try directory.write("daemons.yaml", "env_file: .env\ndaemons: {}\n")
             do {
-                _ = try ManifestLoader(file: file, environment: [:]).load()
+                _ = try ManifestLoader(file: file, kinds: .builtIn, environment: [:]).load()
                 Issue.record("expected an error")
             } catch let failure as ManifestErrors {
                 let error = try #require(failure.errors.first)
@@ -52,7 +53,9 @@ struct EnvFileAndLocatorTests {
                 #expect(error.description.contains(".env:2:"))
             }
             let missing = try directory.write("other.yaml", "env_file: missing.env\ndaemons: {}\n")
-            #expect(throws: ManifestErrors.self) { try ManifestLoader(file: missing, environment: [:]).load() }
+            #expect(throws: ManifestErrors.self) {
+                try ManifestLoader(file: missing, kinds: .builtIn, environment: [:]).load()
+            }
         }
     }
 
@@ -64,8 +67,12 @@ struct EnvFileAndLocatorTests {
                 "daemons.yaml",
                 "env_file: dev.env\ndaemons:\n  a: {kind: periodic, interval: $INTERVAL, command: x}\n"
             )
-            let loaded = try ManifestLoader(file: file, environment: ["ORCHESTRATE__ENV_FILE": "ci.env"]).load()
-            guard case .periodic(let periodic) = loaded.manifest.daemons.first?.kind else { return }
+            let loaded = try ManifestLoader(
+                file: file,
+                kinds: .builtIn,
+                environment: ["ORCHESTRATE__ENV_FILE": "ci.env"]
+            ).load()
+            guard let periodic = loaded.manifest.daemons.first?.settings(as: PeriodicSpec.self) else { return }
             #expect(periodic.schedule == .interval(.seconds(5)))
         }
     }
@@ -82,7 +89,7 @@ struct EnvFileAndLocatorTests {
         let name = variable.name
         let yaml = oneDaemon("job", "kind: periodic\ninterval: 1m\ncommand: 'echo $\(name) $$\(name) ${\(name)}'")
         let loaded = try load(yaml)
-        guard case .periodic(let periodic) = loaded.manifest.daemons.first?.kind else {
+        guard let periodic = loaded.manifest.daemons.first?.settings(as: PeriodicSpec.self) else {
             Issue.record("not a periodic daemon")
             return
         }
@@ -131,8 +138,8 @@ struct EnvFileAndLocatorTests {
                     command: scan
                 """
             )
-            let manifest = try ManifestLoader(file: file, environment: [:]).load().manifest
-            guard case .watcher(let watcher) = manifest.daemons.first?.kind else { return }
+            let manifest = try ManifestLoader(file: file, kinds: .builtIn, environment: [:]).load().manifest
+            guard let watcher = manifest.daemons.first?.settings(as: WatcherSpec.self) else { return }
             #expect(try watcher.coveredFiles(relativeTo: manifest.directory) == ["app/src/a.py", "app/src/pkg/c.py"])
         }
     }

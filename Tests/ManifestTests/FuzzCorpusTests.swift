@@ -1,5 +1,6 @@
 import Foundation
 import OrchestrateTesting
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -21,6 +22,7 @@ struct FuzzCorpusTests {
     static let loader = ManifestLoader(
         file: "/fuzz/daemons.yaml",
         fileLabel: "daemons.yaml",
+        kinds: .builtIn,
         environment: ["HOME": "/root", "EMPTY": "", "PORT": "8080"]
     )
 

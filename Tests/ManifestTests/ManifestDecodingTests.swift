@@ -1,4 +1,5 @@
 import DaemonKit
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -110,8 +111,8 @@ struct ManifestDecodingTests {
                 command: backup.sh
             """
         ).manifest
-        guard case .periodic(let tick) = manifest[daemon: "tick"]?.kind,
-            case .periodic(let nightly) = manifest[daemon: "nightly"]?.kind
+        guard let tick = manifest[daemon: "tick"]?.settings(as: PeriodicSpec.self),
+            let nightly = manifest[daemon: "nightly"]?.settings(as: PeriodicSpec.self)
         else {
             Issue.record("expected periodic daemons")
             return
@@ -155,7 +156,7 @@ struct ManifestDecodingTests {
                 """
             )
         ).manifest
-        guard case .watcher(let watcher) = manifest.daemons.first?.kind else {
+        guard let watcher = manifest.daemons.first?.settings(as: WatcherSpec.self) else {
             Issue.record("expected a watcher")
             return
         }
@@ -173,7 +174,7 @@ struct ManifestDecodingTests {
         #expect(watcher.retry == RetryPolicy(attempts: 1, backoff: .seconds(1)))
 
         let defaults = try load(oneDaemon("w", "kind: watcher\ncommand: make")).manifest
-        guard case .watcher(let plain) = defaults.daemons.first?.kind else { return }
+        guard let plain = defaults.daemons.first?.settings(as: WatcherSpec.self) else { return }
         #expect(plain.files.paths == ["/project"])
         #expect(plain.files.patterns.isEmpty)
         #expect(plain.debounce == .milliseconds(100))
@@ -200,7 +201,7 @@ struct ManifestDecodingTests {
                 """
             )
         ).manifest
-        guard case .rpc(let rpc) = manifest.daemons.first?.kind else {
+        guard let rpc = manifest.daemons.first?.settings(as: RPCSpec.self) else {
             Issue.record("expected rpc")
             return
         }
@@ -219,7 +220,7 @@ struct ManifestDecodingTests {
         #expect(rpc.maxBody == 2 << 20)
 
         let unix = try load(oneDaemon("u", "kind: rpc\nlisten: unix:run/core.sock")).manifest
-        guard case .rpc(let socket) = unix.daemons.first?.kind else { return }
+        guard let socket = unix.daemons.first?.settings(as: RPCSpec.self) else { return }
         #expect(socket.listen == .unix(path: "/project/run/core.sock"))
         #expect(socket.maxConcurrency == nil)
         #expect(socket.cacheMaxEntries == 10_000)
@@ -248,9 +249,9 @@ struct ManifestDecodingTests {
                 depends_on: [web]
             """
         ).manifest
-        guard case .process(let db) = manifest[daemon: "db"]?.kind,
-            case .process(let web) = manifest[daemon: "web"]?.kind,
-            case .process(let worker) = manifest[daemon: "worker"]?.kind
+        guard let db = manifest[daemon: "db"]?.settings(as: ProcessSpec.self),
+            let web = manifest[daemon: "web"]?.settings(as: ProcessSpec.self),
+            let worker = manifest[daemon: "worker"]?.settings(as: ProcessSpec.self)
         else {
             Issue.record("expected processes")
             return

@@ -1,3 +1,4 @@
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -7,6 +8,7 @@ func load(_ yaml: String, environment: [String: String] = [:], set: [String] = [
     try ManifestLoader(
         file: "/project/daemons.yaml",
         fileLabel: "daemons.yaml",
+        kinds: .builtIn,
         environment: environment,
         setArguments: set
     ).load(bytes: Array(yaml.utf8))

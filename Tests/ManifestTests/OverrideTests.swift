@@ -1,4 +1,5 @@
 import DaemonKit
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -32,7 +33,7 @@ struct OverrideTests {
                 "ORCHESTRATE_FILE": "not an override either",
             ]
         )
-        guard case .periodic(let sync) = loaded.manifest[daemon: "issues-sync"]?.kind else {
+        guard let sync = loaded.manifest[daemon: "issues-sync"]?.settings(as: PeriodicSpec.self) else {
             Issue.record("expected periodic")
             return
         }
@@ -49,8 +50,8 @@ struct OverrideTests {
                 "ORCHESTRATE__ENV__EMPTY": "",
             ]
         )
-        guard case .watcher(let watcher) = loaded.manifest[daemon: "code-atlas"]?.kind,
-            case .rpc(let rpc) = loaded.manifest[daemon: "core"]?.kind
+        guard let watcher = loaded.manifest[daemon: "code-atlas"]?.settings(as: WatcherSpec.self),
+            let rpc = loaded.manifest[daemon: "core"]?.settings(as: RPCSpec.self)
         else {
             Issue.record("expected kinds")
             return
@@ -77,7 +78,7 @@ struct OverrideTests {
         #expect(sync.restart.maxBackoff == .seconds(300))
         #expect(sync.environment["API_TOKEN"] == "secret")
         #expect(loaded.manifest.reload == .manual)
-        guard case .rpc(let rpc) = loaded.manifest[daemon: "core"]?.kind else { return }
+        guard let rpc = loaded.manifest[daemon: "core"]?.settings(as: RPCSpec.self) else { return }
         #expect(rpc.methods.first?.timeout == .seconds(3))
     }
 
@@ -90,8 +91,8 @@ struct OverrideTests {
                 "daemons.core.listen=unix:x.sock",
             ]
         )
-        guard case .periodic(let sync) = loaded.manifest[daemon: "issues-sync"]?.kind,
-            case .rpc(let rpc) = loaded.manifest[daemon: "core"]?.kind
+        guard let sync = loaded.manifest[daemon: "issues-sync"]?.settings(as: PeriodicSpec.self),
+            let rpc = loaded.manifest[daemon: "core"]?.settings(as: RPCSpec.self)
         else {
             Issue.record("expected kinds")
             return
@@ -151,13 +152,13 @@ struct OverrideTests {
                 "daemons.issues-sync.interval=null",
             ]
         )
-        guard case .periodic(let sync) = loaded.manifest[daemon: "issues-sync"]?.kind else {
+        guard let sync = loaded.manifest[daemon: "issues-sync"]?.settings(as: PeriodicSpec.self) else {
             Issue.record("expected periodic")
             return
         }
         #expect(sync.schedule == .cron(try CronSchedule(parsing: "@daily")))
         let star = try load(manifest, set: ["daemons.core.methods.skills.list.description=*bold*"])
-        guard case .rpc(let rpc) = star.manifest[daemon: "core"]?.kind else { return }
+        guard let rpc = star.manifest[daemon: "core"]?.settings(as: RPCSpec.self) else { return }
         #expect(rpc.methods.first?.description == "*bold*")
     }
 

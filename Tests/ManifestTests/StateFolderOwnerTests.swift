@@ -1,6 +1,7 @@
 import DaemonKit
 import Foundation
 import OrchestrateTesting
+import Orchestrator
 import Testing
 
 @testable import Manifest
@@ -22,7 +23,7 @@ struct StateFolderOwnerTests {
     func errors(_ yaml: String, at relative: String = "a/daemons.yaml") throws -> [String] {
         let file = try root.write(relative, yaml)
         do {
-            _ = try ManifestLoader(file: file, environment: [:]).load()
+            _ = try ManifestLoader(file: file, kinds: .builtIn, environment: [:]).load()
             return []
         } catch {
             return error.errors.map { "\($0.path): \($0.message)" }

@@ -30,7 +30,8 @@ final class KindHarness: Sendable {
             .joined(separator: "\n")
         let text = "daemons:\n  \(name):\n\(body)\n"
         let file = try directory.write("daemons.yaml", text)
-        manifest = try ManifestLoader(file: file, fileLabel: "daemons.yaml", environment: [:]).load().manifest
+        manifest = try ManifestLoader(file: file, fileLabel: "daemons.yaml", kinds: .builtIn, environment: [:]).load()
+            .manifest
         self.name = name
         log = try RotatingLogFile(path: directory.url(".orchestrate/logs/\(name).log"))
         (requests, mailbox) = AsyncStream.makeStream(of: DaemonRequest.self)

@@ -15,7 +15,7 @@ struct ProcessDaemonTests {
     }
 
     private func daemon(_ harness: KindHarness) throws -> ProcessDaemon {
-        guard case .process(let process) = harness.spec.kind else { throw POSIXError(.EINVAL) }
+        guard let process = harness.spec.settings(as: ProcessSpec.self) else { throw POSIXError(.EINVAL) }
         return ProcessDaemon(spec: harness.spec, process: process)
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite("ReloadPlan")
 struct ReloadPlanTests {
     private func manifest(_ yaml: String) throws -> Manifest {
-        try ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", environment: [:])
+        try ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", kinds: .builtIn, environment: [:])
             .load(bytes: Array(yaml.utf8)).manifest
     }
 

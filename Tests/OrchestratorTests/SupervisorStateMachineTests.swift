@@ -39,7 +39,7 @@ struct SupervisorStateMachineTests {
     }
 
     static func manifest(_ yaml: String) throws -> Manifest {
-        try ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", environment: [:])
+        try ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", kinds: .builtIn, environment: [:])
             .load(bytes: Array(yaml.utf8)).manifest
     }
 
@@ -65,7 +65,7 @@ struct SupervisorStateMachineTests {
         )
         return Machine.PreparedReload(
             manifest: ReloadPlan.applicable(new, keeping: machine.manifest),
-            source: ManifestLoader(file: "/project/daemons.yaml"),
+            source: ManifestLoader(file: "/project/daemons.yaml", kinds: .builtIn),
             plan: plan,
             services: services
         )

@@ -35,7 +35,7 @@ struct SupervisorTests {
               off: {kind: periodic, interval: 1h, command: "true", enabled: false}
             """
         )
-        return try ManifestLoader(file: file, environment: [:]).load().manifest
+        return try ManifestLoader(file: file, kinds: .builtIn, environment: [:]).load().manifest
     }
 
     /// Starts a supervisor of echo services and returns once its socket answers.

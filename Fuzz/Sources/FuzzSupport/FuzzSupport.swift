@@ -1,9 +1,11 @@
 import Manifest
+import Orchestrator
 
 /// The loader the manifest and interpolation fuzzers feed, with a few variables to interpolate and one override.
 public let fuzzLoader = ManifestLoader(
     file: "/fuzz/daemons.yaml",
     fileLabel: "daemons.yaml",
+    kinds: .builtIn,
     environment: ["HOME": "/root", "EMPTY": "", "PORT": "8080", "ORCHESTRATE__DAEMONS__A__INTERVAL": "5s"]
 )
 

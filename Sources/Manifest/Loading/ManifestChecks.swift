@@ -1,10 +1,13 @@
 import DaemonKit
 import Foundation
 
-/// Checks that span several fields or daemons, run on a tree the shape validator accepted.
+/// Checks that span several fields or daemons, run on the resolved tree (whether or not the shape validator found
+/// errors in it): those of the manifest, and each kind's own (``DaemonKind/check(_:)``).
 struct ManifestChecks {
     /// The manifest's absolute path.
     let file: String
+    /// The kinds the daemons are of.
+    let kinds: DaemonKinds
     /// The manifest's folder, which relative paths start from.
     var folder: String { (file as NSString).deletingLastPathComponent }
     private(set) var errors: [ManifestError] = []
@@ -22,10 +25,16 @@ struct ManifestChecks {
         }
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
-            let path = "daemons.\(key.text)"
-            checkDurations(daemon, path: path)
-            checkAuth(daemon, path: path)
-            checkSocket(daemon, path: path, stateDirectory: stateDirectory)
+            checkBackoff(daemon, path: "daemons.\(key.text)")
+            guard let kind = kind(of: daemon) else { continue }
+            var check = DaemonCheck(
+                name: key.text,
+                fields: fields(daemon),
+                manifestFile: file,
+                stateDirectory: stateDirectory
+            )
+            kind.check(&check)
+            errors += check.errors
         }
         checkDependencies(daemons)
         checkPorts(root, daemons)
@@ -42,19 +51,17 @@ struct ManifestChecks {
         }
     }
 
-    private mutating func checkDurations(_ daemon: YAMLNode, path: String) {
-        if daemon["kind"]?.scalarText == "watcher", let debounce = daemon["debounce"], let maxWait = daemon["max_wait"],
-            let short = debounce.scalarText.flatMap(DurationText.parse),
-            let long = maxWait.scalarText.flatMap(DurationText.parse),
-            long < short
-        {
-            fail(
-                .invalidValue,
-                maxWait.origin,
-                path + ".max_wait",
-                "max_wait (\(DurationText.format(long))) must be at least the debounce (\(DurationText.format(short)))"
-            )
-        }
+    /// The registered kind of a daemon node, if its `kind` names one.
+    private func kind(of daemon: YAMLNode) -> (any DaemonKind.Type)? {
+        daemon["kind"]?.scalarText.flatMap(kinds.kind(named:))
+    }
+
+    /// A daemon node's fields, paths read from the manifest's folder.
+    private func fields(_ daemon: YAMLNode) -> ResolvedFields {
+        ResolvedFields(daemon, manifestDirectory: folder, workingDirectory: folder)
+    }
+
+    private mutating func checkBackoff(_ daemon: YAMLNode, path: String) {
         if let backoff = daemon["restart"]?["backoff"], let initial = backoff["initial"], let max = backoff["max"],
             let first = initial.scalarText.flatMap(DurationText.parse),
             let last = max.scalarText.flatMap(DurationText.parse),
@@ -72,54 +79,29 @@ struct ManifestChecks {
     /// A path the supervisor writes (its state folder, an rpc daemon's socket) must not be in the state folder of
     /// another manifest, however it gets there (`..`, an absolute path, a symbolic link).
     private mutating func checkOwnFolder(_ absolute: String, _ node: YAMLNode, path: String, subject: String) {
-        guard let other = StateFolderOwner.otherOwner(of: absolute, manifest: file) else { return }
-        fail(
-            .invalidValue,
-            node.origin,
-            path,
-            "\(subject) is in \(other.folder), the state folder of another manifest (\(other.manifest))",
-            "two manifests cannot share a state folder; use a path of this manifest's own, such as the default .orchestrate"
-        )
+        if let error = Self.otherStateFolder(absolute, node, path: path, subject: subject, manifestFile: file) {
+            errors.append(error)
+        }
     }
 
-    /// An rpc daemon's Unix socket must not be the supervisor's own control socket: whichever bound second would
-    /// fail, and the supervisor stops without its control socket. Nor may it be in another manifest's state folder.
-    private mutating func checkSocket(_ daemon: YAMLNode, path: String, stateDirectory: String) {
-        guard daemon["kind"]?.scalarText == "rpc", let listen = daemon["listen"],
-            case .unix(let socket)? = listen.scalarText.flatMap(ListenAddress.init(parsing:))
-        else { return }
-        guard Paths.absolute(socket, from: folder) == ControlSocket.path(stateDirectory: stateDirectory) else {
-            checkOwnFolder(
-                Paths.absolute(socket, from: folder),
-                listen,
-                path: path + ".listen",
-                subject: "unix:\(socket)"
-            )
-            return
-        }
-        fail(
-            .invalidValue,
-            listen.origin,
-            path + ".listen",
-            "unix:\(socket) is the supervisor's own control socket",
-            "choose another path, such as unix:\(Paths.relative(stateDirectory, to: folder))/\(path.split(separator: ".").last ?? "rpc").sock"
+    /// The error for `absolute`, set by `node` at `path`, when it lies in the state folder of another manifest
+    /// than `manifestFile`.
+    static func otherStateFolder(
+        _ absolute: String,
+        _ node: YAMLNode,
+        path: String,
+        subject: String,
+        manifestFile: String
+    ) -> ManifestError? {
+        guard let other = StateFolderOwner.otherOwner(of: absolute, manifest: manifestFile) else { return nil }
+        return ManifestError(
+            code: .invalidValue,
+            origin: node.origin,
+            path: path,
+            message: "\(subject) is in \(other.folder), the state folder of another manifest (\(other.manifest))",
+            suggestion:
+                "two manifests cannot share a state folder; use a path of this manifest's own, such as the default .orchestrate"
         )
-    }
-
-    private mutating func checkAuth(_ daemon: YAMLNode, path: String) {
-        guard daemon["kind"]?.scalarText == "rpc", let listen = daemon["listen"],
-            let address = listen.scalarText.flatMap(ListenAddress.init(parsing:)), !address.isLoopback
-        else { return }
-        let auth = daemon["auth"]
-        if auth?["api_key_env"] == nil, auth?["insecure"]?.scalarText != "true" {
-            fail(
-                .invalidValue,
-                listen.origin,
-                path + ".listen",
-                "listening on \(address), which is not loopback, needs auth.api_key_env",
-                "set auth: {api_key_env: NAME}, or auth: {insecure: true} to allow it without a key"
-            )
-        }
     }
 
     private mutating func checkDependencies(_ daemons: [YAMLNode.Pair]) {
@@ -154,13 +136,15 @@ struct ManifestChecks {
                     )
                 }
                 if condition == "completed",
-                    target["kind"]?.scalarText != "process" || target["restart"]?["policy"]?.scalarText == "always"
+                    kind(of: target)?.canComplete != true || target["restart"]?["policy"]?.scalarText == "always"
                 {
+                    let finishing = kinds.filter { $0.canComplete }.map { "\($0.article) \($0.name)" }
                     fail(
                         .reference,
                         origin,
                         path,
-                        "'completed' needs '\(name)' to be a process that can finish (restart policy 'never' or 'on-failure')"
+                        "'completed' needs '\(name)' to be \(finishing.isEmpty ? "a daemon" : finishing.joined(separator: " or "))"
+                            + " that can finish (restart policy 'never' or 'on-failure')"
                     )
                 }
                 graph[key.text, default: []].append(name)
@@ -211,18 +195,19 @@ struct ManifestChecks {
 
     private mutating func checkPorts(_ root: YAMLNode, _ daemons: [YAMLNode.Pair]) {
         var taken: [Int: String] = [:]
-        var listeners: [(String, YAMLNode)] = daemons.compactMap { pair in
+        var listeners: [(path: String, port: Int, node: YAMLNode)] = daemons.compactMap { pair in
             let (key, daemon) = (pair.key, pair.value)
-            guard daemon["kind"]?.scalarText == "rpc", daemon["enabled"]?.scalarText != "false",
-                let listen = daemon["listen"]
+            guard daemon["enabled"]?.scalarText != "false", let kind = kind(of: daemon),
+                let (field, port) = kind.listeningPort(in: fields(daemon)), let node = daemon[field]
             else { return nil }
-            return ("daemons.\(key.text).listen", listen)
+            return ("daemons.\(key.text).\(field)", port, node)
         }
-        if let http = root["control"]?["http"] { listeners.insert(("control.http", http), at: 0) }
-        for (path, node) in listeners {
-            guard case .tcp(_, let port)? = node.scalarText.flatMap(ListenAddress.init(parsing:)), port != 0 else {
-                continue
-            }
+        if let http = root["control"]?["http"],
+            case .tcp(_, let port)? = http.scalarText.flatMap(ListenAddress.init(parsing:))
+        {
+            listeners.insert(("control.http", port, http), at: 0)
+        }
+        for (path, port, node) in listeners where port != 0 {
             if let other = taken[port] {
                 fail(.invalidValue, node.origin, path, "port \(port) is already used by \(other)")
             } else {

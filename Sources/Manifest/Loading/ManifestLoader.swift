@@ -9,20 +9,24 @@ public struct ManifestLoader: Sendable {
     public var file: String
     /// How the file is named in messages (as the user gave it, or relative to the current folder).
     public var fileLabel: String
+    /// The kinds daemons may be of.
+    public var kinds: DaemonKinds
     /// The environment interpolation and `ORCHESTRATE__…` overrides are read from.
     public var environment: [String: String]
     /// `--set path=value` arguments, applied after the environment's overrides.
     public var setArguments: [String]
 
-    /// Makes a loader; by default it reads the process environment.
+    /// Makes a loader for daemons of `kinds`; by default it reads the process environment.
     public init(
         file: String,
         fileLabel: String? = nil,
+        kinds: DaemonKinds,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         setArguments: [String] = []
     ) {
         self.file = Paths.absolute(file, from: FileManager.default.currentDirectoryPath)
         self.fileLabel = fileLabel ?? file
+        self.kinds = kinds
         self.environment = environment
         self.setArguments = setArguments
     }
@@ -86,7 +90,8 @@ public struct ManifestLoader: Sendable {
         errors += interpolator.errors
         warnings += interpolator.warnings
 
-        var applier = OverrideApplier()
+        let shapes = kinds.shapes
+        var applier = OverrideApplier(shape: shapes.root)
         applier.apply(environmentOverrides + argumentOverrides, to: &root)
         errors += applier.errors
 
@@ -98,14 +103,14 @@ public struct ManifestLoader: Sendable {
             if defaultsValidator.errors.isEmpty { root = Self.mergingDefaults(defaults, into: root) }
         }
         var validator = ShapeValidator()
-        let resolved = validator.resolve(root, as: .object(ManifestShape.root), path: [])
+        let resolved = validator.resolve(root, as: .object(shapes.root), path: [])
         // A value whose interpolation failed is already reported; its raw text would only add a second error.
         errors += validator.errors.filter { error in !interpolator.failed.contains { $0 == error.origin } }
-        var checks = ManifestChecks(file: file)
+        var checks = ManifestChecks(file: file, kinds: kinds)
         checks.check(resolved)
         errors += checks.errors
         guard errors.isEmpty else { throw ManifestErrors(errors) }
-        let manifest = Manifest(resolved: resolved, file: file, environment: environment)
+        let manifest = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
         return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings)
     }
 

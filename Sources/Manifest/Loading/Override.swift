@@ -65,6 +65,8 @@ public struct Override: Hashable, Sendable {
 /// found by name; a new entry can be made only in a mapping of plain values (`env`). An override that
 /// names nothing is an error with a suggestion, never ignored.
 struct OverrideApplier {
+    /// The manifest's shape, which the overrides' paths follow.
+    let shape: ObjectShape
     private(set) var errors: [ManifestError] = []
 
     mutating func apply(_ overrides: [Override], to root: inout YAMLNode) {
@@ -78,7 +80,7 @@ struct OverrideApplier {
                 override,
                 value: value,
                 to: &root,
-                as: .object(ManifestShape.root),
+                as: .object(shape),
                 at: override.segments[...],
                 path: []
             )

@@ -41,13 +41,16 @@ public struct Manifest: Hashable, Sendable {
     public var control: Control?
     /// The daemons, in the manifest's order.
     public var daemons: [DaemonSpec]
+    /// The kinds the manifest was read with.
+    public var kinds: DaemonKinds
 
     /// The daemon named `name`.
     public subscript(daemon name: String) -> DaemonSpec? { daemons.first { $0.name == name } }
 
-    /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (disabled daemons counted separately).
+    /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (kinds in the order of ``kinds``; disabled daemons counted
+    /// separately).
     public var summary: String {
-        let counts = DaemonSpec.kindNames.compactMap { kind -> String? in
+        let counts = kinds.names.compactMap { kind -> String? in
             let count = daemons.filter { $0.kindName == kind }.count
             return count > 0 ? "\(count) \(kind)" : nil
         }

@@ -20,7 +20,12 @@ public struct ConfigRenderer {
         var root = loaded.resolved
         // `defaults` is already merged under every daemon; printing it again would only repeat it.
         root.remove("defaults")
-        json = Self.render(root, as: .object(ManifestShape.root), path: [], provenance: &provenance)
+        json = Self.render(
+            root,
+            as: .object(loaded.manifest.kinds.shapes.root),
+            path: [],
+            provenance: &provenance
+        )
         self.provenance = provenance
     }
 

@@ -2,21 +2,23 @@ import DaemonKit
 
 /// Generates the manifest's JSON Schema (draft 2020-12) from ``ManifestShape``, the model the decoder uses.
 public enum JSONSchema {
-    /// The schema document, as `orchestrate schema` prints it and `schemas/daemons.schema.json` holds it.
-    public static var manifest: JSONValue {
+    /// The schema document of manifests whose daemons are of `kinds`, as `orchestrate schema` prints it (for the
+    /// built-in kinds, `schemas/daemons.schema.json` holds it). Each kind's fields are under `$defs`, by name.
+    public static func manifest(for kinds: DaemonKinds) -> JSONValue {
+        let shapes = kinds.shapes
         var document: [(String, JSONValue)] = [
             ("$schema", .string("https://json-schema.org/draft/2020-12/schema")),
             ("title", .string("orchestrate daemons.yaml")),
             ("description", .string("The manifest of orchestrate, a declarative daemon orchestrator.")),
         ]
-        guard case .object(let root) = schema(for: .object(ManifestShape.root)) else { return .object(document) }
+        guard case .object(let root) = schema(for: .object(shapes.root)) else { return .object(document) }
         document += root
         let interpolated: JSONValue = .object([
             ("description", .string("A value with ${VARIABLE} interpolation, checked once it is resolved.")),
             ("type", .string("string")), ("pattern", .string("\\$\\{?[A-Za-z_]")),
         ])
-        let kinds = ManifestShape.daemonVariants.map { ($0.tag, schema(for: .object($0.shape))) }
-        document.append(("$defs", .object(kinds + [("interpolated", interpolated)])))
+        let variants = shapes.variants.map { ($0.tag, schema(for: .object($0.shape))) }
+        document.append(("$defs", .object(variants + [("interpolated", interpolated)])))
         return .object(document)
     }
 
@@ -156,13 +158,5 @@ public enum JSONSchema {
         word.map { character in
             character.isLetter ? "[\(character.uppercased())\(character.lowercased())]" : String(character)
         }.joined()
-    }
-}
-
-extension ManifestShape {
-    /// The daemon kinds' object shapes.
-    static var daemonVariants: [(tag: String, shape: ObjectShape)] {
-        guard case .tagged(let tagged) = daemon else { return [] }
-        return tagged.variants
     }
 }

@@ -1,11 +1,21 @@
 /// A JSON document with ordered object keys, for `config --json` and the JSON Schema.
+///
+/// A property's default is one (`default: .string("30s")`, `.int(3)`, `.bool(false)`, `.array([])`,
+/// `.object([])`), written as the manifest would write it.
 public enum JSONValue: Hashable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number without a fraction or exponent that fits an `Int`.
     case int(Int)
+    /// Any other number.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object, its keys in order.
     case object([(String, JSONValue)])
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {

@@ -3,20 +3,11 @@ import DaemonKit
 /// The manifest's model, field by field: types, defaults, bounds and what each field is for.
 ///
 /// This is the single description that decoding, validation, overrides, `config` and the JSON Schema
-/// read. A field added here is accepted, validated, overridable and documented at once.
+/// read. A field added here (or to a kind's ``DaemonKind/fields``) is accepted, validated, overridable and
+/// documented at once. The daemons' part depends on the kinds a program knows: ``Kinds`` is made for each
+/// ``DaemonKinds`` list.
 enum ManifestShape {
-    static let kinds = ["periodic", "watcher", "rpc", "process"]
-
-    static let command = Shape.either([
-        .scalar(.nonEmptyText),
-        .list(.scalar(.text), minCount: 1),
-    ])
-
     static let environment = Shape.dictionary(key: ScalarFormat.environmentName, value: .scalar(.text))
-
-    static func duration(min: Duration = .zero, max: Duration? = nil) -> Shape {
-        .scalar(.duration(min: min, max: max))
-    }
 
     static let restart = ObjectShape(
         title: "restart policy",
@@ -35,13 +26,13 @@ enum ManifestShape {
                         properties: [
                             Property(
                                 "initial",
-                                duration(min: .milliseconds(1), max: .seconds(86_400)),
+                                .duration(min: .milliseconds(1), max: .seconds(86_400)),
                                 "The first delay before a restart; it doubles after each failure.",
                                 default: .string("1s")
                             ),
                             Property(
                                 "max",
-                                duration(min: .milliseconds(1), max: .seconds(86_400)),
+                                .duration(min: .milliseconds(1), max: .seconds(86_400)),
                                 "The longest delay; the backoff resets after the service is healthy this long.",
                                 default: .string("1m")
                             ),
@@ -65,7 +56,7 @@ enum ManifestShape {
                             ),
                             Property(
                                 "window",
-                                duration(min: .seconds(1), max: .seconds(86_400)),
+                                .duration(min: .seconds(1), max: .seconds(86_400)),
                                 "The window failures are counted in.",
                                 default: .string("1m")
                             ),
@@ -96,24 +87,6 @@ enum ManifestShape {
         ]
     )
 
-    static let retry = ObjectShape(
-        title: "run retry",
-        properties: [
-            Property(
-                "attempts",
-                .integer(min: 0, max: 100),
-                "How many times a failed run is retried before the schedule goes on.",
-                default: .int(0)
-            ),
-            Property(
-                "backoff",
-                duration(min: .zero, max: .seconds(86_400)),
-                "Delay before each retry.",
-                default: .string("1s")
-            ),
-        ]
-    )
-
     static let dependencies = Shape.either([
         .list(.scalar(ScalarFormat.daemonName), minCount: 0),
         .dictionary(key: ScalarFormat.daemonName, value: .choice(["started", "ready", "completed"])),
@@ -138,7 +111,7 @@ enum ManifestShape {
         ),
         Property(
             "stop_timeout",
-            duration(min: .zero, max: .seconds(3_600)),
+            .duration(min: .zero, max: .seconds(3_600)),
             "How long a stop waits before SIGKILL.",
             default: .string("10s")
         ),
@@ -156,15 +129,6 @@ enum ManifestShape {
             default: .bool(false)
         ),
     ]
-
-    static let kindProperty = Property("kind", .choice(kinds), "What the daemon is.", required: true)
-
-    static let daemon = Shape.tagged(
-        TaggedShape(
-            key: "kind",
-            variants: [("periodic", periodic), ("watcher", watcher), ("rpc", rpc), ("process", process)]
-        )
-    )
 
     static let defaults = ObjectShape(title: "defaults", properties: commonProperties)
 
@@ -184,39 +148,72 @@ enum ManifestShape {
         ]
     )
 
-    static let root = ObjectShape(
-        title: "the manifest",
-        properties: [
-            Property("version", .choice(["1"]), "Version of the manifest format.", default: .int(1)),
-            Property(
-                "state_dir",
-                .scalar(.path),
-                "PID lock, control socket and logs, relative to the manifest's folder.",
-                default: .string(".orchestrate")
-            ),
-            Property("env_file", .scalar(.path), "A dotenv file whose variables interpolation can use."),
-            Property("env", environment, "Environment variables given to every command.", default: .object([])),
-            Property(
-                "reload",
-                .choice(["auto", "manual"]),
-                "auto: apply saves of this file; manual: only `orchestrate reload` or SIGHUP.",
-                default: .string("auto")
-            ),
-            Property(
-                "auto_start",
-                .boolean,
-                "Commands that need the supervisor start one in the background first.",
-                default: .bool(false)
-            ),
-            Property("control", .object(control), "The control API over TCP."),
-            Property("defaults", .object(defaults), "Fields merged under every daemon.", default: .object([])),
-            Property(
-                "daemons",
-                .dictionary(key: ScalarFormat.daemonName, value: daemon),
-                "The daemons, by name.",
+    /// The manifest, with `daemon` as the shape of each daemon.
+    static func root(daemon: Shape) -> ObjectShape {
+        ObjectShape(
+            title: "the manifest",
+            properties: [
+                Property("version", .choice(["1"]), "Version of the manifest format.", default: .int(1)),
+                Property(
+                    "state_dir",
+                    .scalar(.path),
+                    "PID lock, control socket and logs, relative to the manifest's folder.",
+                    default: .string(".orchestrate")
+                ),
+                Property("env_file", .scalar(.path), "A dotenv file whose variables interpolation can use."),
+                Property("env", environment, "Environment variables given to every command.", default: .object([])),
+                Property(
+                    "reload",
+                    .choice(["auto", "manual"]),
+                    "auto: apply saves of this file; manual: only `orchestrate reload` or SIGHUP.",
+                    default: .string("auto")
+                ),
+                Property(
+                    "auto_start",
+                    .boolean,
+                    "Commands that need the supervisor start one in the background first.",
+                    default: .bool(false)
+                ),
+                Property("control", .object(control), "The control API over TCP."),
+                Property("defaults", .object(defaults), "Fields merged under every daemon.", default: .object([])),
+                Property(
+                    "daemons",
+                    .dictionary(key: ScalarFormat.daemonName, value: daemon),
+                    "The daemons, by name.",
+                    required: true
+                ),
+            ],
+            allowsExtensions: true
+        )
+    }
+
+    /// The shapes that depend on the kinds: each kind's daemon shape, the tagged shape of a daemon, the root.
+    struct Kinds: Sendable {
+        /// Each kind's name and the shape of its daemons, in the list's order.
+        let variants: [(tag: String, shape: ObjectShape)]
+        /// A daemon: a mapping whose `kind` picks the variant.
+        let daemon: Shape
+        /// The manifest.
+        let root: ObjectShape
+
+        init(_ kinds: [any DaemonKind.Type]) {
+            let kindProperty = Property(
+                "kind",
+                .choice(kinds.map { $0.name }),
+                "What the daemon is.",
                 required: true
-            ),
-        ],
-        allowsExtensions: true
-    )
+            )
+            variants = kinds.map { kind in
+                let shape = ObjectShape(
+                    title: kind.title,
+                    properties: [kindProperty] + kind.fields + commonProperties,
+                    allowsExtensions: true,
+                    exactlyOneOf: kind.exactlyOneOf
+                )
+                return (kind.name, shape)
+            }
+            daemon = .tagged(TaggedShape(key: kindProperty.name, variants: variants))
+            root = ManifestShape.root(daemon: daemon)
+        }
+    }
 }

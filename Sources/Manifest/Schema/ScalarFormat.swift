@@ -3,7 +3,7 @@ import Foundation
 
 /// The formats a scalar field of the manifest can have: each knows how to read a value, what to say when
 /// it cannot, how to write the value canonically for `config`, and how to describe itself in JSON Schema.
-enum ScalarFormat: Hashable, Sendable {
+public enum ScalarFormat: Hashable, Sendable {
     /// Any scalar, read as text (numbers and booleans too, as docker compose does for `environment`).
     case text
     /// Text that must not be empty.
@@ -31,26 +31,26 @@ enum ScalarFormat: Hashable, Sendable {
     case path
 
     /// Names a daemon may have.
-    static let daemonName = ScalarFormat.name(
+    public static let daemonName = ScalarFormat.name(
         first: "A-Za-z0-9",
         rest: "A-Za-z0-9._-",
         expectation: "a name of letters, digits, '.', '_' and '-', starting with a letter or digit"
     )
     /// Names of environment variables.
-    static let environmentName = ScalarFormat.name(
+    public static let environmentName = ScalarFormat.name(
         first: "A-Za-z_",
         rest: "A-Za-z0-9_",
         expectation: "an environment variable name (letters, digits and '_', not starting with a digit)"
     )
     /// Names of JSON-RPC methods.
-    static let methodName = ScalarFormat.name(
+    public static let methodName = ScalarFormat.name(
         first: "A-Za-z0-9_",
         rest: "A-Za-z0-9_.:-",
         expectation: "a method name of letters, digits, '.', ':', '_' and '-'"
     )
 
     /// What a valid value looks like, for "expected …" in messages.
-    var expectation: String {
+    public var expectation: String {
         switch self {
         case .text: "a string"
         case .nonEmptyText: "a non-empty string"

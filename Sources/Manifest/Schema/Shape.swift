@@ -1,6 +1,10 @@
 /// The shape of a value in the manifest: the one description of the model that the validator, the JSON
 /// Schema generator, the override resolver and `config` all read, so that they cannot disagree.
-indirect enum Shape: Sendable {
+///
+/// A kind declares its fields with shapes (``DaemonKind/fields``): `.duration(min: .seconds(1))` is a duration of
+/// at least a second, `.list(.scalar(.glob), minCount: 1)` a non-empty list of globs, `.choice(["fast", "slow"])`
+/// one of two words, `.object(ObjectShape(…))` a nested mapping with fixed keys.
+public indirect enum Shape: Sendable {
     /// A scalar in a format.
     case scalar(ScalarFormat)
     /// An integer within bounds.
@@ -22,19 +26,25 @@ indirect enum Shape: Sendable {
 }
 
 /// A mapping with fixed, documented keys.
-final class ObjectShape: Sendable {
+public final class ObjectShape: Sendable {
     /// What the object is, in a few words (for messages: "a watcher daemon").
-    let title: String
+    public let title: String
     /// Its keys, in the order `config` prints them.
-    let properties: [Property]
+    public let properties: [Property]
     /// Whether `x-…` keys are allowed (and ignored), as docker compose allows extension fields.
-    let allowsExtensions: Bool
+    public let allowsExtensions: Bool
     /// Exactly one of these keys must be present, when not empty (`interval` or `cron`).
-    let exactlyOneOf: [String]
+    public let exactlyOneOf: [String]
     /// The position of each property, so lookups do not scan the list (a manifest has thousands of keys).
     let positions: [String: Int]
 
-    init(title: String, properties: [Property], allowsExtensions: Bool = false, exactlyOneOf: [String] = []) {
+    /// Makes an object shape; `title` names it in messages ("missing key 'command' (`title` needs it)").
+    public init(
+        title: String,
+        properties: [Property],
+        allowsExtensions: Bool = false,
+        exactlyOneOf: [String] = []
+    ) {
         self.title = title
         self.properties = properties
         self.allowsExtensions = allowsExtensions
@@ -43,25 +53,31 @@ final class ObjectShape: Sendable {
     }
 
     /// The property named `name`.
-    func property(_ name: String) -> Property? { positions[name].map { properties[$0] } }
+    public func property(_ name: String) -> Property? { positions[name].map { properties[$0] } }
 }
 
-/// One key of an object.
-struct Property: Sendable {
+/// One key of an object: its name, shape, documentation and default.
+///
+/// `Property("timeout", .scalar(.duration(min: .milliseconds(1), max: nil)), "A run taking longer is stopped.")`
+/// is an optional duration; `default: .string("30s")` makes it always present once resolved, and
+/// `required: true` makes it mandatory. Make the properties of a kind once (a `static let`): each resolves its
+/// default when it is made.
+public struct Property: Sendable {
     /// The key.
-    var name: String
+    public var name: String
     /// Its value's shape.
-    var shape: Shape
+    public var shape: Shape
     /// What it is for, for the JSON Schema's `description`.
-    var summary: String
+    public var summary: String
     /// The value used when the key is absent, as the manifest would write it.
-    var defaultValue: JSONValue? = nil
+    public var defaultValue: JSONValue? = nil
     /// Whether the key must be present.
-    var required = false
+    public var required = false
     /// The default as a resolved node (nested defaults filled in), made once: every daemon uses it.
     let defaultNode: YAMLNode?
 
-    init(
+    /// Makes a property.
+    public init(
         _ name: String,
         _ shape: Shape,
         _ summary: String,
@@ -78,18 +94,37 @@ struct Property: Sendable {
     }
 }
 
-/// Object shapes chosen by the value of a discriminating key.
-struct TaggedShape: Sendable {
+/// Object shapes chosen by the value of a discriminating key: a daemon, whose `kind` picks the shape of its
+/// fields (the loader makes it from the ``DaemonKinds`` list).
+public struct TaggedShape: Sendable {
     /// The discriminating key, `kind`.
-    var key: String
+    public var key: String
     /// The shape for each value of the key, in order.
-    var variants: [(tag: String, shape: ObjectShape)]
+    public var variants: [(tag: String, shape: ObjectShape)]
+
+    /// Makes a tagged shape.
+    public init(key: String, variants: [(tag: String, shape: ObjectShape)]) {
+        self.key = key
+        self.variants = variants
+    }
 
     /// The shape for `tag`.
-    func variant(_ tag: String) -> ObjectShape? { variants.first { $0.tag == tag }?.shape }
+    public func variant(_ tag: String) -> ObjectShape? { variants.first { $0.tag == tag }?.shape }
 }
 
 extension Shape {
+    /// A command: an argv list (`[python3, -m, http.server]`), or a string run by `/bin/sh -c`; read it with
+    /// ``ResolvedFields/command(_:)``.
+    public static let command = Shape.either([
+        .scalar(.nonEmptyText),
+        .list(.scalar(.text), minCount: 1),
+    ])
+
+    /// A duration within bounds, such as `30s`; read it with ``ResolvedFields/duration(_:)``.
+    public static func duration(min: Duration = .zero, max: Duration? = nil) -> Shape {
+        .scalar(.duration(min: min, max: max))
+    }
+
     /// The object shape behind this shape, for the override resolver.
     var objectShape: ObjectShape? {
         if case .object(let shape) = self { return shape }

@@ -14,7 +14,7 @@ public struct PeriodicDaemon: DaemonService {
     /// The daemon's name.
     public let name: String
     /// `periodic`.
-    public let kind = "periodic"
+    public var kind: String { PeriodicSpec.name }
     /// The daemon as the manifest resolved it.
     public let spec: DaemonSpec
     /// Its periodic fields.
@@ -22,9 +22,9 @@ public struct PeriodicDaemon: DaemonService {
     /// The manifest's state folder.
     public let stateDirectory: String
 
-    /// Makes the daemon for `spec`, whose kind must be `.periodic`.
+    /// Makes the daemon for `spec`, whose kind must be ``PeriodicSpec``.
     public init(spec: DaemonSpec, stateDirectory: String) {
-        guard case .periodic(let periodic) = spec.kind else {
+        guard let periodic = spec.settings(as: PeriodicSpec.self) else {
             preconditionFailure("PeriodicDaemon made from \(spec.kindName) daemon '\(spec.name)'")
         }
         self.name = spec.name
@@ -39,7 +39,7 @@ public struct PeriodicDaemon: DaemonService {
             schedule: periodic.schedule,
             jitter: periodic.jitter,
             runOnStart: periodic.runOnStart,
-            overlap: OverlapPolicy(rawValue: periodic.overlap.rawValue) ?? .skip,
+            overlap: periodic.overlap,
             retry: periodic.retry
         )
     }

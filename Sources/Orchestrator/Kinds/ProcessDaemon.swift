@@ -21,7 +21,7 @@ public struct ProcessDaemon: DaemonService {
     let process: ProcessSpec
 
     public var name: String { spec.name }
-    public var kind: String { "process" }
+    public var kind: String { ProcessSpec.name }
 
     /// Makes the service of a process daemon.
     public init(spec: DaemonSpec, process: ProcessSpec) {
@@ -66,7 +66,9 @@ public struct ProcessDaemon: DaemonService {
         let failure: String? = await withDiscardingTaskGroup { group in
             group.addTask {
                 for await request in context.requests {
-                    request.reply(.refused("'\(context.name)' is a process daemon: use `orchestrate restart` instead"))
+                    request.reply(
+                        .refused("'\(context.name)' is \(ProcessSpec.title): use `orchestrate restart` instead")
+                    )
                 }
             }
             group.addTask {

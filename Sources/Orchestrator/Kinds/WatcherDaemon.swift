@@ -19,7 +19,7 @@ public struct WatcherDaemon: DaemonService {
     /// The daemon's name.
     public let name: String
     /// `watcher`.
-    public let kind = "watcher"
+    public var kind: String { WatcherSpec.name }
     /// The daemon as the manifest resolved it.
     public let spec: DaemonSpec
     /// Its watcher fields.
@@ -27,9 +27,9 @@ public struct WatcherDaemon: DaemonService {
     /// The manifest's state folder; the changed-paths file goes in its `run` folder.
     public let stateDirectory: String
 
-    /// Makes the daemon for `spec`, whose kind must be `.watcher`.
+    /// Makes the daemon for `spec`, whose kind must be ``WatcherSpec``.
     public init(spec: DaemonSpec, stateDirectory: String) {
-        guard case .watcher(let watcher) = spec.kind else {
+        guard let watcher = spec.settings(as: WatcherSpec.self) else {
             preconditionFailure("WatcherDaemon made from \(spec.kindName) daemon '\(spec.name)'")
         }
         self.name = spec.name

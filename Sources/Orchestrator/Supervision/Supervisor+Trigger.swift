@@ -12,11 +12,7 @@ extension Supervisor: SupervisorLink {
         guard let target = serviceSupervisor(name) else {
             return .unknown(unknownDaemonFailure(name, in: manifest).message)
         }
-        guard ["periodic", "watcher"].contains(target.service.kind) else {
-            return .refused(
-                "'\(name)' is \(target.service.kind.withArticle) daemon; only periodic and watcher daemons run on trigger"
-            )
-        }
+        if let refusal = triggerRefusal(name, kind: target.service.kind) { return .refused(refusal) }
         if !wait {
             // The mailbox answers at once when the daemon is not running; otherwise the run goes on without us.
             let refused = Mutex<TriggerOutcome?>(nil)

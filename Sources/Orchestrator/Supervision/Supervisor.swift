@@ -16,8 +16,8 @@ import UnixSignals
 /// others read of that state (the manifest running, each daemon's service, the last reload) is a ``Snapshot`` only
 /// the loop writes. Each daemon's record lives in the ``registry``, which publishes the one event stream.
 public final class Supervisor: Sendable {
-    /// Makes the service of a daemon; nil when this build cannot run its kind.
-    public typealias ServiceFactory = @Sendable (DaemonSpec, _ stateDirectory: String) throws -> (any DaemonService)?
+    /// Makes the service of a daemon (by default, its kind does: ``DaemonKind/makeService(for:stateDirectory:)``).
+    public typealias ServiceFactory = @Sendable (DaemonSpec, _ stateDirectory: String) throws -> any DaemonService
     typealias Machine = SupervisorStateMachine<ServiceSupervisor>
 
     /// What the control API, `status` and the daemons read of the main loop's state; written by the loop alone.
@@ -66,7 +66,7 @@ public final class Supervisor: Sendable {
     public init(
         manifest: Manifest,
         logger: Logger,
-        makeService: @escaping ServiceFactory,
+        makeService: @escaping ServiceFactory = { try $0.kind.makeService(for: $0, stateDirectory: $1) },
         mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
         adoptsOrphans: Bool = false,
         source: ManifestLoader? = nil,
@@ -75,7 +75,7 @@ public final class Supervisor: Sendable {
         self.ownLog = ownLog
         snapshot = Mutex(Snapshot(manifest: manifest, services: [:]))
         stateDirectory = manifest.stateDirectory
-        initialSource = source ?? ManifestLoader(file: manifest.file)
+        initialSource = source ?? ManifestLoader(file: manifest.file, kinds: manifest.kinds)
         (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
             of: Void.self,
             bufferingPolicy: .bufferingNewest(1)
@@ -253,17 +253,8 @@ public final class Supervisor: Sendable {
         return result
     }
 
-    /// The service of an enabled daemon; throws when this build cannot run its kind.
-    func service(for spec: DaemonSpec) throws -> any DaemonService {
-        guard let service = try makeService(spec, stateDirectory) else {
-            throw OrchestratorError(
-                code: .unsupportedKind,
-                message:
-                    "daemon '\(spec.name)' is \(spec.kindName.withArticle) daemon, which this version cannot run yet"
-            )
-        }
-        return service
-    }
+    /// The service of an enabled daemon.
+    func service(for spec: DaemonSpec) throws -> any DaemonService { try makeService(spec, stateDirectory) }
 
     /// The supervisor of `service` under the restart policy of `spec`, with the daemon's log opened.
     func makeSupervisor(_ spec: DaemonSpec, service: any DaemonService) throws -> ServiceSupervisor {
@@ -343,13 +334,6 @@ public final class Supervisor: Sendable {
             for error in outcome.errors { logger.error("  \(error)") }
         }
         registry.publish(.reload(report))
-    }
-}
-
-extension String {
-    /// "a periodic", "an rpc": the kind with its indefinite article (by sound: "rpc" is read letter by letter).
-    var withArticle: String {
-        (self == "rpc" || first.map { "aeiou".contains($0) } == true ? "an " : "a ") + self
     }
 }
 

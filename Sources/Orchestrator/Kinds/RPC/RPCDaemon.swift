@@ -30,7 +30,7 @@ public struct RPCDaemon: DaemonService {
     let bus: EventBus
 
     public var name: String { spec.name }
-    public var kind: String { "rpc" }
+    public var kind: String { RPCSpec.name }
 
     /// Makes the service of an rpc daemon.
     public init(spec: DaemonSpec, rpc: RPCSpec) {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 
 /// The `orchestrate` command line: parsing arguments and printing; all behaviour is in the libraries.
-@main
 struct Orchestrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orchestrate",
@@ -14,30 +13,32 @@ struct Orchestrate: AsyncParsableCommand {
         ]
     )
 
-    /// Parses and runs, with DESIGN.md's exit codes: 0 ok, 1 failure, 2 bad manifest or usage.
-    static func main() async {
+    /// Parses `arguments` and runs the command; its exit status, with DESIGN.md's codes: 0 ok, 1 failure, 2 bad
+    /// manifest or usage.
+    static func execute(_ arguments: [String]) async -> Int32 {
         do {
-            var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+            return 0
         } catch let exit as ExitCode {
-            Foundation.exit(exit.rawValue)
+            return exit.rawValue
         } catch let failure as CommandFailure {
             Terminal.error(failure.message)
-            Foundation.exit(failure.status)
+            return failure.status
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if code == .success {
                 Terminal.out(message + "\n")
-                Foundation.exit(0)
+                return 0
             }
             Terminal.error(message)
             // ArgumentParser uses EX_USAGE (64) for usage errors; orchestrate promises 2.
-            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+            return code == .validationFailure ? 2 : code.rawValue
         }
     }
 }

@@ -25,7 +25,7 @@ struct ManifestOptions: ParsableArguments {
     /// environment and these `--set` arguments.
     func source(for manifest: Manifest) -> ManifestLoader {
         let label = (try? ManifestLocator().locate(explicit: file).label) ?? manifest.file
-        return ManifestLoader(file: manifest.file, fileLabel: label, setArguments: set)
+        return ManifestLoader(file: manifest.file, fileLabel: label, kinds: manifest.kinds, setArguments: set)
     }
 
     /// Loads the manifest named by `file` (or found by the lookup order) with `set` overrides.
@@ -37,7 +37,12 @@ struct ManifestOptions: ParsableArguments {
             throw CommandFailure.usage(error.description)
         }
         do {
-            let loaded = try ManifestLoader(file: location.path, fileLabel: location.label, setArguments: set).load()
+            let loaded = try ManifestLoader(
+                file: location.path,
+                fileLabel: location.label,
+                kinds: CommandKinds.current,
+                setArguments: set
+            ).load()
             for warning in loaded.warnings { Terminal.warning(warning) }
             return loaded
         } catch {

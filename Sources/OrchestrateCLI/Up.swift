@@ -66,7 +66,6 @@ struct Up: AsyncParsableCommand {
         let supervisor = Supervisor(
             manifest: manifest,
             logger: logger,
-            makeService: { try DaemonKinds.makeService($0, stateDirectory: $1) },
             mirror: mirror,
             adoptsOrphans: true,
             source: self.manifest.source(for: manifest),
@@ -114,9 +113,7 @@ struct Detacher {
         let client = SupervisorClient(manifest: manifest, timeout: .seconds(5))
         // Room for every readiness probe to use its whole timeout, one after the other (a chain of dependencies).
         let readiness = manifest.daemons.reduce(Duration.zero) { total, spec in
-            if case .process(let process) = spec.kind, spec.enabled, let ready = process.ready {
-                return total + ready.timeout
-            }
+            if spec.enabled, let timeout = spec.kind.readinessTimeout { return total + timeout }
             return total
         }
         let deadline = ContinuousClock.now + .seconds(30) + (waitForDaemons ? readiness : .zero)

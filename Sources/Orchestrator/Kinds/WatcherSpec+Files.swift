@@ -1,4 +1,5 @@
 import DaemonKit
+import Manifest
 
 extension WatcherSpec {
     /// The files the watcher covers now, relative to `directory` (the manifest's folder) where they lie

@@ -51,8 +51,8 @@ struct Files: ParsableCommand {
             let hint = Suggestion.didYouMean(name, among: names).map { "; \($0)" } ?? ""
             throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
         }
-        guard case .watcher(let watcher) = daemon.kind else {
-            throw CommandFailure.usage("'\(name)' is a \(daemon.kindName) daemon; files lists what a watcher covers")
+        guard let watcher = daemon.settings(as: WatcherSpec.self) else {
+            throw CommandFailure.usage("'\(name)' is \(daemon.kindTitle); files lists what a watcher covers")
         }
         do {
             let files = try watcher.coveredFiles(relativeTo: loaded.manifest.directory)
@@ -70,6 +70,6 @@ struct Schema: ParsableCommand {
     )
 
     func run() throws {
-        Terminal.out(JSONSchema.manifest.serialized(pretty: true) + "\n")
+        Terminal.out(JSONSchema.manifest(for: CommandKinds.current).serialized(pretty: true) + "\n")
     }
 }

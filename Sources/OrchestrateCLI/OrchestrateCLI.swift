@@ -1,0 +1,32 @@
+import Foundation
+import Manifest
+import Orchestrator
+
+/// The `orchestrate` command line as a library: a program that adds kinds of daemon ships its own `orchestrate`
+/// with a `main` that calls ``main(kinds:arguments:)``:
+///
+/// ```swift
+/// @main
+/// enum Main {
+///     static func main() async { await OrchestrateCLI.main(kinds: DaemonKinds.builtIn + [HTTPCheckSpec.self]) }
+/// }
+/// ```
+///
+/// Every command (`validate`, `config`, `schema`, `up`, `status`, …) then reads manifests with those kinds.
+public enum OrchestrateCLI {
+    /// Runs the command line `arguments` (by default this process's, without the program's name) for manifests
+    /// whose daemons are of `kinds`, then exits with the command's status: 0 ok, 1 failure, 2 bad manifest or
+    /// usage, 3 not running.
+    public static func main(
+        kinds: DaemonKinds,
+        arguments: [String] = Array(CommandLine.arguments.dropFirst())
+    ) async -> Never {
+        let status = await CommandKinds.$current.withValue(kinds) { await Orchestrate.execute(arguments) }
+        exit(status)
+    }
+}
+
+/// The kinds the commands read manifests with: those ``OrchestrateCLI/main(kinds:arguments:)`` was given.
+enum CommandKinds {
+    @TaskLocal static var current: DaemonKinds = .builtIn
+}

@@ -1,0 +1,65 @@
+import DaemonKit
+import Manifest
+
+/// The process kind: a `process` daemon's fields, which ``ProcessDaemon`` keeps up.
+public struct ProcessSpec: DaemonKind {
+    public static let name = "process"
+
+    public static let fields = [
+        Property(
+            "command",
+            .command,
+            "The long-running command: an argv list, or a string for /bin/sh -c.",
+            required: true
+        ),
+        Property(
+            "ready",
+            .object(
+                Probe.shape(
+                    title: "readiness probe",
+                    period: "250ms",
+                    timeout: "30s",
+                    timeoutSummary: "How long the process may take to become ready.",
+                    failures: false
+                )
+            ),
+            "How to tell the process is ready; without it, it is ready once started."
+        ),
+        Property(
+            "liveness",
+            .object(
+                Probe.shape(
+                    title: "liveness probe",
+                    period: "10s",
+                    timeout: "5s",
+                    timeoutSummary: "How long one check may take.",
+                    failures: true
+                )
+            ),
+            "A check that restarts the process when it stops answering."
+        ),
+    ]
+
+    /// A one-shot process (restart policy `never` or `on-failure`) completes when it exits 0.
+    public static let canComplete = true
+
+    /// The long-running command.
+    public var command: Command
+    /// How to tell it is ready.
+    public var ready: Probe?
+    /// How to tell it is still alive.
+    public var liveness: Probe?
+
+    public init(fields: ResolvedFields) {
+        command = fields.command("command")!
+        ready = fields.object("ready").map(Probe.init(fields:))
+        liveness = fields.object("liveness").map(Probe.init(fields:))
+    }
+
+    /// The readiness probe's timeout.
+    public var readinessTimeout: Duration? { ready?.timeout }
+
+    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+        ProcessDaemon(spec: daemon, process: self)
+    }
+}

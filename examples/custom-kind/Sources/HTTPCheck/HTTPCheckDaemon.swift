@@ -1,0 +1,80 @@
+import DaemonKit
+import Foundation
+
+/// An `http-check` daemon: GETs its URL every interval (DaemonKit's ``ProbeCheck``, bounded by the timeout) and
+/// records each check as a run: `runs`, `failures`, `last_run` (its duration, and exit code 0 when the URL answered
+/// 2xx, 1 when not), `last_error`, `next_run`, and in its log a line a check.
+///
+/// `misses` failed checks in a row throw: the daemon fails, and its restart policy decides what follows (with
+/// `restart: {policy: never}` it stays `failed`; with `on-failure` it starts again after the backoff, its count of
+/// misses from zero, until the policy's burst limit parks it as `failed`). Checks keep their schedule, anchored
+/// to the first: a slow answer does not push the next one back.
+public struct HTTPCheckDaemon: DaemonService {
+    /// Why the daemon failed.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let name: String
+    /// What to check, how often, and how many misses fail the daemon.
+    public let check: HTTPCheckSpec
+
+    public var kind: String { HTTPCheckSpec.name }
+
+    /// Makes the service of daemon `name`.
+    public init(name: String, check: HTTPCheckSpec) {
+        self.name = name
+        self.check = check
+    }
+
+    /// Checks until cancelled (returns) or until `misses` checks in a row failed (throws).
+    public func run(_ context: DaemonContext) async throws {
+        context.started(state: .idle)
+        defer { context.update { $0.nextRun = nil } }
+        let clock = ContinuousClock()
+        var due = clock.now
+        var missed = 0
+        while !Task.isCancelled {
+            let number = (context.registry.record(name)?.runs ?? 0) + 1
+            let started = clock.now
+            context.update { record in
+                record.state = .running
+                record.runs = number
+                record.lastRun = DaemonRecord.Run(startedAt: Date())
+                record.nextRun = nil
+            }
+            let outcome = await ProbeCheck.http(check.url).run(timeout: check.timeout)
+            // A check cut short by a stop is not a miss.
+            if Task.isCancelled { return }
+            let milliseconds = Int(((clock.now - started) / .milliseconds(1)).rounded())
+            while due <= clock.now { due += check.interval }
+            let nextRun = Date().addingTimeInterval(Double((due - clock.now) / .milliseconds(1)) / 1_000)
+            missed = outcome.passed ? 0 : missed + 1
+            context.update { record in
+                record.state = .idle
+                record.lastRun?.durationMilliseconds = milliseconds
+                record.lastRun?.exitCode = outcome.passed ? 0 : 1
+                record.nextRun = nextRun
+                record.health["missed"] = String(missed)
+                if case .failed(let reason) = outcome {
+                    record.failures += 1
+                    record.lastError = "check \(number): \(reason)"
+                }
+            }
+            switch outcome {
+            case .passed:
+                context.note("check \(number) passed after \(milliseconds) ms")
+            case .failed(let reason):
+                context.note("check \(number) failed after \(milliseconds) ms: \(reason)")
+                if missed >= check.misses {
+                    throw Failure(description: "\(missed) checks in a row failed; the last: \(reason)")
+                }
+            }
+            do {
+                try await Task.sleep(until: due, clock: clock)
+            } catch {
+                return
+            }
+        }
+    }
+}
