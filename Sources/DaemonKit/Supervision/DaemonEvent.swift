@@ -29,11 +29,12 @@ public enum DaemonEvent: Sendable, Hashable {
 
     // MARK: Runs of a periodic or watcher daemon
 
-    /// A run's command started (`run` has no duration yet): `running`, its PID among the daemon's.
-    case runStarted(pid: Int32, run: DaemonRecord.Run)
+    /// A run's command started (`run` has no duration yet): `running`, its PID among the daemon's (nil for a run
+    /// without a process of its own, such as a kind's own check).
+    case runStarted(pid: Int32?, run: DaemonRecord.Run)
     /// A run's command ended: `run` with its duration and exit status (its lateness is kept from its start);
     /// `failure` says why when it counts as a failed run. The daemon is `idle` again once none of its runs is left.
-    case runEnded(pid: Int32, run: DaemonRecord.Run, failure: String?)
+    case runEnded(pid: Int32?, run: DaemonRecord.Run, failure: String?)
     /// A run's command could not be started: a failed run, with the status a shell gives a missing command.
     case runNotStarted(run: DaemonRecord.Run, error: String)
 
@@ -98,10 +99,10 @@ extension DaemonRecord {
         case .runStarted(let pid, let run):
             state = .running
             runs += 1
-            pids.append(pid)
+            if let pid { pids.append(pid) }
             lastRun = run
         case .runEnded(let pid, let run, let failure):
-            pids.removeAll { $0 == pid }
+            if let pid { pids.removeAll { $0 == pid } }
             if pids.isEmpty { state = .idle }
             // A replaced run may end after its successor started: the last run is then the successor's.
             if let last = lastRun, last.startedAt == run.startedAt {

@@ -118,11 +118,13 @@ public final class DaemonRegistry: Sendable {
                 storage.publish(.stateChanged(change), at: now)
             }
             switch event {
-            case .runStarted(let pid, let run), .lifeStarted(let pid, let run, _):
+            case .runStarted(let pid, let run):
+                storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid ?? 0)), at: now)
+            case .lifeStarted(let pid, let run, _):
                 storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid)), at: now)
             case .runEnded(let pid, let run, _):
                 let ended = record.lastRun?.startedAt == run.startedAt ? record.lastRun ?? run : run
-                storage.publish(.runFinished(RunReport(name: name, run: ended, pid: pid)), at: now)
+                storage.publish(.runFinished(RunReport(name: name, run: ended, pid: pid ?? 0)), at: now)
             case .lifeEnded(let run):
                 storage.publish(.runFinished(RunReport(name: name, run: run, pid: before.pids.first ?? 0)), at: now)
             case .runNotStarted(let run, _):

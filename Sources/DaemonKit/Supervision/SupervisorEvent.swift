@@ -122,7 +122,7 @@ public struct RunReport: Codable, Sendable, Hashable {
     public var name: String
     /// The run as the daemon's record holds it (no duration while it runs).
     public var run: DaemonRecord.Run
-    /// The PID of its command; 0 when it could not be started.
+    /// The PID of its command; 0 when it could not be started, or has no process of its own.
     public var pid: Int32
 
     /// Makes a report.

@@ -30,19 +30,17 @@ public struct HTTPCheckDaemon: DaemonService {
     /// Checks until cancelled (returns) or until `misses` checks in a row failed (throws).
     public func run(_ context: DaemonContext) async throws {
         context.started(state: .idle)
-        defer { context.update { $0.nextRun = nil } }
+        defer { context.report(.nextRun(nil)) }
         let clock = ContinuousClock()
         var due = clock.now
         var missed = 0
         while !Task.isCancelled {
             let number = (context.registry.record(name)?.runs ?? 0) + 1
             let started = clock.now
-            context.update { record in
-                record.state = .running
-                record.runs = number
-                record.lastRun = DaemonRecord.Run(startedAt: Date())
-                record.nextRun = nil
-            }
+            let run = DaemonRecord.Run(startedAt: Date())
+            context.report(.nextRun(nil))
+            // A check is a run without a process of its own.
+            context.report(.runStarted(pid: nil, run: run))
             let outcome = await ProbeCheck.http(check.url).run(timeout: check.timeout)
             // A check cut short by a stop is not a miss.
             if Task.isCancelled { return }
@@ -50,17 +48,14 @@ public struct HTTPCheckDaemon: DaemonService {
             while due <= clock.now { due += check.interval }
             let nextRun = Date().addingTimeInterval(Double((due - clock.now) / .milliseconds(1)) / 1_000)
             missed = outcome.passed ? 0 : missed + 1
-            context.update { record in
-                record.state = .idle
-                record.lastRun?.durationMilliseconds = milliseconds
-                record.lastRun?.exitCode = outcome.passed ? 0 : 1
-                record.nextRun = nextRun
-                record.health["missed"] = String(missed)
-                if case .failed(let reason) = outcome {
-                    record.failures += 1
-                    record.lastError = "check \(number): \(reason)"
-                }
-            }
+            var ended = run
+            ended.durationMilliseconds = milliseconds
+            ended.exitCode = outcome.passed ? 0 : 1
+            var failure: String?
+            if case .failed(let reason) = outcome { failure = "check \(number): \(reason)" }
+            context.report(.runEnded(pid: nil, run: ended, failure: failure))
+            context.report(.nextRun(nextRun))
+            context.report(.health("missed", String(missed)))
             switch outcome {
             case .passed:
                 context.note("check \(number) passed after \(milliseconds) ms")
