@@ -25,8 +25,8 @@ struct ControlContext {
             client = SupervisorClient(manifest: loaded.manifest)
         } catch let failure as CommandFailure {
             guard let location = try? ManifestLocator().locate(explicit: options.file),
-                let stateDirectory = ControlSocket.recordedStateDirectory(manifest: location.path),
-                PIDLock.isRunning(path: Supervisor.lockPath(stateDirectory: stateDirectory))
+                let stateFolder = StateFolder.running(manifest: location.path),
+                PIDLock.isRunning(path: stateFolder.lockFile)
             else { throw failure }
             Terminal.warning(
                 "\(location.label) is not valid now; its supervisor keeps running the last valid version"
@@ -34,7 +34,7 @@ struct ControlContext {
             )
             manifest = nil
             file = location.path
-            client = SupervisorClient(stateDirectory: stateDirectory)
+            client = SupervisorClient(stateFolder: stateFolder)
         }
     }
 
@@ -42,7 +42,7 @@ struct ControlContext {
     func autoStart(_ options: ManifestOptions) throws {
         guard let manifest, manifest.autoStart, !client.isRunning else { return }
         Terminal.error("no supervisor runs for \(manifest.file); starting one (auto_start: true)")
-        try Detacher(manifest: manifest, options: options).start(waitForDaemons: true, quiet: true)
+        try Up.detach(manifest, options: options, waitForDaemons: true, quiet: true)
     }
 
     /// A client failure as the command's failure: exit 3 when nothing runs.

@@ -2,6 +2,7 @@ import ArgumentParser
 import DaemonKit
 import Foundation
 import Manifest
+import Orchestrator
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,8 +24,7 @@ struct Logs: ParsableCommand {
     func run() throws {
         let manifest = logsManifest.manifestOptions
         let loaded = try manifest.load()
-        let folder = loaded.manifest.stateDirectory + "/logs"
-        let known = loaded.manifest.daemons.map(\.name) + ["orchestrate"]
+        let known = loaded.manifest.daemons.map(\.name) + [StateFolder.supervisorLogName]
         for name in names where !known.contains(name) {
             let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
             throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
@@ -34,54 +34,18 @@ struct Logs: ParsableCommand {
         }
         let selected = names.isEmpty ? known : names
         let width = selected.map(\.count).max() ?? 0
-        func prefixed(_ name: String, _ line: String) -> String {
-            name.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + line
+        func show(_ lines: [LogReader.Line]) {
+            Terminal.out(
+                lines.map { $0.daemon.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.text + "\n" }
+                    .joined()
+            )
         }
-        var entries: [(String, String)] = []
-        var offsets: [String: UInt64] = [:]
-        for name in selected {
-            let path = "\(folder)/\(name).log"
-            for line in RotatingLogFile.tail(path: path, lines: lines) { entries.append((line, name)) }
-            offsets[name] = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-        }
-        entries = Self.byTime(entries)
-        Terminal.out(entries.map { prefixed($0.1, $0.0) + "\n" }.joined())
+        var reader = LogReader(stateFolder: loaded.manifest.stateFolder, names: selected)
+        show(reader.tail(lines))
         guard follow else { return }
-        var pending: [String: String] = [:]
-        while true {
-            var fresh: [(String, String)] = []
-            for name in selected {
-                let path = "\(folder)/\(name).log"
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-                var offset = offsets[name] ?? 0
-                if size < offset { offset = 0 }  // rotated: the file started again
-                guard size > offset, let handle = FileHandle(forReadingAtPath: path) else { continue }
-                try? handle.seek(toOffset: offset)
-                let data = (try? handle.readToEnd()) ?? Data()
-                try? handle.close()
-                offsets[name] = offset + UInt64(data.count)
-                var text = (pending[name] ?? "") + String(decoding: data, as: UTF8.self)
-                if let last = text.lastIndex(of: "\n") {
-                    pending[name] = String(text[text.index(after: last)...])
-                    text = String(text[...last])
-                    for line in text.split(separator: "\n") { fresh.append((String(line), name)) }
-                } else {
-                    pending[name] = text
-                }
-            }
-            fresh = Self.byTime(fresh)
-            if !fresh.isEmpty { Terminal.out(fresh.map { prefixed($0.1, $0.0) + "\n" }.joined()) }
-            usleep(100_000)
+        reader.follow { lines in
+            show(lines)
+            return true
         }
-    }
-
-    /// Lines start with an ISO-8601 UTC timestamp, so comparing the stamps sorts by time; lines of the same
-    /// instant keep their order within each log.
-    static func byTime(_ entries: [(String, String)]) -> [(String, String)] {
-        entries.enumerated().sorted { lhs, rhs in
-            let left = lhs.element.0.prefix { $0 != " " }
-            let right = rhs.element.0.prefix { $0 != " " }
-            return left == right ? lhs.offset < rhs.offset : left < right
-        }.map(\.element)
     }
 }

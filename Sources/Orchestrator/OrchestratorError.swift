@@ -5,6 +5,8 @@ public struct OrchestratorError: Error, Sendable, Hashable, CustomStringConverti
         /// The code's stable name.
         public let name: String
 
+        /// Another supervisor runs for the manifest.
+        public static let alreadyRunning = Code(name: "alreadyRunning")
         /// A supervisor that did not start or answer.
         public static let supervisorUnavailable = Code(name: "supervisorUnavailable")
 

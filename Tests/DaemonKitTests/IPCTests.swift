@@ -149,13 +149,4 @@ struct IPCTests {
             (error as? DaemonKitError)?.code == .notRunning
         }
     }
-
-    @Test func longStateFoldersFallBackToAShortSocketPath() {
-        let deep = "/tmp/" + String(repeating: "a", count: 120)
-        let path = ControlSocket.path(stateDirectory: deep, environment: ["XDG_RUNTIME_DIR": "/run/user/0"])
-        #expect(path.hasPrefix("/run/user/0/orchestrate-"))
-        #expect(path.utf8.count <= ControlSocket.maximumPathLength)
-        #expect(path == ControlSocket.path(stateDirectory: deep, environment: ["XDG_RUNTIME_DIR": "/run/user/0"]))
-        #expect(ControlSocket.path(stateDirectory: "/p/.orchestrate") == "/p/.orchestrate/orchestrate.sock")
-    }
 }

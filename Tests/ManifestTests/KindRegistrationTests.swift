@@ -48,7 +48,7 @@ struct BeaconSpec: DaemonKind {
 
     var readinessTimeout: Duration? { every }
 
-    func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+    func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
         BeaconService(name: daemon.name)
     }
 }
@@ -145,7 +145,9 @@ struct KindRegistrationTests {
         #expect(daemon.restart.mode == .never)
         #expect(manifest.kinds == Self.kinds)
         #expect(manifest.summary == "2 daemons: 1 periodic, 1 beacon")
-        #expect(try daemon.kind.makeService(for: daemon, stateDirectory: "/project/.orchestrate").kind == "beacon")
+        #expect(
+            try daemon.kind.makeService(for: daemon, stateFolder: StateFolder("/project/.orchestrate")).kind == "beacon"
+        )
     }
 
     @Test func specsOfAKindFromOutsideCompareByValue() throws {

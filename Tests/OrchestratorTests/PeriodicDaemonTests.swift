@@ -18,7 +18,7 @@ struct PeriodicDaemonTests {
             command: 'echo "$$ORCHESTRATE_DAEMON $$ORCHESTRATE_RUN $$ORCHESTRATE_ATTEMPT $$GREETING $$(pwd)" >> runs.txt'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         // Between two runs, with the file and the record read as one: the lines first, then a record that is idle
         // and counts as many runs (a run that starts in between writes a line the record does not count yet).
         let snapshot = Mutex<(record: DaemonRecord, lines: [String])?>(nil)
@@ -61,7 +61,7 @@ struct PeriodicDaemonTests {
             command: 'echo "$$ORCHESTRATE_RUN" >> runs.txt'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.lastRun?.durationMilliseconds != nil })
         #expect(harness.lines("runs.txt") == ["1"])
         let record = harness.record
@@ -77,7 +77,7 @@ struct PeriodicDaemonTests {
     @Test(arguments: ["@hourly", "*/5 * * * *", "* * * * *"])
     func aCronNextRunIsTheWholeMinuteItIsDueAt(cron: String) async throws {
         let harness = try KindHarness("sync", "kind: periodic\ncron: \"\(cron)\"\ncommand: 'true'")
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.nextRun != nil })
         let nextRun = try #require(harness.record.nextRun)
         task.cancel()
@@ -103,7 +103,7 @@ struct PeriodicDaemonTests {
             command: 'echo "$$ORCHESTRATE_RUN $$ORCHESTRATE_ATTEMPT" >> runs.txt; exit 3'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.failures >= 4 && harness.record.state == .idle })
         task.cancel()
         try await task.value
@@ -128,7 +128,7 @@ struct PeriodicDaemonTests {
             command: 'mkdir busy 2>/dev/null || echo overlap >> runs.txt; echo "$$ORCHESTRATE_RUN" >> runs.txt; sleep 0.3; rmdir busy'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.state == .running })
         #expect(await harness.trigger() == .skipped)
         #expect(await waitUntil { harness.lines("runs.txt").count >= 3 })
@@ -149,7 +149,7 @@ struct PeriodicDaemonTests {
             command: 'echo "$$ORCHESTRATE_RUN" >> runs.txt; exit 7'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.state == .idle })
         let outcome = await harness.trigger()
         guard let result = outcome, result.outcome == .finished else {
@@ -177,7 +177,7 @@ struct PeriodicDaemonTests {
             command: 'sleep 30'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.lastRun?.timedOut == true })
         let record = harness.record
         #expect(record.failures == 1)
@@ -200,7 +200,7 @@ struct PeriodicDaemonTests {
             command: 'sleep 30'
             """
         )
-        let task = harness.start(PeriodicDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory))
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { !harness.record.pids.isEmpty })
         let pid = try #require(harness.record.pids.first)
         #expect(harness.record.state == .running)

@@ -13,7 +13,7 @@ struct WatcherDaemonTests {
         #"'{ echo "run=$$ORCHESTRATE_RUN count=$$ORCHESTRATE_CHANGED_COUNT rescan=$$ORCHESTRATE_RESCAN"; cat "$$ORCHESTRATE_CHANGED_FILE"; } >> seen.txt'"#
 
     private func daemon(_ harness: KindHarness) -> WatcherDaemon {
-        WatcherDaemon(spec: harness.spec, stateDirectory: harness.manifest.stateDirectory)
+        WatcherDaemon(spec: harness.spec, stateFolder: harness.manifest.stateFolder)
     }
 
     /// Writes by rename, one event per file, so that the batches these tests count cannot split.

@@ -10,6 +10,9 @@ import Musl
 /// all a command-line call needs and keeps `orchestrate status` to a few system calls. `stream` reads a
 /// Server-Sent Events response line by line for `--watch` and `/v1/events`.
 public struct IPCClient: Sendable {
+    /// The longest path a `sockaddr_un` holds on Linux, without its terminating NUL.
+    public static let maximumSocketPathLength = 107
+
     /// A response: status, headers (names lower-cased) and body.
     public struct Response: Sendable {
         /// The HTTP status code.
@@ -109,8 +112,11 @@ private struct Connection {
 
     init(path: String, timeout: Duration?) throws(DaemonKitError) {
         socketPath = path
-        guard path.utf8.count <= ControlSocket.maximumPathLength else {
-            throw DaemonKitError(code: .ipc, message: "socket path '\(path)' is longer than 107 bytes")
+        guard path.utf8.count <= IPCClient.maximumSocketPathLength else {
+            throw DaemonKitError(
+                code: .ipc,
+                message: "socket path '\(path)' is longer than \(IPCClient.maximumSocketPathLength) bytes"
+            )
         }
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else {

@@ -25,7 +25,7 @@ import Musl
 ///
 /// The contract: in a process that calls ``reapAdoptedOrphans(where:)``, every child is spawned through
 /// `CommandRunner`. A child spawned another way (`Foundation.Process`, a bare `posix_spawn`) is not in the
-/// registry and could be reaped from under its owner; pass a filter to keep the reaper off such children.
+/// registry and could be reaped from under the code that spawned it; pass a filter to keep the reaper off such children.
 public enum ChildReaper {
     /// What a call to ``reapAdoptedOrphans(where:)`` did.
     public struct Report: Sendable, Hashable {

@@ -1,7 +1,7 @@
 import Logging
 
-/// A swift-log handler that writes the supervisor's own messages into a ``RotatingLogFile``
-/// (`STATE_DIR/logs/orchestrate.log`), one line each: level, message, then metadata as `key=value`.
+/// A swift-log handler that writes a program's own messages into a ``RotatingLogFile`` (the supervisor's log),
+/// one line each: level, message, then metadata as `key=value`.
 public struct LogFileHandler: LogHandler {
     /// The file the lines go to.
     public let file: RotatingLogFile

@@ -6,9 +6,9 @@ import Glibc
 import Musl
 #endif
 
-/// The supervisor's lock on `STATE_DIR/orchestrate.pid`: an exclusive `flock` held for the supervisor's whole
-/// life, so two `orchestrate up` on the same manifest cannot both win and a PID file left by a crash is
-/// harmless (the kernel drops the lock when its holder dies, however it dies).
+/// A lock on a PID file: an exclusive `flock` held for the holder's whole life, so two processes started for the
+/// same file cannot both win and a PID file left by a crash is harmless (the kernel drops the lock when its holder
+/// dies, however it dies).
 ///
 /// The file holds the holder's PID followed by a newline, for people and for ``holder(path:)``; the lock,
 /// not the file's content, says whether a supervisor is running. ``release()`` leaves the file in place:

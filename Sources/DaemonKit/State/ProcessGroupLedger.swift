@@ -5,7 +5,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// The process groups a supervisor's commands run in, recorded in `STATE_DIR/run/process-groups`, so that the
+/// The process groups a supervisor's commands run in, recorded in a file of the state folder, so that the
 /// next supervisor can end what a killed one left behind (DESIGN.md §3).
 ///
 /// The parent-death signal ends a command's direct child when the supervisor dies, even by SIGKILL; a

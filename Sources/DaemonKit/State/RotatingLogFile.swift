@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// A daemon's (or the supervisor's) log, `STATE_DIR/logs/NAME.log`, where every line starts with the UTC time
+/// A daemon's (or the supervisor's) log, where every line starts with the UTC time
 /// it was completed (`2026-11-26T19:28:28.123Z hello`) and the file is rotated by size.
 ///
 /// Output of a child process arrives in chunks that split lines (and UTF-8 sequences) anywhere: ``write(_:)``
@@ -54,7 +54,7 @@ public final class RotatingLogFile: Sendable {
     /// what it already holds.
     ///
     /// - Parameters:
-    ///   - path: The log file, for instance `STATE_DIR/logs/NAME.log`.
+    ///   - path: The log file.
     ///   - rotation: The size at which the file is rotated and how many old files are kept.
     ///   - clock: The current time, asked once per batch of lines completed by a call.
     ///   - mirror: Called with every line written, after the file has it.

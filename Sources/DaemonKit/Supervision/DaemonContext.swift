@@ -7,7 +7,7 @@ public struct DaemonContext: Sendable {
     public let name: String
     /// Where the service reports its state, runs and health (``report(_:)``), and reads the other daemons'.
     public let registry: DaemonRegistry
-    /// The daemon's own log (`STATE_DIR/logs/NAME.log`): its commands' output goes here.
+    /// The daemon's own log: its commands' output goes here.
     public let log: RotatingLogFile
     /// The supervisor's logger, for messages about the daemon.
     public let logger: Logger

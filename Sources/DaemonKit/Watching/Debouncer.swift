@@ -21,7 +21,7 @@ public struct Debouncer: Sendable {
         }
     }
 
-    /// What the owner does after an input.
+    /// What its user does after an input.
     public struct Output: Sendable, Hashable {
         /// The batch to hand over now, if one is due.
         public var batch: FileChangeBatch?
@@ -77,7 +77,7 @@ public struct Debouncer: Sendable {
         return deadlineReached(at: now)
     }
 
-    /// The owner's timer fired at `now` (or it simply checks): emits the batch when it is due. Early or
+    /// The user's timer fired at `now` (or it simply checks): emits the batch when it is due. Early or
     /// spurious calls only repeat the deadline.
     public mutating func deadlineReached(at now: ContinuousClock.Instant) -> Output {
         guard let deadline else { return Output(batch: nil, nextDeadline: nil) }

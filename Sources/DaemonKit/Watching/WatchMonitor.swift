@@ -97,7 +97,7 @@ final class WatchMonitor: Sendable {
 
 /// Carries the source to the monitor thread.
 ///
-/// `@unchecked Sendable` is safe because ownership moves with it: the creating thread stops touching the
+/// `@unchecked Sendable` is safe because the source moves with it: the creating thread stops touching the
 /// source before `pthread_create`, the monitor thread is its only user while it runs, and ``WatchMonitor``
 /// closes it only after `pthread_join`, which orders the two.
 private final class SourceBox: @unchecked Sendable {

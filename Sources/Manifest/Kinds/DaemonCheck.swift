@@ -9,16 +9,16 @@ public struct DaemonCheck: Sendable {
     public let fields: ResolvedFields
     /// The manifest file, absolute.
     public let manifestFile: String
-    /// The manifest's state folder, absolute.
-    public let stateDirectory: String
+    /// The manifest's state folder.
+    public let stateFolder: StateFolder
     /// The problems found so far.
     public private(set) var errors: [ManifestError] = []
 
-    init(name: String, fields: ResolvedFields, manifestFile: String, stateDirectory: String) {
+    init(name: String, fields: ResolvedFields, manifestFile: String, stateFolder: StateFolder) {
         self.name = name
         self.fields = fields
         self.manifestFile = manifestFile
-        self.stateDirectory = stateDirectory
+        self.stateFolder = stateFolder
     }
 
     /// The daemon's path in messages, `daemons.NAME`.

@@ -8,7 +8,7 @@ import DaemonKit
 /// before them and the fields every daemon has, `enabled`, `cwd`, `env`, `restart`, `stop_signal`,
 /// `stop_timeout`, `log`, `depends_on` and `restart_with_dependencies`, after them); how to read them, as
 /// ``init(fields:)``; the checks its shape cannot express, as ``check(_:)``; and the service that runs a daemon
-/// of the kind, as ``makeService(for:stateDirectory:)``.
+/// of the kind, as ``makeService(for:stateFolder:)``.
 ///
 /// The kinds a program knows are a ``DaemonKinds`` list: the loader, the JSON Schema, `config`, overrides and the
 /// supervisor all read the kinds from it, so a kind registered there is accepted, validated, documented and run
@@ -29,7 +29,7 @@ import DaemonKit
 ///         every = fields.duration("every")!  // defaulted: likewise
 ///     }
 ///
-///     public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+///     public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
 ///         EchoDaemon(name: daemon.name, spec: self)  // a DaemonService
 ///     }
 /// }
@@ -81,9 +81,9 @@ public protocol DaemonKind: Hashable, Sendable {
     /// default) when it is ready once started.
     var readinessTimeout: Duration? { get }
 
-    /// The service that runs `daemon`, whose ``DaemonSpec/kind`` is this value. `stateDirectory` is the
-    /// manifest's state folder (absolute), for files the service keeps there.
-    func makeService(for daemon: DaemonSpec, stateDirectory: String) throws -> any DaemonService
+    /// The service that runs `daemon`, whose ``DaemonSpec/kind`` is this value. `stateFolder` is the manifest's
+    /// state folder, for files the service keeps there.
+    func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) throws -> any DaemonService
 }
 
 extension DaemonKind {

@@ -31,7 +31,7 @@ struct ManifestChecks {
                 name: key.text,
                 fields: fields(daemon),
                 manifestFile: file,
-                stateDirectory: stateDirectory
+                stateFolder: StateFolder(stateDirectory)
             )
             kind.check(&check)
             errors += check.errors
@@ -93,7 +93,7 @@ struct ManifestChecks {
         subject: String,
         manifestFile: String
     ) -> ManifestError? {
-        guard let other = StateFolderOwner.otherOwner(of: absolute, manifest: manifestFile) else { return nil }
+        guard let other = StateFolder.otherOwner(of: absolute, manifest: manifestFile) else { return nil }
         return ManifestError(
             code: .invalidValue,
             origin: node.origin,

@@ -17,25 +17,25 @@ public struct SupervisorClient: Sendable {
     }
 
     /// The manifest's state folder.
-    public let stateDirectory: String
+    public let stateFolder: StateFolder
     private let client: IPCClient
 
     /// A client for the supervisor of `manifest`.
     public init(manifest: Manifest, timeout: Duration = .seconds(30)) {
-        self.init(stateDirectory: manifest.stateDirectory, timeout: timeout)
+        self.init(stateFolder: manifest.stateFolder, timeout: timeout)
     }
 
-    /// A client for the supervisor whose state folder is `stateDirectory`.
-    public init(stateDirectory: String, timeout: Duration = .seconds(30)) {
-        self.stateDirectory = stateDirectory
-        client = IPCClient(socketPath: ControlSocket.locate(stateDirectory: stateDirectory), timeout: timeout)
+    /// A client for the supervisor of `stateFolder`.
+    public init(stateFolder: StateFolder, timeout: Duration = .seconds(30)) {
+        self.stateFolder = stateFolder
+        client = IPCClient(socketPath: stateFolder.locateSocket(), timeout: timeout)
     }
 
     /// Whether a supervisor holds the manifest's lock.
-    public var isRunning: Bool { PIDLock.isRunning(path: Supervisor.lockPath(stateDirectory: stateDirectory)) }
+    public var isRunning: Bool { PIDLock.isRunning(path: stateFolder.lockFile) }
 
     /// The supervisor's PID, when one runs.
-    public var pid: Int32? { PIDLock.holder(path: Supervisor.lockPath(stateDirectory: stateDirectory)) }
+    public var pid: Int32? { PIDLock.holder(path: stateFolder.lockFile) }
 
     /// `GET /v1/status`.
     public func status() throws(Failure) -> StatusDocument {

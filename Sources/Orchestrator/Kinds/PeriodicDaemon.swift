@@ -19,18 +19,15 @@ public struct PeriodicDaemon: DaemonService {
     public let spec: DaemonSpec
     /// Its periodic fields.
     public let periodic: PeriodicSpec
-    /// The manifest's state folder.
-    public let stateDirectory: String
 
     /// Makes the daemon for `spec`, whose kind must be ``PeriodicSpec``.
-    public init(spec: DaemonSpec, stateDirectory: String) {
+    public init(spec: DaemonSpec) {
         guard let periodic = spec.settings(as: PeriodicSpec.self) else {
             preconditionFailure("PeriodicDaemon made from \(spec.kindName) daemon '\(spec.name)'")
         }
         self.name = spec.name
         self.spec = spec
         self.periodic = periodic
-        self.stateDirectory = stateDirectory
     }
 
     /// The state machine's configuration for this daemon.

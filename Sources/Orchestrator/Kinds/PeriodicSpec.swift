@@ -52,7 +52,7 @@ public struct PeriodicSpec: DaemonKind {
         retry = RunFields.retry(fields)
     }
 
-    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
-        PeriodicDaemon(spec: daemon, stateDirectory: stateDirectory)
+    public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
+        PeriodicDaemon(spec: daemon)
     }
 }

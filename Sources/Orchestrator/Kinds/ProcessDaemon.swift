@@ -188,17 +188,22 @@ public struct ProcessDaemon: DaemonService {
         }
         guard let check = probe.check.socketOrCommand else { return .ready("started") }
         var reason = "no check finished"
+        var hasReason = false
         while !Task.isCancelled {
             let remaining = clock.now.duration(to: deadline)
             if remaining <= .zero { break }
+            let full = max(probe.period, .seconds(1))
             let outcome = await check.run(
-                timeout: min(remaining, max(probe.period, .seconds(1))),
+                timeout: min(remaining, full),
                 workingDirectory: spec.workingDirectory,
                 environment: spec.environment
             )
             switch outcome {
             case .passed: return .ready("\(probe.check) \(elapsed())")
-            case .failed(let why): reason = why
+            case .failed(let why):
+                // A last check cut short by the deadline says less than a whole one before it ("answered 404").
+                if remaining >= full || !hasReason { reason = why }
+                hasReason = true
             }
             let next = min(clock.now + probe.period, deadline)
             do { try await CancellableSleep.until(next) } catch { break }

@@ -59,7 +59,7 @@ public struct ProcessSpec: DaemonKind {
     /// The readiness probe's timeout.
     public var readinessTimeout: Duration? { ready?.timeout }
 
-    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+    public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
         ProcessDaemon(spec: daemon, process: self)
     }
 }

@@ -25,24 +25,21 @@ public struct WatcherDaemon: DaemonService {
     /// Its watcher fields.
     public let watcher: WatcherSpec
     /// The manifest's state folder; the changed-paths file goes in its `run` folder.
-    public let stateDirectory: String
+    public let stateFolder: StateFolder
 
     /// Makes the daemon for `spec`, whose kind must be ``WatcherSpec``.
-    public init(spec: DaemonSpec, stateDirectory: String) {
+    public init(spec: DaemonSpec, stateFolder: StateFolder) {
         guard let watcher = spec.settings(as: WatcherSpec.self) else {
             preconditionFailure("WatcherDaemon made from \(spec.kindName) daemon '\(spec.name)'")
         }
         self.name = spec.name
         self.spec = spec
         self.watcher = watcher
-        self.stateDirectory = stateDirectory
+        self.stateFolder = stateFolder
     }
 
     /// The file each run finds its changed paths in.
-    public var changedFile: String {
-        URL(fileURLWithPath: stateDirectory).appendingPathComponent("run").appendingPathComponent(name + ".changed")
-            .path
-    }
+    public var changedFile: String { stateFolder.changedFile(of: name) }
 
     /// Watches and runs until the task is cancelled; throws when the files cannot be watched.
     public func run(_ context: DaemonContext) async throws {

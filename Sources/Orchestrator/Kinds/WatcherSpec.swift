@@ -128,7 +128,7 @@ public struct WatcherSpec: DaemonKind {
         )
     }
 
-    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
-        WatcherDaemon(spec: daemon, stateDirectory: stateDirectory)
+    public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
+        WatcherDaemon(spec: daemon, stateFolder: stateFolder)
     }
 }

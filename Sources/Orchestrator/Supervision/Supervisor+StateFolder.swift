@@ -21,7 +21,7 @@ extension Supervisor {
     /// Watches the PID file (through its folder: a removal of the folder ends the watch) and asks the main loop to
     /// check the folder after every change, until the task is cancelled.
     func watchStateFolder() async {
-        let lockPath = Self.lockPath(stateDirectory: stateDirectory)
+        let lockPath = stateFolder.lockFile
         while !Task.isCancelled {
             do {
                 let watcher = try InotifyWatcher(
@@ -33,7 +33,7 @@ extension Supervisor {
             } catch {
                 logger.warning(
                     "cannot watch the state folder; if it is removed, `down` and `up` make it again",
-                    metadata: ["folder": .string(stateDirectory), "error": "\(error)"]
+                    metadata: ["folder": .string(stateFolder.path), "error": "\(error)"]
                 )
                 return
             }
@@ -63,14 +63,14 @@ extension SupervisorLoop {
         let lockInPlace = locks.last?.isInPlace ?? false
         let socketInPlace = Supervisor.isSocket(supervisor.socketPath)
         guard !lockInPlace || !socketInPlace else { return }
-        let (logger, stateDirectory) = (supervisor.logger, supervisor.stateDirectory)
+        let (logger, stateFolder) = (supervisor.logger, supervisor.stateFolder)
         logger.warning(
             "the state folder was removed while running; making it again (the daemons keep running)",
-            metadata: ["folder": .string(stateDirectory)]
+            metadata: ["folder": .string(stateFolder.path)]
         )
         if !lockInPlace {
             do {
-                locks.append(try PIDLock.acquire(path: Supervisor.lockPath(stateDirectory: stateDirectory)))
+                locks.append(try PIDLock.acquire(path: stateFolder.lockFile))
             } catch {
                 // Another supervisor started on the empty folder: two must never share it.
                 logger.critical(
@@ -81,11 +81,11 @@ extension SupervisorLoop {
                 return
             }
         }
-        StateFolderOwner.record(manifest: machine.manifest.file, stateDirectory: stateDirectory)
+        stateFolder.recordOwner(manifest: machine.manifest.file)
         supervisor.ownLog?.reopen()
         for daemon in machine.daemons.values { daemon.service?.log.reopen() }
         supervisor.processGroups.rewrite()
-        supervisor.recordSocketPath()
+        stateFolder.recordSocket(supervisor.socketPath)
         if !socketInPlace, let servers {
             let server = supervisor.controlSocketServer()
             group.addTask { await servers.addServiceUnlessShutdown(server) }

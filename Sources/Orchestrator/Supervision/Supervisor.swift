@@ -7,8 +7,8 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// Runs a manifest: every enabled daemon in a child task of its own, supervised under its restart policy,
-/// with the control API on `STATE_DIR/orchestrate.sock` and the PID lock held for the supervisor's life.
+/// Runs a manifest: every enabled daemon in a child task of its own, supervised under its restart policy, with the
+/// control API on its state folder's socket and the PID lock held for the supervisor's life (``StateFolder``).
 ///
 /// One owner decides: the main loop (``SupervisorLoop``) holds the ``SupervisorStateMachine`` and feeds it one event
 /// at a time from one stream — the control API's requests, signals (SIGTERM and SIGINT stop everything gracefully;
@@ -16,8 +16,8 @@ import UnixSignals
 /// others read of that state (the manifest running, each daemon's service, the last reload) is a ``Snapshot`` only
 /// the loop writes. Each daemon's record lives in the ``registry``, which publishes the one event stream.
 public final class Supervisor: Sendable {
-    /// Makes the service of a daemon (by default, its kind does: ``DaemonKind/makeService(for:stateDirectory:)``).
-    public typealias ServiceFactory = @Sendable (DaemonSpec, _ stateDirectory: String) throws -> any DaemonService
+    /// Makes the service of a daemon (by default, its kind does: ``DaemonKind/makeService(for:stateFolder:)``).
+    public typealias ServiceFactory = @Sendable (DaemonSpec, StateFolder) throws -> any DaemonService
     typealias Machine = SupervisorStateMachine<ServiceSupervisor>
 
     /// What the control API, `status` and the daemons read of the main loop's state; written by the loop alone.
@@ -33,7 +33,7 @@ public final class Supervisor: Sendable {
     /// The manifest being run: the one `up` loaded, then the last one a reload applied.
     public var manifest: Manifest { snapshot.withLock { $0.manifest } }
     /// The folder of the lock, socket and logs, for the supervisor's whole life (a reload cannot move it).
-    public let stateDirectory: String
+    public let stateFolder: StateFolder
     /// The daemons' records and the event stream about them.
     public let registry = DaemonRegistry()
     /// The socket the control API listens on.
@@ -66,7 +66,7 @@ public final class Supervisor: Sendable {
     public init(
         manifest: Manifest,
         logger: Logger,
-        makeService: @escaping ServiceFactory = { try $0.kind.makeService(for: $0, stateDirectory: $1) },
+        makeService: @escaping ServiceFactory = { try $0.kind.makeService(for: $0, stateFolder: $1) },
         mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
         adoptsOrphans: Bool = false,
         source: ManifestLoader? = nil,
@@ -74,7 +74,7 @@ public final class Supervisor: Sendable {
     ) {
         self.ownLog = ownLog
         snapshot = Mutex(Snapshot(manifest: manifest, services: [:]))
-        stateDirectory = manifest.stateDirectory
+        stateFolder = manifest.stateFolder
         initialSource = source ?? ManifestLoader(file: manifest.file, kinds: manifest.kinds)
         (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
             of: Void.self,
@@ -84,23 +84,20 @@ public final class Supervisor: Sendable {
         self.logger = logger
         self.makeService = makeService
         self.mirror = mirror
-        socketPath = ControlSocket.path(stateDirectory: manifest.stateDirectory)
-        processGroups = ProcessGroupLedger(path: manifest.stateDirectory + "/run/process-groups")
+        socketPath = stateFolder.socket()
+        processGroups = ProcessGroupLedger(path: stateFolder.processGroupLedger)
         (events, input) = AsyncStream.makeStream(of: Machine.Event.self)
     }
-
-    /// The lock file of a manifest's supervisor.
-    public static func lockPath(stateDirectory: String) -> String { stateDirectory + "/orchestrate.pid" }
 
     /// Runs until `down`, SIGTERM or SIGINT; then every daemon is stopped, the socket removed, the lock released.
     ///
     /// - Parameter onReady: Called once the control socket answers.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let manifest = self.manifest
-        let lock = try PIDLock.acquire(path: Self.lockPath(stateDirectory: stateDirectory))
-        StateFolderOwner.record(manifest: manifest.file, stateDirectory: stateDirectory)
-        ControlSocket.record(manifest: manifest.file, stateDirectory: stateDirectory)
-        defer { ControlSocket.forget(manifest: manifest.file, stateDirectory: stateDirectory) }
+        let lock = try PIDLock.acquire(path: stateFolder.lockFile)
+        stateFolder.recordOwner(manifest: manifest.file)
+        stateFolder.recordRunning(manifest: manifest.file)
+        defer { stateFolder.forgetRunning(manifest: manifest.file) }
         try? ChildReaper.becomeSubreaper()
         if adoptsOrphans {
             do {
@@ -114,7 +111,7 @@ public final class Supervisor: Sendable {
         if !leftovers.isEmpty {
             logger.warning("killed processes a previous supervisor left behind", metadata: ["pids": "\(leftovers)"])
         }
-        recordSocketPath()
+        stateFolder.recordSocket(socketPath)
         let services: [String: ServiceSupervisor]
         let httpServer: IPCServer<BasicRequestContext>?
         do {
@@ -204,17 +201,6 @@ public final class Supervisor: Sendable {
         }
     }
 
-    /// Records where the control socket is, when it is not in the state folder (a folder too deep for a socket
-    /// path), for the commands to find.
-    func recordSocketPath() {
-        guard socketPath != stateDirectory + "/orchestrate.sock" else { return }
-        try? socketPath.write(
-            toFile: ControlSocket.recordPath(stateDirectory: stateDirectory),
-            atomically: true,
-            encoding: .utf8
-        )
-    }
-
     /// The control API on `control.http`, when the manifest sets it: the same routes, behind the key that
     /// `control.api_key_env` names (the manifest only allows a non-loopback address with one).
     private func controlHTTPServer() throws -> IPCServer<BasicRequestContext>? {
@@ -254,7 +240,7 @@ public final class Supervisor: Sendable {
     }
 
     /// The service of an enabled daemon.
-    func service(for spec: DaemonSpec) throws -> any DaemonService { try makeService(spec, stateDirectory) }
+    func service(for spec: DaemonSpec) throws -> any DaemonService { try makeService(spec, stateFolder) }
 
     /// The supervisor of `service` under the restart policy of `spec`, with the daemon's log opened.
     func makeSupervisor(_ spec: DaemonSpec, service: any DaemonService) throws -> ServiceSupervisor {
@@ -263,7 +249,7 @@ public final class Supervisor: Sendable {
         if let mirror { lineMirror = { line in mirror(name, line) } }
         let (registry, logger) = (registry, logger)
         let log = try RotatingLogFile(
-            path: stateDirectory + "/logs/\(spec.name).log",
+            path: stateFolder.log(of: spec.name),
             rotation: spec.log,
             mirror: lineMirror
         ) { notice in

@@ -166,7 +166,7 @@ public struct RPCSpec: DaemonKind {
         guard case .unix(let socket) = address else { return }
         let folder = daemon.fields.manifestDirectory
         let absolute = Paths.absolute(socket, from: folder)
-        guard absolute == ControlSocket.path(stateDirectory: daemon.stateDirectory) else {
+        guard absolute == daemon.stateFolder.socket() else {
             daemon.checkOutsideOtherStateFolders(absolute, field: "listen", subject: "unix:\(socket)")
             return
         }
@@ -174,7 +174,7 @@ public struct RPCSpec: DaemonKind {
             "listen",
             "unix:\(socket) is the supervisor's own control socket",
             suggestion:
-                "choose another path, such as unix:\(Paths.relative(daemon.stateDirectory, to: folder))/\(daemon.name).sock"
+                "choose another path, such as unix:\(Paths.relative(daemon.stateFolder.path, to: folder))/\(daemon.name).sock"
         )
     }
 
@@ -183,7 +183,7 @@ public struct RPCSpec: DaemonKind {
         return ("listen", port)
     }
 
-    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+    public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
         RPCDaemon(spec: daemon, rpc: self)
     }
 }

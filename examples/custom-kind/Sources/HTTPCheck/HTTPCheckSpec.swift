@@ -62,7 +62,7 @@ public struct HTTPCheckSpec: DaemonKind {
         )
     }
 
-    public func makeService(for daemon: DaemonSpec, stateDirectory: String) -> any DaemonService {
+    public func makeService(for daemon: DaemonSpec, stateFolder: StateFolder) -> any DaemonService {
         HTTPCheckDaemon(name: daemon.name, check: self)
     }
 }

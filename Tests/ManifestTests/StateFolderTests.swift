@@ -16,7 +16,7 @@ struct StateFolderOwnerTests {
         root = try TemporaryDirectory(prefix: "state-owner")
         _ = try root.write("b/daemons.yaml", "daemons: {}\n")
         try FileManager.default.createDirectory(atPath: root.url("b/.orchestrate"), withIntermediateDirectories: true)
-        StateFolderOwner.record(manifest: root.url("b/daemons.yaml"), stateDirectory: root.url("b/.orchestrate"))
+        StateFolder(root.url("b/.orchestrate")).recordOwner(manifest: root.url("b/daemons.yaml"))
     }
 
     /// The errors of `a/daemons.yaml` holding `yaml`, loaded from the disk.
@@ -38,7 +38,7 @@ struct StateFolderOwnerTests {
               api: {kind: rpc, listen: "unix:../b/.orchestrate/api.sock"}
             """
         )
-        let folder = StateFolderOwner.resolvingSymbolicLinks(root.url("b/.orchestrate"))
+        let folder = StateFolder.resolvingSymbolicLinks(root.url("b/.orchestrate"))
         #expect(found.count == 2, "\(found)")
         #expect(found.first?.hasPrefix("state_dir: ../b/.orchestrate/mine is in \(folder), the state folder") == true)
         #expect(found.last?.hasPrefix("daemons.api.listen: unix:../b/.orchestrate/api.sock is in \(folder)") == true)
@@ -60,5 +60,26 @@ struct StateFolderOwnerTests {
         // A record naming a manifest that is gone is stale.
         try FileManager.default.removeItem(atPath: root.url("b/daemons.yaml"))
         #expect(try errors("state_dir: ../b/.orchestrate\ndaemons: {}\n").isEmpty)
+    }
+}
+
+@Suite("State folder paths")
+struct StateFolderPathTests {
+    @Test func everyFileHasItsPlace() {
+        let folder = StateFolder("/p/.orchestrate")
+        #expect(folder.lockFile == "/p/.orchestrate/orchestrate.pid")
+        #expect(folder.socket() == "/p/.orchestrate/orchestrate.sock")
+        #expect(folder.log(of: "web") == "/p/.orchestrate/logs/web.log")
+        #expect(folder.supervisorLog == "/p/.orchestrate/logs/orchestrate.log")
+        #expect(folder.changedFile(of: "atlas") == "/p/.orchestrate/run/atlas.changed")
+        #expect(folder.processGroupLedger == "/p/.orchestrate/run/process-groups")
+    }
+
+    @Test func longStateFoldersFallBackToAShortSocketPath() {
+        let deep = StateFolder("/tmp/" + String(repeating: "a", count: 120))
+        let path = deep.socket(environment: ["XDG_RUNTIME_DIR": "/run/user/0"])
+        #expect(path.hasPrefix("/run/user/0/orchestrate-"))
+        #expect(path.utf8.count <= IPCClient.maximumSocketPathLength)
+        #expect(path == deep.socket(environment: ["XDG_RUNTIME_DIR": "/run/user/0"]))
     }
 }

@@ -4,18 +4,15 @@ import Foundation
 import Glibc
 #endif
 
-/// Which manifest a state folder belongs to: `STATE_DIR/owner` holds the manifest's absolute path, written by its
+/// Which manifest a state folder belongs to: ``ownerRecord`` holds the manifest's absolute path, written by its
 /// supervisor at start. Manifests are checked against it so that none of their paths (`state_dir`, an rpc
 /// daemon's `unix:` socket) reaches into the state folder of another manifest, by `..`, an absolute path or a
 /// symbolic link: two supervisors sharing a PID file, socket folder or logs would take each other's place.
-public enum StateFolderOwner {
-    /// The record's path in `stateDirectory`.
-    public static func recordPath(stateDirectory: String) -> String { stateDirectory + "/owner" }
-
-    /// Records `manifest` as the owner of `stateDirectory` (mode 0600); failures are ignored, as the record
-    /// only serves the checks.
-    public static func record(manifest: String, stateDirectory: String) {
-        let path = recordPath(stateDirectory: stateDirectory)
+extension StateFolder {
+    /// Records `manifest` as the folder's owner (mode 0600); failures are ignored, as the record only serves the
+    /// checks.
+    public func recordOwner(manifest: String) {
+        let path = ownerRecord
         guard (try? String(contentsOfFile: path, encoding: .utf8)) != manifest + "\n" else { return }
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data((manifest + "\n").utf8)) else { return }
@@ -35,7 +32,7 @@ public enum StateFolderOwner {
         let ownManifest = resolvingSymbolicLinks(manifest)
         var folder = resolved
         while true {
-            if let owner = try? String(contentsOfFile: recordPath(stateDirectory: folder), encoding: .utf8) {
+            if let owner = try? String(contentsOfFile: StateFolder(folder).ownerRecord, encoding: .utf8) {
                 let other = resolvingSymbolicLinks(owner.trimmingCharacters(in: .newlines))
                 let otherFolder = (other as NSString).deletingLastPathComponent
                 if other != ownManifest, FileManager.default.fileExists(atPath: other),

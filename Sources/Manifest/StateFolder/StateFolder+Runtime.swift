@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The per-user runtime folder, `$XDG_RUNTIME_DIR/orchestrate` or `/tmp/orchestrate-UID`: where a running supervisor
+/// records, under its manifest's path, its state folder. The commands find the supervisor through it while the
+/// manifest on disk is not valid (after a bad save the supervisor keeps running the last good version, and `status`
+/// must still reach it).
+extension StateFolder {
+    /// Records this folder as the one of the supervisor running `manifest`. Best effort: nothing is recorded when
+    /// the runtime folder cannot be made safely.
+    public func recordRunning(manifest: String) {
+        guard let folder = Self.runtimeFolder(create: true) else { return }
+        try? path.write(toFile: folder + "/" + Self.recordName(manifest), atomically: true, encoding: .utf8)
+    }
+
+    /// Removes the record of `manifest` if it still names this folder (its supervisor stopping).
+    public func forgetRunning(manifest: String) {
+        guard Self.running(manifest: manifest) == self, let folder = Self.runtimeFolder(create: false) else { return }
+        unlink(folder + "/" + Self.recordName(manifest))
+    }
+
+    /// The state folder recorded for `manifest` by a running supervisor, if any.
+    public static func running(manifest: String) -> StateFolder? {
+        guard let folder = runtimeFolder(create: false),
+            let text = try? String(contentsOfFile: folder + "/" + recordName(manifest), encoding: .utf8)
+        else { return nil }
+        let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.isEmpty ? nil : StateFolder(path)
+    }
+
+    /// The runtime folder, or nil when it is not one only this user can use (another owner, or open to others), so
+    /// that no other user can plant a record.
+    static func runtimeFolder(
+        create: Bool,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        let folder: String
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            folder = runtime + "/orchestrate"
+        } else {
+            folder = "/tmp/orchestrate-\(getuid())"
+        }
+        if create { mkdir(folder, 0o700) }
+        // Read without following a symbolic link (lstat): a link planted there is refused too.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: folder),
+            attributes[.type] as? FileAttributeType == .typeDirectory,
+            (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid(),
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 == 0
+        else { return nil }
+        return folder
+    }
+
+    private static func recordName(_ manifest: String) -> String { "manifest-\(stableHash(manifest))" }
+}

@@ -1,0 +1,98 @@
+import DaemonKit
+import Foundation
+import Manifest
+
+/// The daemons' logs as `orchestrate logs` shows them: the last lines of each, interleaved by time, then, when
+/// following, the lines written since, read as they come.
+///
+/// Each line starts with its ISO-8601 UTC timestamp, so lines of several logs sort by time as text; lines of the same
+/// instant keep their order within their log. A log rotated meanwhile (smaller than where reading stopped) is read
+/// again from its start.
+public struct LogReader: Sendable {
+    /// One line of one log.
+    public struct Line: Sendable, Hashable {
+        /// The daemon whose log it is (``StateFolder/supervisorLogName`` for the supervisor's own).
+        public var daemon: String
+        /// The line, with its timestamp, without its newline.
+        public var text: String
+    }
+
+    /// The state folder the logs are in.
+    public let stateFolder: StateFolder
+    /// The logs read, by daemon name.
+    public let names: [String]
+    /// How far each log has been read.
+    private var offsets: [String: UInt64] = [:]
+    /// The start of a line whose newline has not been written yet, by log.
+    private var partial: [String: String] = [:]
+
+    /// A reader of the logs of `names` in `stateFolder`.
+    public init(stateFolder: StateFolder, names: [String]) {
+        self.stateFolder = stateFolder
+        self.names = names
+    }
+
+    private func path(_ name: String) -> String {
+        name == StateFolder.supervisorLogName ? stateFolder.supervisorLog : stateFolder.log(of: name)
+    }
+
+    private func size(_ path: String) -> UInt64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+    }
+
+    /// The last `count` lines of each log, by time; following goes on from their end.
+    public mutating func tail(_ count: Int) -> [Line] {
+        var lines: [Line] = []
+        for name in names {
+            let path = path(name)
+            lines += RotatingLogFile.tail(path: path, lines: count).map { Line(daemon: name, text: $0) }
+            offsets[name] = size(path)
+            partial[name] = nil
+        }
+        return Self.byTime(lines)
+    }
+
+    /// The complete lines written since the last read, by time.
+    public mutating func readNew() -> [Line] {
+        var fresh: [Line] = []
+        for name in names {
+            let path = path(name)
+            var offset = offsets[name] ?? 0
+            if size(path) < offset { offset = 0 }  // rotated: the file started again
+            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+            defer { try? handle.close() }
+            try? handle.seek(toOffset: offset)
+            let data = (try? handle.readToEnd()) ?? Data()
+            guard !data.isEmpty else { continue }
+            offsets[name] = offset + UInt64(data.count)
+            var text = (partial[name] ?? "") + String(decoding: data, as: UTF8.self)
+            guard let last = text.lastIndex(of: "\n") else {
+                partial[name] = text
+                continue
+            }
+            partial[name] = String(text[text.index(after: last)...])
+            text = String(text[...last])
+            fresh += text.split(separator: "\n").map { Line(daemon: name, text: String($0)) }
+        }
+        return Self.byTime(fresh)
+    }
+
+    /// Hands `body` the new lines every `interval` (when there are some), until it returns false.
+    public mutating func follow(every interval: Duration = .milliseconds(100), _ body: ([Line]) -> Bool) {
+        while true {
+            let lines = readNew()
+            if !lines.isEmpty, !body(lines) { return }
+            let (seconds, attoseconds) = interval.components
+            usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+        }
+    }
+
+    /// `lines` sorted by their timestamps; lines of the same instant keep their order.
+    static func byTime(_ lines: [Line]) -> [Line] {
+        lines.enumerated().sorted { lhs, rhs in
+            let left = lhs.element.text.prefix { $0 != " " }
+            let right = rhs.element.text.prefix { $0 != " " }
+            return left == right ? lhs.offset < rhs.offset : left < right
+        }.map(\.element)
+    }
+}
