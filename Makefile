@@ -41,9 +41,10 @@ run: build
 	CORE_API_KEY="$${CORE_API_KEY:-dev-key}" $(BIN) -f $(EXAMPLE) up
 
 # The binary to install: optimized, with the Swift runtime and Foundation linked in (no libswiftCore.so to load at
-# each start, which halves the start-up time of every command), in .build/release/.
+# each start, which halves the start-up time of every command), in .build/release/. Only the product is built: the
+# test-support target (Tests/OrchestrateTesting) imports Testing, which a release build without tests cannot find.
 release: setup
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product orchestrate
 
 bench: release
 	python3 benchmarks/run.py --binary .build/release/orchestrate
