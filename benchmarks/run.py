@@ -749,22 +749,23 @@ def problems(document: dict, quick: bool) -> list[str]:
     must drive them all; a full run shows it as skipped)."""
     found = [f"{name}: {error}" for name, error in document.get("errors", {}).items()]
 
-    def walk(where: str, value, parent: dict | None = None) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{where}.{key}", item, value)
-        elif isinstance(value, list):
+    def walk(where: str, value) -> None:
+        if isinstance(value, list):
             for index, item in enumerate(value):
                 walk(f"{where}[{index}]", item)
-        elif value is None:
-            key = where.rsplit(".", 1)[-1]
-            if key in MAY_BE_NONE and parent is not None and parent.get("settled") is False:
-                return
-            if key in PEER_NAMES:
+        if not isinstance(value, dict):
+            return
+        missing = []
+        for key, item in value.items():
+            if item is not None:
+                walk(f"{where}.{key}", item)
+            elif key in PEER_NAMES:
                 if quick:
-                    found.append(f"{where}: not installed")
-                return
-            found.append(f"{where}: no figure")
+                    found.append(f"{where}.{key}: not installed")
+            elif not (key in MAY_BE_NONE and value.get("settled") is False):
+                missing.append(key)
+        if missing:
+            found.append(f"{where}: no figure for {', '.join(missing)}")
 
     for name in SECTIONS:
         if name in document["sections_s"]:

@@ -31,8 +31,11 @@ class Row(NamedTuple):
     worse: bool = False  # ... and whether the new one is more than TOLERANCE worse
 
 
-def number(value: float, unit: str) -> str:
-    """1 decimal below 1,000, none (with a thousands separator) above; "12.0/s" but "12.0 ms"."""
+def number(value: float | None, unit: str) -> str:
+    """1 decimal below 1,000, none (with a thousands separator) above; "12.0/s" but "12.0 ms"; "failed" for a
+    missing figure."""
+    if value is None:
+        return "failed"
     separator = "" if unit.startswith("/") else " "
     return f"{value:,.0f}{separator}{unit}" if abs(value) >= 1000 else f"{value:.1f}{separator}{unit}"
 
