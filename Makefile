@@ -5,7 +5,8 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release test run bench format schema clean fuzz test-reliability custom-kind-check
+.PHONY: all setup build release test lint run bench bench-smoke bench-compare format schema clean fuzz test-reliability \
+	custom-kind-check
 
 all: build
 
@@ -27,13 +28,17 @@ setup:
 build: setup
 	$(SWIFT) build
 
-# The whole suite (unit and end-to-end tests with the built binary), the custom-kind example end to end, then the
-# reliability suite's fuzzers in bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly
-# this.
-test: setup
+# The whole suite: the formatting check, the unit and end-to-end tests with the built binary, the custom-kind example
+# end to end, every benchmark section in quick form with the release binary (`make bench-smoke`; TEST_BENCH=0 skips
+# it), then the reliability suite's fuzzers in bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run`
+# runs exactly this.
+TEST_BENCH ?= 1
+
+test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory custom-kind-check
+	@if [ "$(TEST_BENCH)" != 0 ]; then $(MAKE) --no-print-directory bench-smoke; fi
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 
 # A kind of daemon from outside (examples/custom-kind): a package that depends on this one, adds the http-check kind
@@ -49,12 +54,37 @@ run: build
 	CORE_API_KEY="$${CORE_API_KEY:-dev-key}" $(BIN) -f $(EXAMPLE) up
 
 # The binary to install: optimized, with the Swift runtime and Foundation linked in (no libswiftCore.so to load at
-# each start, which halves the start-up time of every command), in .build/release/.
+# each start, which halves the start-up time of every command), in .build/release/. Only the product is built: the
+# test-support target (Tests/OrchestrateTesting) imports Testing, which a release build without tests cannot find.
 release: setup
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product orchestrate
+
+# The benchmarks (benchmarks/README.md), about 6 minutes; BENCH_ARGS goes to benchmarks/run.py (e.g. "--only process").
+# The peers are installed when missing: with apt, or with pip into .build/bench-venv (never the system's Python).
+BENCH_ARGS ?=
 
 bench: release
-	python3 benchmarks/run.py --binary .build/release/orchestrate
+	python3 benchmarks/run.py --binary .build/release/orchestrate $(BENCH_ARGS)
+
+# Every section with a few runs, daemons, files and seconds each (about a minute once the peers are installed): exits
+# non-zero when a scenario breaks. Its figures are not for comparing; they go to .build/bench-quick/.
+bench-smoke: release
+	python3 benchmarks/run.py --binary .build/release/orchestrate --quick $(BENCH_ARGS)
+
+# The benchmarks of this tree's binary beside the binary of BASELINE_REV (default: the commit before HEAD), both
+# measured in the same run (orchestrate's scenarios; the peers once). The baseline's sources are BASELINE_REV's files
+# (git archive) in .build/baseline-src, built in .build/baseline-build (kept between runs, so that the dependencies
+# are built once). BENCH_ARGS="--quick" checks the comparison itself in a minute.
+BASELINE_REV ?= HEAD~1
+
+bench-compare: release
+	rm -rf .build/baseline-src .build/baseline-src.tar && mkdir -p .build/baseline-src
+	git archive --output=.build/baseline-src.tar "$$(git rev-parse --verify '$(BASELINE_REV)^{commit}')"
+	tar -x -f .build/baseline-src.tar -C .build/baseline-src
+	$(SWIFT) build -c release --static-swift-stdlib --product orchestrate --package-path .build/baseline-src \
+	    --scratch-path .build/baseline-build
+	python3 benchmarks/run.py --binary .build/release/orchestrate --label "$$(git describe --always --dirty)" \
+	    --baseline-binary .build/baseline-build/release/orchestrate --baseline-label '$(BASELINE_REV)' $(BENCH_ARGS)
 
 # libFuzzer over the manifest loader, interpolation and globs (Fuzz/): each fuzzer runs FUZZ_SECONDS from the seeds in
 # Fuzz/corpus/NAME plus what earlier runs found (.build/fuzz-corpus/NAME). A crash, hang or leak stops the run and
@@ -89,8 +119,12 @@ test-reliability: fuzz
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp:print_suppressions=0 \
 	    $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip 'EndToEndTests\.'
 
+# The formatting check a review would make: swift format's lint with the project's .swift-format, warnings as errors.
+lint:
+	$(SWIFT) format lint --strict --parallel --recursive Package.swift Sources Tests Fuzz/Sources examples/custom-kind/Sources
+
 format:
-	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests
+	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests Fuzz/Sources examples/custom-kind/Sources
 
 # Regenerates schemas/daemons.schema.json from the model (a test keeps the two equal).
 schema: build

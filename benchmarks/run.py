@@ -2,10 +2,16 @@
 """orchestrate's benchmarks: `make bench` runs this with the release binary.
 
 Each scenario runs a real `orchestrate` process several times and reports the median; the peers that do the same
-job (supervisord, circus, entr, inotifywait; peers.py) run in the same run, timed by the same code. Timings are
-wall clock on a shared machine, so compare them only as ratios within one run. Results go to stdout (detailed
-sections, then the summary table of summary.py), to benchmarks/results/latest.json and, the summary as Markdown,
-to benchmarks/results/latest.md. benchmarks/README.md explains each scenario.
+job (supervisord, circus, entr, inotifywait; peers.py, installed by install.py when missing) run in the same run,
+timed by the same code. Timings are wall clock on a shared machine, so compare them only as ratios within one run.
+Results go to stdout (detailed sections, then the summary table of summary.py), to benchmarks/results/latest.json
+and, the summary as Markdown, to benchmarks/results/latest.md. benchmarks/README.md explains each scenario.
+
+`--quick` runs every section with a few runs, daemons, files and seconds each (common.QUICK), to check that nothing
+broke: its figures are not for comparing, and it writes to .build/bench-quick/ instead. `--baseline-binary PATH`
+runs orchestrate's own scenarios (not the peers') for a second binary too, one binary after the other for each
+scenario, and the summary shows both and the ratio. A run that breaks (a section raising, a figure missing, a
+peer that cannot be installed in a quick run) says so after the summary and exits with status 1.
 
 Sections (`--only` runs some of them):
 - manifest: `orchestrate validate` on a generated manifest of 1,000 daemons (all four kinds, with defaults,
@@ -22,25 +28,31 @@ Sections (`--only` runs some of them):
 """
 
 import argparse
+import contextlib
+import dataclasses
 import http.client
 import json
 import os
 import pathlib
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.request
+from typing import NamedTuple
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import install  # noqa: E402  (installs the peers and tools when missing)
 import peers  # noqa: E402  (supervisord, circus, entr and inotifywait, measured in the same run)
 import processes  # noqa: E402  (the process kind beside them)
 import summary  # noqa: E402  (the table at the end)
+from common import (FULL, QUICK, TIMEOUT, Binaries, Scale, UnixHTTPConnection, assert_all_gone,  # noqa: E402
+                    cpu_seconds, request_json, spread_ms, status_mib)
 
 
 def generate_manifest(count: int) -> str:
@@ -108,18 +120,13 @@ def measure(command: list[str], runs: int, env: dict[str, str]) -> dict:
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = (time.perf_counter() - start) * 1000
         process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            sys.exit(f"bench: {' '.join(command)} failed ({process.returncode}): {process.stderr.read().decode()}")
+        errors = process.stderr.read().decode()
         process.stderr.close()
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {errors}")
         times.append(elapsed)
         peak_kib = max(peak_kib, usage.ru_maxrss)
-    return {
-        "median_ms": round(statistics.median(times), 2),
-        "min_ms": round(min(times), 2),
-        "max_ms": round(max(times), 2),
-        "runs": runs,
-        "peak_rss_kib": peak_kib,
-    }
+    return {**spread_ms(times, 2), "peak_rss_kib": peak_kib}
 
 
 def supervisor_manifest(folder: pathlib.Path, periodic: int, watchers: int, debounce: str = "50ms") -> pathlib.Path:
@@ -141,19 +148,27 @@ def supervisor_manifest(folder: pathlib.Path, periodic: int, watchers: int, debo
     return manifest
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+class Supervisor(NamedTuple):
+    pid: int
+    socket_path: str
 
 
-def rss_mib(pid: int, field: str = "VmRSS") -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+@contextlib.contextmanager
+def detached(binary: str, manifest: pathlib.Path, env: dict[str, str]):
+    """`orchestrate up -d --wait` on `manifest`, in its folder; `down` when the block ends, whatever happens (a
+    failed `up` included). Yields the supervisor's PID and control socket."""
+    folder = manifest.parent
+    try:
+        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, cwd=folder, timeout=TIMEOUT)
+        state = folder / ".orchestrate"
+        yield Supervisor(int((state / "orchestrate.pid").read_text().strip()), str(state / "orchestrate.sock"))
+    finally:
+        subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder,
+                       timeout=TIMEOUT)
 
 
-def supervisor_scenarios(binary: str, runs: int, env: dict[str, str]) -> list[dict]:
+def supervisor_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[dict]:
     """Issue 3's figures: up -d to 100 registered, idle CPU and memory, status as a process, touch to command."""
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-up-") as folder:
@@ -161,40 +176,38 @@ def supervisor_scenarios(binary: str, runs: int, env: dict[str, str]) -> list[di
         manifest = supervisor_manifest(root, 50, 50)
         (root / "w000" / "target.txt").write_text("")
         up_times = []
-        for _ in range(5):
+        for _ in range(scale.up_runs):
             start = time.perf_counter()
             subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                           stdout=subprocess.DEVNULL, cwd=folder)
+                           stdout=subprocess.DEVNULL, cwd=folder, timeout=TIMEOUT)
             up_times.append((time.perf_counter() - start) * 1000)
-            subprocess.run([binary, "-f", str(manifest), "down"], check=True, env=env, stdout=subprocess.DEVNULL, cwd=folder)
-        results.append({"scenario": "up -d --wait, 100 daemons registered and started",
-                        "median_ms": round(statistics.median(up_times), 1), "min_ms": round(min(up_times), 1),
-                        "max_ms": round(max(up_times), 1), "runs": 5, "target_ms": 100})
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env, stdout=subprocess.DEVNULL, cwd=folder)
-        try:
-            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
-            time.sleep(1)  # let start-up settle before measuring what idling costs
+            subprocess.run([binary, "-f", str(manifest), "down"], check=True, env=env, stdout=subprocess.DEVNULL,
+                           cwd=folder, timeout=TIMEOUT)
+        results.append({"scenario": "up -d --wait, 100 daemons registered and started", **spread_ms(up_times),
+                        "target_ms": 100})
+        with detached(binary, manifest, env) as supervisor:
+            pid = supervisor.pid
+            time.sleep(scale.settle_s)  # let start-up settle before measuring what idling costs
             before = cpu_seconds(pid)
-            time.sleep(10)
+            time.sleep(scale.idle_s)
             idle = cpu_seconds(pid) - before
-            results.append({"scenario": "idle CPU, 100 daemons, over 10 s", "cpu_ms": round(idle * 1000, 1),
-                            "rss_mib": round(rss_mib(pid), 1), "rss_anon_mib": round(rss_mib(pid, "RssAnon"), 1),
+            results.append({"scenario": f"idle CPU, 100 daemons, over {scale.idle_s:g} s",
+                            "cpu_ms": round(idle * 1000, 1), "rss_mib": round(status_mib(pid), 1),
+                            "rss_anon_mib": round(status_mib(pid, "RssAnon"), 1),
                             "target": "no work when nothing is due; < 15 MiB"})
-            status = measure([binary, "-f", str(manifest), "status"], runs, env)
+            status = measure([binary, "-f", str(manifest), "status"], scale.runs, env)
             results.append({"scenario": "orchestrate status as a whole process", **status, "target_ms": 15})
-            latency = touch_latency(root / "w000" / "target.txt", root / "seen.txt")
-            if latency:
-                results.append({"scenario": "file write to watcher command started (debounce 50ms)", **latency,
-                                "target_ms": 55})
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+            latency = touch_latency(root / "w000" / "target.txt", root / "seen.txt", scale)
+            results.append({"scenario": "file write to watcher command started (debounce 50ms)", **latency,
+                            "target_ms": 55})
     return results
 
 
-def touch_latency(target: pathlib.Path, seen: pathlib.Path, writes: int = 11) -> dict | None:
-    """Writes `target`, an existing watched file, `writes` times; each time, the delay until the watcher's command
-    appends its start time (`date +%s.%N`) to `seen`."""
+def touch_latency(target: pathlib.Path, seen: pathlib.Path, scale: Scale) -> dict:
+    """Writes `target`, an existing watched file, `scale.writes` times; each time, the delay until the watcher's
+    command appends its start time (`date +%s.%N`) to `seen` (no median when every write was missed)."""
     latencies = []
+    writes = scale.writes
     for index in range(writes):
         count = line_count(seen)
         touched = time.time()
@@ -207,18 +220,15 @@ def touch_latency(target: pathlib.Path, seen: pathlib.Path, writes: int = 11) ->
                 break
             time.sleep(0.002)
         time.sleep(0.1)  # the run (and any second one for the same write) is over before the next write
-    if not latencies:
-        return None
-    return {"median_ms": round(statistics.median(latencies), 1), "min_ms": round(min(latencies), 1),
-            "max_ms": round(max(latencies), 1), "runs": len(latencies), "missed": writes - len(latencies),
-            "command_own_start_ms": command_start_cost()}
+    return {**spread_ms(latencies), "missed": writes - len(latencies),
+            "command_own_start_ms": command_start_cost(scale.command_start_runs)}
 
 
 def line_count(path: pathlib.Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def command_start_cost(runs: int = 21) -> float:
+def command_start_cost(runs: int) -> float:
     """What the measuring command costs by itself: from a spawn of `sh -c 'date +%s.%N'` to the time it prints,
     median; part of every watcher latency above, whoever spawns it."""
     costs = []
@@ -246,69 +256,52 @@ def save_by_rename(path: pathlib.Path, text: str) -> None:
     os.rename(temporary, path)
 
 
-class ControlSocket(http.client.HTTPConnection):
-    """HTTP/1.1 over the supervisor's Unix socket, for requests without a process per call."""
-
-    def __init__(self, path: str):
-        super().__init__("localhost")
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
 def post_reload(socket_path: str) -> dict:
-    connection = ControlSocket(socket_path)
-    connection.request("POST", "/v1/reload", body=b"{}", headers={"Content-Type": "application/json"})
-    answer = json.loads(connection.getresponse().read())
-    connection.close()
-    return answer
+    return request_json(socket_path, "POST", "/v1/reload", {})
 
 
 def process_counts(pid: int) -> dict:
     return {"fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": len(os.listdir(f"/proc/{pid}/task")),
-            "rss_mib": round(rss_mib(pid), 1), "rss_anon_mib": round(rss_mib(pid, "RssAnon"), 1)}
+            "rss_mib": round(status_mib(pid), 1), "rss_anon_mib": round(status_mib(pid, "RssAnon"), 1)}
 
 
-def run_leak_scenario(binary: str, env: dict[str, str], runs: int = 10_000) -> dict:
-    """10 periodic daemons running `true` every 20 ms until `runs` runs: the supervisor's descriptors, threads
-    and memory after 500 runs (warmed up) and after all of them."""
+def run_leak_scenario(binary: str, scale: Scale, env: dict[str, str]) -> dict:
+    """10 periodic daemons running `true` every 20 ms until `scale.leak_runs` runs: the supervisor's descriptors,
+    threads and memory after `scale.leak_warmup_runs` runs (warmed up) and after all of them."""
+    runs = scale.leak_runs
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-runs-") as folder:
         root = pathlib.Path(folder)
         lines = ["daemons:"] + [f"  p{index}: {{kind: periodic, interval: 20ms, command: [\"true\"]}}" for index in range(10)]
         manifest = root / "daemons.yaml"
         manifest.write_text("\n".join(lines) + "\n")
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env, stdout=subprocess.DEVNULL)
-        try:
-            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
-            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
-            while total_runs(socket_path) < 500:
+        with detached(binary, manifest, env) as supervisor:
+            # 500 runs a second are due: a supervisor that falls far behind is broken, not slow.
+            deadline = time.monotonic() + TIMEOUT + runs / 50
+            while total_runs(supervisor.socket_path) < scale.leak_warmup_runs:
                 time.sleep(0.1)
-            before = process_counts(pid)
+            before = process_counts(supervisor.pid)
             begin = time.perf_counter()
-            while (done := total_runs(socket_path)) < runs:
-                time.sleep(0.5)
-            after = process_counts(pid)
+            while (done := total_runs(supervisor.socket_path)) < runs:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{done:,} of {runs:,} periodic runs after {time.perf_counter() - begin:.0f} s")
+                time.sleep(0.5 if runs - done > 500 else 0.1)
+            after = process_counts(supervisor.pid)
             return {"scenario": f"{runs:,} periodic runs (10 daemons, `true` every 20 ms)", "before": before,
                     "after": after, "runs": done, "seconds": round(time.perf_counter() - begin, 1),
                     "target": "descriptors, threads and memory flat"}
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL)
 
 
-def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_reloads: int = 1_000) -> list[dict]:
-    """Issue 4's figures: a save of the manifest to the added daemon's command running (median of `runs`, the
-    debounce beside it), and `leak_reloads` reloads in a row alternating two manifests of 20 daemons, with the
-    supervisor's descriptors, threads and memory before and after."""
+def reload_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[dict]:
+    """Issue 4's figures: a save of the manifest to the added daemon's command running (median of
+    `scale.reload_saves`, the debounce beside it), and `scale.leak_reloads` reloads in a row alternating two
+    manifests of 20 daemons, with the supervisor's descriptors, threads and memory before and after."""
+    runs, leak_reloads = scale.reload_saves, scale.leak_reloads
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-reload-") as folder:
         root = pathlib.Path(folder)
         manifest = root / "daemons.yaml"
         manifest.write_text(reload_manifest(20))
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=folder)
-        try:
+        with detached(binary, manifest, env):
             started = root / "started.txt"
             latencies = []
             for index in range(runs):
@@ -325,33 +318,26 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
                         break
                     time.sleep(0.002)
                 time.sleep(0.1)
-            if latencies:
-                results.append({"scenario": "save of the manifest to the added daemon's command running",
-                                "median_ms": round(statistics.median(latencies), 1),
-                                "min_ms": round(min(latencies), 1), "max_ms": round(max(latencies), 1),
-                                "runs": len(latencies), "debounce_ms": 50,
-                                "beyond_debounce_ms": round(statistics.median(latencies) - 50, 1),
-                                "command_own_start_ms": command_start_cost(),
-                                "target": "50 ms plus the debounce"})
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+            figures = spread_ms(latencies)
+            results.append({"scenario": "save of the manifest to the added daemon's command running", **figures,
+                            "missed": runs - len(latencies), "debounce_ms": 50,
+                            "beyond_debounce_ms": round(figures["median_ms"] - 50, 1) if latencies else None,
+                            "command_own_start_ms": command_start_cost(scale.command_start_runs),
+                            "target": "50 ms plus the debounce"})
 
         # Leaks: manual mode, so each reload is exactly one POST /v1/reload after a save.
         manifest.write_text(reload_manifest(20, manual=True))
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=folder)
-        try:
-            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text().strip())
-            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
+        with detached(binary, manifest, env) as supervisor:
+            pid, socket_path = supervisor
             versions = [reload_manifest(20, interval="1h", manual=True), reload_manifest(20, interval="2h", manual=True)]
-            for index in range(20):  # warm-up: first-use allocations are not leaks
+            for index in range(scale.leak_warmup_reloads):  # warm-up: first-use allocations are not leaks
                 manifest.write_text(versions[index % 2])
                 post_reload(socket_path)
             before = process_counts(pid)
             begun = time.perf_counter()
             failures = 0
-            for index in range(leak_reloads):
-                manifest.write_text(versions[index % 2])
+            for index in range(scale.leak_warmup_reloads, scale.leak_warmup_reloads + leak_reloads):
+                manifest.write_text(versions[index % 2])  # the other version than the last one applied
                 answer = post_reload(socket_path)
                 if not answer.get("ok") or answer["plan"]["changed"] != ["d00"]:
                     failures += 1
@@ -361,8 +347,6 @@ def reload_scenarios(binary: str, env: dict[str, str], runs: int = 20, leak_relo
                             "before": before, "after": after, "failed_reloads": failures,
                             "per_reload_ms": round(elapsed * 1000 / leak_reloads, 2),
                             "target": "descriptors, threads and memory flat"})
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     return results
 
 
@@ -394,11 +378,12 @@ def wrk_milliseconds(value: str) -> float:
     return float(value.rstrip("s")) * 1000
 
 
-def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
+def rpc_scenarios(binary: str, scale: Scale, env: dict[str, str], wrk_path: str | None) -> list[dict]:
     """Issue 5's figures: requests per second and p99 latency of `GET /health`, a JSON-RPC built-in call
-    (`daemons.status`) and a cache `GET`, with wrk at 64 connections for 10 s; and calls per second of a command
-    method (`cat`), from 16 concurrent clients for 5 s."""
-    wrk_path = peers.ensure_tool("wrk", "wrk")
+    (`daemons.status`) and a cache `GET`, with wrk at 64 connections for `scale.wrk_s` (10 s); and calls per second
+    of a command method (`cat`), from 16 concurrent clients for `scale.method_s` (5 s). Without wrk, its rows say
+    "skipped"."""
+    seconds = scale.wrk_s
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-rpc-") as folder:
         root = pathlib.Path(folder)
@@ -408,15 +393,17 @@ def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
             '      echo: {command: ["cat"]}\n'
             "  tick:\n    kind: periodic\n    interval: 1h\n    command: [\"true\"]\n"
         )
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=folder)
-        try:
+        with detached(binary, manifest, env):
             status = json.loads(subprocess.run([binary, "-f", str(manifest), "status", "--json"], env=env,
-                                               capture_output=True, text=True, cwd=folder).stdout)
+                                               capture_output=True, text=True, cwd=folder, timeout=TIMEOUT).stdout)
             listen = next(d["health"]["listen"] for d in status["daemons"] if d["name"] == "core")
             base = "http://" + listen
-            if wrk_path:
-                results.append({"scenario": "GET /health, wrk 64 connections 10 s", **wrk(wrk_path, base + "/health"),
+            titles = [f"GET /health, wrk 64 connections {seconds} s", f"POST /rpc daemons.status, wrk 64 connections {seconds} s",
+                      f"GET /cache/KEY (256 bytes), wrk 64 connections {seconds} s"]
+            if not wrk_path:
+                results += [{"scenario": title, "skipped": "wrk is not installed"} for title in titles]
+            else:
+                results.append({"scenario": titles[0], **wrk(wrk_path, base + "/health", seconds=seconds),
                                 "target": "tens of thousands per second"})
                 script = root / "rpc.lua"
                 script.write_text(
@@ -424,21 +411,21 @@ def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
                     'wrk.headers["Content-Type"] = "application/json"\n'
                     'wrk.body = \'{"jsonrpc":"2.0","id":1,"method":"daemons.status","params":{"name":"tick"}}\'\n'
                 )
-                results.append({"scenario": "POST /rpc daemons.status, wrk 64 connections 10 s",
-                                **wrk(wrk_path, base + "/rpc", script), "target": "tens of thousands per second"})
+                results.append({"scenario": titles[1], **wrk(wrk_path, base + "/rpc", script, seconds=seconds),
+                                "target": "tens of thousands per second"})
                 put = urllib.request.Request(base + "/cache/bench", data=b"x" * 256, method="PUT",
                                              headers={"Content-Type": "application/octet-stream"})
                 urllib.request.urlopen(put).read()
-                results.append({"scenario": "GET /cache/KEY (256 bytes), wrk 64 connections 10 s",
-                                **wrk(wrk_path, base + "/cache/bench"), "target": "tens of thousands per second"})
+                results.append({"scenario": titles[2], **wrk(wrk_path, base + "/cache/bench", seconds=seconds),
+                                "target": "tens of thousands per second"})
             host, port = listen.rsplit(":", 1)
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"x": 1}}).encode()
-            deadline = time.time() + 5
+            deadline = time.time() + scale.method_s
             counts = []
 
             def client() -> None:
                 done = 0
-                connection = http.client.HTTPConnection(host, int(port))
+                connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
                 while time.time() < deadline:
                     connection.request("POST", "/rpc", body=body, headers={"Content-Type": "application/json"})
                     answer = connection.getresponse().read()
@@ -452,28 +439,31 @@ def rpc_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
                 thread.start()
             for thread in threads:
                 thread.join()
-            results.append({"scenario": "command method `cat`, 16 clients 5 s",
-                            "calls_per_s": round(sum(counts) / 5), "target": "—"})
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
+            results.append({"scenario": f"command method `cat`, 16 clients {scale.method_s:g} s",
+                            "calls_per_s": round(sum(counts) / scale.method_s), "target": "—"})
     return results
 
 
-STORM_FILES = 10_000
 LATENCY_COMMAND = "date +%s.%N >> quick-seen.txt"  # the same command for orchestrate, entr and inotifywait
-PEER_STORM_TIMEOUT = 60  # seconds a peer's storm may take before its figures are taken as they are
 
 
-def watcher_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
-    """A watcher with debounce 0 (a write to the command started), and the 10,000-file storm into a watcher with
-    debounce 50 ms (see `storm`)."""
+def watcher_folders(root: pathlib.Path) -> pathlib.Path:
+    """The folders of the two watcher tasks in `root`, `quick` and `storm`, and the file written in the first,
+    `quick/target.txt` (empty), which it returns."""
+    for name in ("quick", "storm"):
+        (root / name).mkdir()
+    target = root / "quick" / "target.txt"
+    target.write_text("")
+    return target
+
+
+def watcher_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[dict]:
+    """A watcher with debounce 0 (a write to the command started), and the storm of `scale.storm_files` files
+    (10,000) into a watcher with debounce 50 ms (see `storm`)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-watch-") as folder:
         root = pathlib.Path(folder)
-        for name in ("quick", "storm"):
-            (root / name).mkdir()
-        target = root / "quick" / "target.txt"
-        target.write_text("")
+        target = watcher_folders(root)
         manifest = root / "daemons.yaml"
         manifest.write_text(
             "daemons:\n"
@@ -489,24 +479,20 @@ def watcher_scenarios(binary: str, env: dict[str, str]) -> list[dict]:
             "    command: [\"sh\", \"-c\", \"echo $$(date +%s.%N) $$ORCHESTRATE_CHANGED_COUNT $$ORCHESTRATE_RESCAN >> storm-runs.txt;"
             " cat \\\"$$ORCHESTRATE_CHANGED_FILE\\\" >> storm-paths.txt\"]\n"
         )
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=folder)
-        try:
-            latency = touch_latency(target, root / "quick-seen.txt")
-            if latency:
-                results.append({"scenario": "file write to watcher command started (debounce 0)", **latency,
-                                "target_ms": 5})
-            results.append({"scenario": f"{STORM_FILES:,} files created at once (debounce 50ms)",
-                            **storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt"),
+        with detached(binary, manifest, env):
+            latency = touch_latency(target, root / "quick-seen.txt", scale)
+            results.append({"scenario": "file write to watcher command started (debounce 0)", **latency,
+                            "target_ms": 5})
+            results.append({"scenario": f"{scale.storm_files:,} files created at once (debounce 50ms)",
+                            **storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt",
+                                    scale.storm_files, scale.storm_timeout_s, scale.storm_quiet_s),
                             "target": "1 or 2 runs, every path, last run < 500 ms after the last file"})
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     return results
 
 
-def storm(folder: pathlib.Path, runs_file: pathlib.Path, paths_file: pathlib.Path, timeout: float = 30,
-          quiet: float = 2) -> dict:
-    """Writes STORM_FILES new files into the watched `folder` as fast as it can, then waits until the runs stop
+def storm(folder: pathlib.Path, runs_file: pathlib.Path, paths_file: pathlib.Path, files: int, timeout: float,
+          quiet: float) -> dict:
+    """Writes `files` new files into the watched `folder` as fast as it can, then waits until the runs stop
     (nothing new for `quiet` s; `timeout` s at most). The watcher's command appends "TIME COUNT [RESCAN]" to `runs_file`
     for each run and the COUNT paths it was handed to `paths_file`. Reports the runs that started after the first
     file, whether every path was handed over, runs marked as a rescan, and the time from the last file written to
@@ -514,15 +500,15 @@ def storm(folder: pathlib.Path, runs_file: pathlib.Path, paths_file: pathlib.Pat
     after it)."""
     old_paths = line_count(paths_file)
     begun = time.time()
-    for index in range(STORM_FILES):
+    for index in range(files):
         (folder / f"file{index:05d}.txt").write_bytes(b"x")
     last_written = time.time()
-    last_path = str(folder / f"file{STORM_FILES - 1:05d}.txt")
+    last_path = str(folder / f"file{files - 1:05d}.txt")
     settled = wait_quiet(runs_file, timeout, quiet)
     runs = [line.split() for line in runs_file.read_text().splitlines()] if runs_file.exists() else []
     runs = [run for run in runs if float(run[0]) >= begun]  # not a run a tool made at its own start
     lines = paths_file.read_text().splitlines()[old_paths:] if paths_file.exists() else []
-    expected = {str(folder / f"file{index:05d}.txt") for index in range(STORM_FILES)}
+    expected = {str(folder / f"file{index:05d}.txt") for index in range(files)}
     handed = set(lines) & expected
     last_run_start = None
     if lines:  # the run that handed over the last file: the first whose paths, in order, reach it
@@ -562,41 +548,39 @@ def wait_quiet(runs_file: pathlib.Path, timeout: float, quiet: float = 2.0) -> b
     return False
 
 
-def watcher_peer_scenarios() -> dict[str, dict | None]:
+def watcher_peer_scenarios(scale: Scale) -> dict[str, dict | None]:
     """entr and inotifywait on the same two tasks as orchestrate's watchers: a write to `LATENCY_COMMAND` started,
-    and the storm (bounded by PEER_STORM_TIMEOUT). None for a tool that cannot be installed. Everything they started
-    is checked gone."""
+    and the storm (cut after `scale.peer_storm_timeout_s`). None for a tool that cannot be installed. Everything
+    they started is checked gone."""
     results: dict[str, dict | None] = {}
     seen: dict[int, int | None] = {}
-    for ensure, peer_class in ((peers.ensure_entr, peers.Entr), (peers.ensure_inotifywait, peers.Inotifywait)):
+    for ensure, peer_class in ((install.ensure_entr, peers.Entr), (install.ensure_inotifywait, peers.Inotifywait)):
         executable = ensure()
         if executable is None:
             results[peer_class.name] = None
             continue
         with tempfile.TemporaryDirectory(prefix=f"orchestrate-bench-{peer_class.name}-") as folder:
             root = pathlib.Path(folder)
-            for name in ("quick", "storm"):
-                (root / name).mkdir()
-            target = root / "quick" / "target.txt"
-            target.write_text("")
+            target = watcher_folders(root)
             with peer_class(folder, executable) as peer:
                 peer.watch_file(target, LATENCY_COMMAND)
-                latency = touch_latency(target, root / "quick-seen.txt")
+                latency = touch_latency(target, root / "quick-seen.txt", scale)
             seen.update(peer.started)
             with peer_class(folder, executable) as peer:
                 peer.watch_storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt")
-                # quiet 3 s: entr, restarted on a list of 10,000 files, takes a second or more before its run.
-                outcome = storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt", PEER_STORM_TIMEOUT, 3)
+                # quiet 3 s in a full run: entr, restarted on a list of 10,000 files, takes a second or more before its run.
+                outcome = storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt", scale.storm_files,
+                                scale.peer_storm_timeout_s, scale.peer_storm_quiet_s)
             seen.update(peer.started)
         results[peer_class.name] = {"latency": latency, "storm": outcome}
-    left = peers.leftovers(seen)
-    assert not left, f"left alive: {left}"
+    assert_all_gone(seen)
     return results
 
 
-def lateness_scenario(binary: str, env: dict[str, str], daemons: int = 100, seconds: float = 10.0,
-                      interval_ms: int = 100, jitter_ms: int = 0) -> dict:
-    """`daemons` periodic daemons at `interval_ms` running `true`, for `seconds`: how late each scheduled run
+def lateness_scenario(binary: str, scale: Scale, env: dict[str, str], interval_ms: int = 100,
+                      jitter_ms: int = 0) -> dict:
+    """`scale.lateness_daemons` (`daemons`) periodic daemons at `interval_ms` running `true`, for
+    `scale.lateness_s` (`seconds`) after `scale.settle_s`: how late each scheduled run
     started. The supervisor puts it in the run's record (`last_run.late_ms`: from the scheduled instant to the child
     spawned); the records stream over the control socket (`GET /v1/events`), and a record whose last run has no
     duration yet is the start of a run (deduplicated by daemon and start). p50, p99 and max over all runs seen, how
@@ -604,22 +588,17 @@ def lateness_scenario(binary: str, env: dict[str, str], daemons: int = 100, seco
     many were due, and the supervisor's own CPU time meanwhile (the commands' is theirs). Started together, the
     daemons are due at the same instants, so each instant is a burst of `daemons` spawns; `jitter_ms` spreads them
     (lateness is measured from the jittered time)."""
+    daemons, seconds = scale.lateness_daemons, scale.lateness_s
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-late-") as folder:
         root = pathlib.Path(folder)
         manifest = root / "daemons.yaml"
         manifest.write_text("daemons:\n" + "".join(f'  p{index:03d}: {{kind: periodic, interval: {interval_ms}ms, jitter: {jitter_ms}ms, command: ["true"]}}\n'
                                                    for index in range(daemons)))
-        subprocess.run([binary, "-f", str(manifest), "up", "-d", "--wait"], check=True, env=env,
-                       stdout=subprocess.DEVNULL, cwd=folder)
-        try:
-            socket_path = str(root / ".orchestrate" / "orchestrate.sock")
-            time.sleep(1)  # start-up settles
-            pid = int((root / ".orchestrate" / "orchestrate.pid").read_text())
+        with detached(binary, manifest, env) as (pid, socket_path):
+            time.sleep(scale.settle_s)  # start-up settles
             counted, cpu = -total_runs(socket_path), -cpu_seconds(pid)
             late, unmarked = read_run_starts(socket_path, seconds)
             counted, cpu = counted + total_runs(socket_path), cpu + cpu_seconds(pid)
-        finally:
-            subprocess.run([binary, "-f", str(manifest), "down"], env=env, stdout=subprocess.DEVNULL, cwd=folder)
     figures = {"daemons": daemons, "interval_ms": interval_ms, "jitter_ms": jitter_ms, "runs_seen": len(late) + unmarked,
                "runs_counted": counted, "runs_due": int(daemons * seconds * 1000 / interval_ms),
                "runs_without_late_ms": unmarked, "seconds": seconds,
@@ -635,17 +614,13 @@ def lateness_scenario(binary: str, env: dict[str, str], daemons: int = 100, seco
 
 def total_runs(socket_path: str) -> int:
     """The runs of every daemon, from `GET /v1/status`."""
-    connection = ControlSocket(socket_path)
-    connection.request("GET", "/v1/status")
-    document = json.loads(connection.getresponse().read())
-    connection.close()
-    return sum(daemon["runs"] for daemon in document["daemons"])
+    return sum(daemon["runs"] for daemon in request_json(socket_path, "GET", "/v1/status")["daemons"])
 
 
 def read_run_starts(socket_path: str, seconds: float) -> tuple[list[float], int]:
     """Reads `GET /v1/events` for `seconds`: the `late_ms` of each run start (a record whose `last_run` has no
     `duration_ms` yet), once per (daemon, started_at, runs), and how many starts carried no `late_ms`."""
-    connection = ControlSocket(socket_path)
+    connection = UnixHTTPConnection(socket_path)
     connection.request("GET", "/v1/events", headers={"Accept": "text/event-stream"})
     response = connection.getresponse()
     connection.sock.settimeout(5)
@@ -672,29 +647,31 @@ def read_run_starts(socket_path: str, seconds: float) -> tuple[list[float], int]
     return late, len(starts) - len(late)
 
 
-def manifest_scenarios(binary: str, runs: int, daemons: int) -> dict:
-    """`validate` on 1 and on `daemons` daemons, and `config --json` on the latter (see the module's docstring)."""
+def manifest_scenarios(binaries: Binaries, runs: int, daemons: int) -> dict[str, dict]:
+    """`validate` on 1 and on `daemons` daemons, and `config --json` on the latter (see the module's docstring), for
+    each binary of `binaries`, one after the other for each command."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ORCHESTRATE__DAEMONS__DAEMON_0000__INTERVAL": "5s"}
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-") as folder:
         big = pathlib.Path(folder, "big.yaml")
         big.write_text(generate_manifest(daemons))
         tiny = pathlib.Path(folder, "tiny.yaml")
         tiny.write_text(generate_manifest(1))
-        # One untimed run each, so the binary and the files are in the page cache.
+        # One untimed run each, so the binaries and the files are in the page cache.
         for manifest in (big, tiny):
-            measure([binary, "-f", str(manifest), "validate"], 1, env)
-        baseline = measure([binary, "-f", str(tiny), "validate"], runs, env)
-        load = measure([binary, "-f", str(big), "validate"], runs, env)
-        config = measure([binary, "-f", str(big), "config", "--json"], runs, env)
-        return {"scenarios": [{"scenario": "validate, 1 daemon (process fixed cost)", **baseline},
-                              {"scenario": f"validate, {daemons} daemons", **load, "target_ms": 50},
-                              {"scenario": f"config --json, {daemons} daemons", **config}],
-                "manifest_bytes": big.stat().st_size,
-                "load_beyond_fixed_cost_ms": round(load["median_ms"] - baseline["median_ms"], 2)}
+            binaries.each(lambda binary: measure([binary, "-f", str(manifest), "validate"], 1, env))
+        fixed = binaries.each(lambda binary: measure([binary, "-f", str(tiny), "validate"], runs, env))
+        load = binaries.each(lambda binary: measure([binary, "-f", str(big), "validate"], runs, env))
+        config = binaries.each(lambda binary: measure([binary, "-f", str(big), "config", "--json"], runs, env))
+        return {key: {"scenarios": [{"scenario": "validate, 1 daemon (process fixed cost)", **fixed[key]},
+                                    {"scenario": f"validate, {daemons} daemons", **load[key], "target_ms": 50},
+                                    {"scenario": f"config --json, {daemons} daemons", **config[key]}],
+                      "manifest_bytes": big.stat().st_size,
+                      "load_beyond_fixed_cost_ms": round(load[key]["median_ms"] - fixed[key]["median_ms"], 2)}
+                for key in binaries.paths}
 
 
-def print_manifest(document: dict) -> None:
-    print(f"manifest of {document['daemons']} daemons: {document['manifest_bytes'] / 1024:.0f} KiB of YAML")
+def print_manifest(document: dict, label: str = "") -> None:
+    print(f"manifest of {document['daemons']} daemons: {document['manifest_bytes'] / 1024:.0f} KiB of YAML{label}")
     print()
     header = f"{'scenario':<42} {'median':>10} {'min':>10} {'max':>10} {'peak RSS':>10}  target"
     print(header)
@@ -718,15 +695,12 @@ def print_rows(title: str, rows: list[dict]) -> None:
         print(f"  {row['scenario']}: {figures}")
 
 
-def watchers_section(binary: str, env: dict[str, str]) -> dict:
-    """orchestrate's watchers, then entr and inotifywait on the same tasks."""
-    return {"orchestrate": watcher_scenarios(binary, env), **watcher_peer_scenarios()}
-
-
-def print_watchers(watchers: dict) -> None:
-    print_rows("watchers (orchestrate):", watchers["orchestrate"])
+def print_watchers(watchers: dict, label: str = "") -> None:
+    print_rows(f"watchers (orchestrate{label}):", watchers["orchestrate"])
     for name in ("entr", "inotifywait"):
-        figures = watchers.get(name)
+        if name not in watchers:
+            continue
+        figures = watchers[name]
         if figures is None:
             print(f"  {name}: skipped (not installed)")
             continue
@@ -735,15 +709,106 @@ def print_watchers(watchers: dict) -> None:
             print(f"  {name}, {'file write to command' if task == 'latency' else 'the storm'}: {values or 'failed'}")
 
 
+def print_details(document: dict, label: str = "") -> None:
+    """The detailed sections of `document` (the new binary's, or with `label` the baseline's) that it has."""
+    scale = summary.scale_of(document)
+    if "scenarios" in document:
+        print_manifest(document, label)
+    for name, title in (("supervisor", "supervisor (50 periodic daemons at 1m, 50 watchers)"),
+                        ("reload", "hot reload (20 periodic daemons), and leaks over many reloads and runs"),
+                        ("rpc", "rpc daemon")):
+        if name in document:
+            print_rows(f"{title}{label}:", document[name])
+    if "watchers" in document:
+        print_watchers(document["watchers"], label)
+    if "lateness" in document:
+        print_rows(f"periodic lateness{label}:",
+                   [{"scenario": f"{row['daemons']} periodic daemons at {row['interval_ms']} ms"
+                                 f"{', jitter ' + str(row['jitter_ms']) + ' ms' if row['jitter_ms'] else ''}", **row}
+                    for row in document["lateness"]])
+    if "process" in document and not label:
+        print()
+        print("process kind: `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")
+        baseline = document.get("baseline", {})
+        print("\n".join(processes.table(document["process"], scale, baseline.get("process"),
+                                        baseline.get("label", "baseline"))))
+
+
 SECTIONS = ("manifest", "supervisor", "reload", "rpc", "process", "watchers", "lateness")
+
+# What a section must have, beyond figures that are not None: (section, number of rows) for the sections that are
+# lists of rows. A row that is missing is a scenario that broke.
+EXPECTED_ROWS = {"supervisor": 4, "reload": 3, "rpc": 4, "lateness": 3}
+# Figures that may be None: the time to the last run of a storm that was cut before it settled.
+MAY_BE_NONE = {"last_run_after_last_file_ms"}
+
+
+def problems(document: dict, quick: bool) -> list[str]:
+    """What broke in a run: figures that are None or missing, rows that are missing, reloads that failed, wrk's
+    errors, restarts a peer lost track of; a peer or tool that could not be installed only in a quick run (which
+    must drive them all; a full run shows it as skipped)."""
+    found = [f"{name}: {error}" for name, error in document.get("errors", {}).items()]
+
+    def walk(where: str, value) -> None:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(f"{where}[{index}]", item)
+        if not isinstance(value, dict):
+            return
+        missing = []
+        for key, item in value.items():
+            if item is not None:
+                walk(f"{where}.{key}", item)
+            elif key in PEER_NAMES:
+                if quick:
+                    found.append(f"{where}.{key}: not installed")
+            elif not (key in MAY_BE_NONE and value.get("settled") is False):
+                missing.append(key)
+        if missing:
+            found.append(f"{where}: no figure for {', '.join(missing)}")
+
+    for name in SECTIONS:
+        if name in document["sections_s"]:
+            section = document.get("scenarios" if name == "manifest" else name)
+            if section is None:
+                continue  # the section raised: in "errors"
+            walk(name, section)
+            if name in EXPECTED_ROWS and len(section) != EXPECTED_ROWS[name]:
+                found.append(f"{name}: {len(section)} rows instead of {EXPECTED_ROWS[name]}")
+            for row in section if isinstance(section, list) else []:
+                if row.get("failed_reloads"):
+                    found.append(f"{name}: {row['failed_reloads']} reloads failed ({row['scenario']})")
+                if row.get("problems"):
+                    found.append(f"{name}: {row['scenario']}: {'; '.join(row['problems'])}")
+                if row.get("skipped") and quick:
+                    found.append(f"{name}: {row['scenario']}: skipped ({row['skipped']})")
+                if "calls_per_s" in row and not row["calls_per_s"]:
+                    found.append(f"{name}: {row['scenario']}: no call answered")
+                if name == "lateness" and "p50_ms" not in row:
+                    found.append(f"{name}: {row['interval_ms']} ms: no run start with late_ms")
+    for name, figures in (document.get("process") or {}).items():
+        for error in (figures or {}).get("restart_errors", []):
+            found.append(f"process.{name}: restart after kill -9: {error}")
+    return found
+
+
+PEER_NAMES = {"supervisord", "circus", "entr", "inotifywait"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/orchestrate")
-    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--label", default="new", help="the binary's name in the summary when there is a baseline")
+    parser.add_argument("--baseline-binary", help="a second orchestrate binary to run orchestrate's scenarios with, "
+                        "in the same run (the peers run once)")
+    parser.add_argument("--baseline-label", default="baseline", help="its name in the summary")
+    parser.add_argument("--quick", action="store_true",
+                        help="every section with a few runs each, to check that nothing broke (results in "
+                             ".build/bench-quick/ unless --output says otherwise)")
+    parser.add_argument("--runs", type=int, help="runs of the short commands (default: 21, 3 with --quick)")
     parser.add_argument("--daemons", type=int, default=1000)
-    parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
+    parser.add_argument("--output", help="the JSON results; the Markdown summary goes beside it (default: "
+                                         "benchmarks/results/latest.json, .build/bench-quick/latest.json with --quick)")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections to run (default: all of {', '.join(SECTIONS)})")
     arguments = parser.parse_args()
@@ -751,67 +816,121 @@ def main() -> None:
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    scale = QUICK if arguments.quick else FULL
+    if arguments.runs:
+        scale = dataclasses.replace(scale, runs=arguments.runs)
     binary = str(pathlib.Path(arguments.binary).resolve())
+    baseline = str(pathlib.Path(arguments.baseline_binary).resolve()) if arguments.baseline_binary else None
+    for path in filter(None, (binary, baseline)):
+        if not os.access(path, os.X_OK):
+            parser.error(f"{path} is not an executable (make release builds .build/release/orchestrate)")
+    binaries = Binaries(binary, baseline)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    output = pathlib.Path(arguments.output) if arguments.output else (
+        HERE.parent / ".build" / "bench-quick" / "latest.json" if arguments.quick else HERE / "results" / "latest.json")
 
+    def watchers() -> dict[str, dict]:
+        ours = binaries.each(lambda path: watcher_scenarios(path, scale, env))
+        found = {key: {"orchestrate": rows} for key, rows in ours.items()}
+        found["new"].update(watcher_peer_scenarios(scale))
+        return found
+
+    def reload() -> dict[str, list]:
+        saves = binaries.each(lambda path: reload_scenarios(path, scale, env))
+        leaks = binaries.each(lambda path: run_leak_scenario(path, scale, env))
+        return {key: saves[key] + [leaks[key]] for key in binaries.paths}
+
+    def lateness() -> dict[str, list]:
+        runs = [binaries.each(lambda path: lateness_scenario(path, scale, env, interval_ms=interval, jitter_ms=jitter))
+                for interval, jitter in ((1000, 0), (1000, 900), (100, 0))]
+        return {key: [run[key] for run in runs] for key in binaries.paths}
+
+    def rpc() -> dict[str, list]:
+        wrk_path = install.ensure_wrk()
+        return binaries.each(lambda path: rpc_scenarios(path, scale, env, wrk_path))
+
+    # Each returns {"new": figures, "baseline": figures} ("baseline" only with a baseline binary).
     runners = {
-        "manifest": lambda: manifest_scenarios(binary, arguments.runs, arguments.daemons),
-        "supervisor": lambda: supervisor_scenarios(binary, arguments.runs, env),
-        "reload": lambda: reload_scenarios(binary, env) + [run_leak_scenario(binary, env)],
-        "rpc": lambda: rpc_scenarios(binary, env),
-        "process": lambda: processes.process_scenarios(binary),
-        "watchers": lambda: watchers_section(binary, env),
-        "lateness": lambda: [lateness_scenario(binary, env, interval_ms=1000),
-                             lateness_scenario(binary, env, interval_ms=1000, jitter_ms=900),
-                             lateness_scenario(binary, env, interval_ms=100)],
+        "manifest": lambda: manifest_scenarios(binaries, scale.runs, arguments.daemons),
+        "supervisor": lambda: binaries.each(lambda path: supervisor_scenarios(path, scale, env)),
+        "reload": reload,
+        "rpc": rpc,
+        "process": lambda: processes.process_scenarios(binaries, scale),
+        "watchers": watchers,
+        "lateness": lateness,
     }
-    document = {"machine": {"arch": platform.machine(), "cores": os.cpu_count()}, "runs": arguments.runs,
-                "daemons": arguments.daemons, "sections_s": {}}
+    machine = {"arch": platform.machine(), "cores": os.cpu_count()}
+    document = {"machine": machine, "scale": dataclasses.asdict(scale), "runs": scale.runs,
+                "daemons": arguments.daemons, "binary": binary, "sections_s": {}, "errors": {}}
+    if baseline:
+        document["label"] = arguments.label
+        document["baseline"] = {"label": arguments.baseline_label, "binary": baseline, "scale": document["scale"],
+                                "runs": scale.runs, "daemons": arguments.daemons}
     for name in only:
         begun = time.perf_counter()
-        figures = runners[name]()
-        if name == "manifest":
-            document.update(figures)
-        else:
-            document[name] = figures
+        try:
+            figures = runners[name]()
+        except Exception as error:  # every section runs; the run fails at the end
+            traceback.print_exc()
+            document["errors"][name] = f"{type(error).__name__}: {error}"
+            figures = {}
+        for key, part in figures.items():
+            target = document if key == "new" else document["baseline"]
+            if name == "manifest":
+                target.update(part)
+            else:
+                target[name] = part
         document["sections_s"][name] = round(time.perf_counter() - begun, 1)
+    if not document["errors"]:
+        del document["errors"]
 
-    print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), medians of the runs given as n")
-    if "manifest" in document["sections_s"]:
-        print_manifest(document)
-    for name, title in (("supervisor", "supervisor (50 periodic daemons at 1m, 50 watchers):"),
-                        ("reload", "hot reload (20 periodic daemons), and leaks over many reloads and runs:"),
-                        ("rpc", "rpc daemon:")):
-        if name in document:
-            print_rows(title, document[name])
-    if "watchers" in document:
-        print_watchers(document["watchers"])
-    if "lateness" in document:
-        print_rows("periodic lateness:", [{"scenario": f"{row['daemons']} periodic daemons at {row['interval_ms']} ms"
-                                                       f"{', jitter ' + str(row['jitter_ms']) + ' ms' if row['jitter_ms'] else ''}", **row}
-                                          for row in document["lateness"]])
-    if "process" in document:
+    kind = "quick run (few runs each: for checking, not for comparing)" if arguments.quick else "medians of the runs given as n"
+    print(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores), {kind}")
+    print_details(document)
+    if baseline:
         print()
-        print("process kind: `sleep 1000` processes, beside supervisord and circus (ratio: theirs / ours):")
-        print("\n".join(processes.table(document["process"])))
+        print(f"==== the same for the baseline binary, {arguments.baseline_label} ({baseline}) ====")
+        print_details(document["baseline"], f", {arguments.baseline_label}")
 
     found = summary.rows(document)
+    labels = (arguments.label, arguments.baseline_label)
     print()
     print("summary (medians; in brackets the peer's figure over orchestrate's: above 1, orchestrate is faster or lighter)")
-    print(summary.text(found))
+    if baseline:
+        found = summary.with_baseline(found, summary.rows(document["baseline"]))
+        print(f"orchestrate ({arguments.label}: {binary}) beside {arguments.baseline_label} ({baseline}), measured in "
+              f"the same run; base/new is {arguments.baseline_label}'s figure over {arguments.label}'s, of the row's "
+              f"first figure (above 1: {arguments.label} is faster or lighter; for runs and requests per second, "
+              f"below 1 is better); ! marks more than {summary.TOLERANCE:.0%} worse")
+    print(summary.text(found, width=160 if baseline else 120, labels=labels))
+    if baseline:
+        worse = summary.worse(found)
+        print()
+        print(f"more than {summary.TOLERANCE:.0%} worse than {arguments.baseline_label}: "
+              + (", ".join(row.scenario for row in worse) if worse else "no row"))
     print()
     print("sections took " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in document["sections_s"].items()))
 
-    output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, indent=2) + "\n")
     markdown = output.with_suffix(".md")
     markdown.write_text(f"orchestrate benchmarks ({platform.machine()}, {os.cpu_count()} cores, "
-                        f"{time.strftime('%Y-%m-%d')}): medians of n runs; in brackets the peer's figure over "
-                        f"orchestrate's (above 1: orchestrate is faster or lighter).\n\n{summary.markdown(found)}\n")
+                        f"{time.strftime('%Y-%m-%d')}{', quick run' if arguments.quick else ''}): medians of n runs; "
+                        f"in brackets the peer's figure over orchestrate's (above 1: orchestrate is faster or "
+                        f"lighter).\n\n{summary.markdown(found, labels)}\n")
     for path in (output, markdown):
         shown = path.relative_to(pathlib.Path.cwd()) if path.is_relative_to(pathlib.Path.cwd()) else path
         print(f"written to {shown}")
+
+    broken = problems(document, arguments.quick) + (
+        [f"baseline {problem}" for problem in problems(document["baseline"] | {"sections_s": document["sections_s"]},
+                                                       False)] if baseline else [])
+    if broken:
+        print()
+        print(f"bench: {len(broken)} problem{'s' if len(broken) > 1 else ''}: the run is broken", file=sys.stderr)
+        for problem in broken:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
