@@ -7,9 +7,9 @@
 /// decides whether it runs again (``ServiceSupervisor``). Returning normally means the work is done.
 ///
 /// To write a new kind of daemon: make a type conforming to `DaemonService` that holds its configuration
-/// (plain values), implement `run` as a loop that writes its state, runs and health into the registry through
-/// the context, answers the context's ``DaemonContext/requests`` (for `orchestrate trigger`), and returns
-/// when cancelled; then teach the supervisor's compiler to make it from the manifest.
+/// (plain values), implement `run` as a loop that reports what happens (``DaemonContext/report(_:)``: its
+/// state, its runs, its health), answers the context's ``DaemonContext/requests`` if it runs on trigger, and
+/// returns when cancelled; then declare the kind that makes it from a manifest (Manifest's `DaemonKind`).
 public protocol DaemonService: Sendable {
     /// The daemon's name.
     var name: String { get }

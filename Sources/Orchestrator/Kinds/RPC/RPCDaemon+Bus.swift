@@ -37,7 +37,7 @@ extension RPCDaemon {
                 return Self.problem(.badRequest, "the event's body is not JSON")
             }
             let event = bus.publish(topic: topic, data: value.serialized(pretty: false))
-            return Self.json(.object([("id", .int(Int(event.id))), ("topic", .string(topic))]), status: .accepted)
+            return Self.reply(Published(id: event.id, topic: topic), status: .accepted)
         }
         // Both routes name the parameter alike: hummingbird refuses two names at one place of a path.
         router.get("/events/:topic") { request, context in
@@ -66,6 +66,6 @@ extension RPCDaemon {
 
     /// An error document with a status, as the routes other than `/rpc` answer.
     static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        json(.object([("error", .string(message))]), status: status)
+        reply(ControlError(error: message), status: status)
     }
 }

@@ -64,28 +64,14 @@ public struct RPCDaemon: DaemonService {
             router.add(middleware: APIKeyMiddleware(key: key, open: ["/health"], what: "this daemon's API key"))
         }
         router.get("/health") { _, _ in
-            let daemons: [JSONValue] = context.registry.list().map {
-                .object([("name", .string($0.name)), ("kind", .string($0.kind)), ("state", .string($0.state.name))])
-            }
-            let uptime = startedAt.duration(to: .now).components.seconds
-            return Self.json(
-                .object([
-                    ("status", .string("ok")), ("daemon", .string(context.name)), ("uptime_s", .int(Int(uptime))),
-                    ("daemons", .array(daemons)),
-                ])
+            let health = Health(
+                daemon: context.name,
+                uptime: Int(startedAt.duration(to: .now).components.seconds),
+                daemons: context.registry.list().map { .init(name: $0.name, kind: $0.kind, state: $0.state.name) }
             )
+            return Self.reply(health)
         }
-        router.get("/methods") { _, _ in
-            let list: [JSONValue] = methods.listing.map { method in
-                var fields: [(String, JSONValue)] = [
-                    ("name", .string(method.name)), ("description", .string(method.description)),
-                    ("builtin", .bool(method.builtin)),
-                ]
-                if let timeout = method.timeout { fields.append(("timeout", .string(DurationText.format(timeout)))) }
-                return .object(fields)
-            }
-            return Self.json(.object([("methods", .array(list))]))
-        }
+        router.get("/methods") { _, _ in Self.reply(MethodList(methods: methods.listing)) }
         router.post("/rpc") { request, _ in
             let body = try await request.body.collect(upTo: rpc.maxBody)
             return await answer(Array(body.readableBytesView), context: context)
@@ -166,11 +152,54 @@ public struct RPCDaemon: DaemonService {
         }
     }
 
+    /// `value` as the JSON body of a response, with the encoder of the status document.
+    static func reply(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        guard let data = try? StatusDocument.encoder.encode(value) else { return Response(status: .internalServerError) }
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    /// A JSON-RPC document (a response, or a batch of them) as the body of a response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: value.serialized(pretty: false)))
         )
+    }
+}
+
+extension RPCDaemon {
+    /// `GET /health`: `{"status": "ok", "daemon", "uptime_s", "daemons": [{"name", "kind", "state"}]}`.
+    struct Health: Encodable {
+        struct Daemon: Encodable {
+            var name: String
+            var kind: String
+            var state: String
+        }
+
+        var status = "ok"
+        var daemon: String
+        var uptime: Int
+        var daemons: [Daemon]
+
+        enum CodingKeys: String, CodingKey {
+            case status, daemon, daemons
+            case uptime = "uptime_s"
+        }
+    }
+
+    /// `GET /methods`: `{"methods": [{"name", "description", "builtin", "timeout"}]}`.
+    struct MethodList: Encodable {
+        var methods: [RPCMethods.Listing]
+    }
+
+    /// `POST /events/TOPIC`'s answer: `{"id", "topic"}` of the event published.
+    struct Published: Encodable {
+        var id: UInt64
+        var topic: String
     }
 }

@@ -10,11 +10,23 @@ import Manifest
 /// methods run at most `max_concurrency` at once, `max_queue` more wait, and the rest get `-32000 busy`.
 struct RPCMethods: Sendable {
     /// One method as `GET /methods` lists it.
-    struct Listing: Sendable {
+    struct Listing: Sendable, Encodable {
         var name: String
         var description: String
         var timeout: Duration?
         var builtin: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, description, timeout, builtin
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(description, forKey: .description)
+            try container.encode(builtin, forKey: .builtin)
+            try container.encodeIfPresent(timeout.map(DurationText.format), forKey: .timeout)
+        }
     }
 
     /// Server-defined error codes (the -32000 range is the implementation's).
