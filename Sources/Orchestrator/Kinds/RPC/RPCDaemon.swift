@@ -154,7 +154,9 @@ public struct RPCDaemon: DaemonService {
 
     /// `value` as the JSON body of a response, with the encoder of the status document.
     static func reply(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        guard let data = try? StatusDocument.encoder.encode(value) else { return Response(status: .internalServerError) }
+        guard let data = try? StatusDocument.encoder.encode(value) else {
+            return Response(status: .internalServerError)
+        }
         return Response(
             status: status,
             headers: [.contentType: "application/json"],
