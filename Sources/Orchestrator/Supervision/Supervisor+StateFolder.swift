@@ -5,10 +5,6 @@ import Manifest
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The state folder removed while the supervisor runs (a `rm -rf .orchestrate`, a cleanup script, a `git clean
 /// -xdf`): without it the commands cannot find the supervisor (the socket is gone), a second `up` would start a
 /// second supervisor (the PID file is gone), and the daemons' output would go to files nobody can open. The
@@ -51,8 +47,7 @@ extension Supervisor {
 
     /// Whether `path` is a socket.
     static func isSocket(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType == .typeSocket
     }
 }
 
