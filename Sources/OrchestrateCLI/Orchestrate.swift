@@ -15,6 +15,7 @@ struct Orchestrate: AsyncParsableCommand {
 
     /// Parses `arguments` and runs the command; its exit status, with DESIGN.md's codes: 0 ok, 1 failure, 2 bad
     /// manifest or usage.
+    @MainActor
     static func execute(_ arguments: [String]) async -> Int32 {
         do {
             var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(arguments))

@@ -17,6 +17,11 @@ public enum OrchestrateCLI {
     /// Runs the command line `arguments` (by default this process's, without the program's name) for manifests
     /// whose daemons are of `kinds`, then exits with the command's status: 0 ok, 1 failure, 2 bad manifest or
     /// usage, 3 not running.
+    ///
+    /// On the main thread, as a program's `main` runs: a synchronous command (`validate`, `status`) then does all its
+    /// work there, allocating from the main heap, rather than on a thread of the cooperative pool, whose fresh malloc
+    /// arena grows page by page (it made `validate` of 1,000 daemons 10% slower).
+    @MainActor
     public static func main(
         kinds: DaemonKinds,
         arguments: [String] = Array(CommandLine.arguments.dropFirst())

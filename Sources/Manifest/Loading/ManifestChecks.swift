@@ -9,8 +9,14 @@ struct ManifestChecks {
     /// The kinds the daemons are of.
     let kinds: DaemonKinds
     /// The manifest's folder, which relative paths start from.
-    var folder: String { (file as NSString).deletingLastPathComponent }
+    let folder: String
     private(set) var errors: [ManifestError] = []
+
+    init(file: String, kinds: DaemonKinds) {
+        self.file = file
+        self.kinds = kinds
+        folder = (file as NSString).deletingLastPathComponent
+    }
 
     mutating func check(_ root: YAMLNode) {
         let daemons = root["daemons"]?.pairs ?? []
