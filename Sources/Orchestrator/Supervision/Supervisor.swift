@@ -56,6 +56,10 @@ public final class Supervisor: Sendable {
     /// Wakes the manifest watch when a reload changed what it watches (the mode, the env_file).
     let watchSettingsChanged: AsyncStream<Void>.Continuation
     let watchSettingsStream: AsyncStream<Void>
+    /// Ends the supervisor's own watches (the manifest, the state folder) as `down` begins: closing an inotify
+    /// descriptor waits for the kernel (10 to 20 ms here), which then overlaps with the daemons stopping.
+    let endWatches: AsyncStream<Void>.Continuation
+    private let watchesEnded: AsyncStream<Void>
 
     /// Makes a supervisor for `manifest`. `mirror`, when given, also receives each daemon's log lines (for a
     /// supervisor in the foreground, which shows them on the terminal). `adoptsOrphans` is for a supervisor that
@@ -87,6 +91,7 @@ public final class Supervisor: Sendable {
         socketPath = stateFolder.socket()
         processGroups = ProcessGroupLedger(path: stateFolder.processGroupLedger)
         (events, input) = AsyncStream.makeStream(of: Machine.Event.self)
+        (watchesEnded, endWatches) = AsyncStream.makeStream(of: Void.self)
     }
 
     /// Runs until `down`, SIGTERM or SIGINT; then every daemon is stopped, the socket removed, the lock released.
@@ -170,8 +175,14 @@ public final class Supervisor: Sendable {
                         return
                     }
                 }
-                group.addTask { await self.watchManifest() }
-                group.addTask { await self.watchStateFolder() }
+                group.addTask { [watchesEnded] in
+                    await withDiscardingTaskGroup { watches in
+                        watches.addTask { await self.watchManifest() }
+                        watches.addTask { await self.watchStateFolder() }
+                        for await _ in watchesEnded {}
+                        watches.cancelAll()
+                    }
+                }
                 await loop.run(in: &group)
                 watchSettingsChanged.finish()
                 if adoptsOrphans {

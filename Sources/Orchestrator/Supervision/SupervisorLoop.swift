@@ -79,6 +79,7 @@ struct SupervisorLoop {
                 restoreStateFolder(in: &group)
             case .stopping:
                 supervisor.logger.info("stopping every daemon")
+                supervisor.endWatches.finish()
                 registry.publish(.supervisor(SupervisorNotice(state: .stopping, pid: getpid())))
             case .finish:
                 finished = true
