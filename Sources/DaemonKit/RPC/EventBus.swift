@@ -63,7 +63,12 @@ public final class EventBus: Sendable {
             storage.replay.append(event)
             var full: [Int] = []
             for (key, subscriber) in storage.subscribers where Self.matches(subscriber.pattern, topic: topic) {
-                // `.dropped`: its buffer is full; `.terminated`: its consumer is gone and about to unsubscribe.
+                // Its consumer is gone: dropped here (its stream's termination handler cannot take the lock).
+                if subscriber.ended.isSet {
+                    full.append(key)
+                    continue
+                }
+                // `.dropped`: its buffer is full; `.terminated`: its consumer is gone.
                 if case .enqueued = subscriber.continuation.yield(event) { continue }
                 full.append(key)
             }
@@ -85,7 +90,8 @@ public final class EventBus: Sendable {
     /// it delivers is the one to reconnect with) or at ``finishAll()``. Cancelling the consuming task, or dropping
     /// the stream, unsubscribes.
     public func subscribe(_ pattern: String, after lastEventID: UInt64? = nil) -> AsyncStream<Event> {
-        let (key, stream, continuation) = storage.withLock { storage in
+        let ended = Ended()
+        let (stream, continuation) = storage.withLock { storage in
             var replay: [Event] = []
             if let lastEventID {
                 replay = storage.replay.events(after: lastEventID).filter { Self.matches(pattern, topic: $0.topic) }
@@ -97,17 +103,20 @@ public final class EventBus: Sendable {
             for event in replay { continuation.yield(event) }
             let key = storage.nextSubscriber
             storage.nextSubscriber += 1
-            storage.subscribers[key] = Subscriber(pattern: pattern, continuation: continuation)
-            return (key, stream, continuation)
+            storage.subscribers[key] = Subscriber(pattern: pattern, continuation: continuation, ended: ended)
+            return (stream, continuation)
         }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.storage.withLock { $0.subscribers.removeValue(forKey: key) }
-        }
+        // The handler may run while the consumer's task is being cancelled, holding that task's lock; taking the
+        // bus's lock there would deadlock with a publisher that holds it and resumes the same task. So it only marks
+        // the subscriber gone, and the next publish drops it.
+        continuation.onTermination = { _ in ended.mark() }
         return stream
     }
 
     /// The number of subscribers whose streams are open.
-    public var subscriberCount: Int { storage.withLock { $0.subscribers.count } }
+    public var subscriberCount: Int {
+        storage.withLock { $0.subscribers.values.filter { !$0.ended.isSet }.count }
+    }
 
     /// Ends every subscriber's stream (at server shutdown), after the events already in its buffer. The bus stays
     /// usable: later subscriptions and events work as before.
@@ -162,6 +171,15 @@ extension EventBus {
     private struct Subscriber {
         var pattern: String
         var continuation: AsyncStream<Event>.Continuation
+        var ended: Ended
+    }
+
+    /// Set once a subscriber's stream has ended (its consumer cancelled or gone): shared between the stream's
+    /// termination handler and the bus.
+    private final class Ended: Sendable {
+        private let value = Atomic<Bool>(false)
+        func mark() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     private struct Storage {

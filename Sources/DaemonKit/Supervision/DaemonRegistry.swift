@@ -21,7 +21,7 @@ public final class DaemonRegistry: Sendable {
 
     private struct Subscriber {
         var continuation: AsyncStream<SupervisorEvent>.Continuation
-        var missed: Subscription.Counter
+        var tracker: Subscription.Tracker
         var notes: Bool
     }
 
@@ -43,9 +43,19 @@ public final class DaemonRegistry: Sendable {
             let event = SupervisorEvent(id: lastEventID, time: time, kind: kind)
             if !observers.isEmpty { unobserved.append(event) }
             let isNote = if case .note = kind { true } else { false }
-            for subscriber in subscribers.values where subscriber.notes || !isNote {
-                if case .dropped = subscriber.continuation.yield(event) { subscriber.missed.add(1) }
+            var gone: [Int] = []
+            for (key, subscriber) in subscribers where subscriber.notes || !isNote {
+                if subscriber.tracker.hasEnded {
+                    gone.append(key)
+                    continue
+                }
+                switch subscriber.continuation.yield(event) {
+                case .dropped: subscriber.tracker.missed.add(1, ordering: .relaxed)
+                case .terminated: gone.append(key)
+                default: break
+                }
             }
+            for key in gone { subscribers[key] = nil }
         }
     }
 
@@ -194,8 +204,8 @@ public final class DaemonRegistry: Sendable {
     /// the oldest ones; ``Subscription/missed`` counts them. Notes (`[orchestrate]` log lines) only with `notes`.
     public func subscribe(bufferLimit: Int = 1_024, notes: Bool = false) -> Subscription {
         let now = Date()
-        let missed = Subscription.Counter()
-        let (key, stream, continuation) = storage.withLock { storage in
+        let tracker = Subscription.Tracker()
+        let (stream, continuation) = storage.withLock { storage in
             let records = storage.order.compactMap { storage.records[$0] }
             let (stream, continuation) = AsyncStream.makeStream(
                 of: SupervisorEvent.self,
@@ -204,13 +214,14 @@ public final class DaemonRegistry: Sendable {
             for record in records { continuation.yield(SupervisorEvent(id: 0, time: now, kind: .daemon(record))) }
             let key = storage.nextKey
             storage.nextKey += 1
-            storage.subscribers[key] = Subscriber(continuation: continuation, missed: missed, notes: notes)
-            return (key, stream, continuation)
+            storage.subscribers[key] = Subscriber(continuation: continuation, tracker: tracker, notes: notes)
+            return (stream, continuation)
         }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.storage.withLock { $0.subscribers.removeValue(forKey: key) }
-        }
-        return Subscription(stream: stream, missed: missed)
+        // The handler may run while the consumer's task is being cancelled, holding that task's lock; taking the
+        // registry's lock there would deadlock with a publisher that holds it and resumes the same task. So it only
+        // marks the subscription ended, and the next publish drops it.
+        continuation.onTermination = { _ in tracker.ended.store(true, ordering: .releasing) }
+        return Subscription(stream: stream, tracker: tracker)
     }
 
     /// Ends every subscription (at shutdown), after the events already in its buffer.
@@ -223,7 +234,7 @@ public final class DaemonRegistry: Sendable {
     }
 
     /// The number of open subscriptions.
-    public var subscriberCount: Int { storage.withLock { $0.subscribers.count } }
+    public var subscriberCount: Int { storage.withLock { $0.subscribers.values.filter { !$0.tracker.hasEnded }.count } }
 }
 
 extension DaemonRegistry {
@@ -231,22 +242,23 @@ extension DaemonRegistry {
     public struct Subscription: AsyncSequence, Sendable {
         public typealias Element = SupervisorEvent
 
-        /// Counts the events a subscription lost.
-        final class Counter: Sendable {
-            let value = Atomic<Int>(0)
-            func add(_ count: Int) { value.add(count, ordering: .relaxed) }
+        /// What the registry and the subscription share: the events lost, and whether the consumer has gone.
+        final class Tracker: Sendable {
+            let missed = Atomic<Int>(0)
+            let ended = Atomic<Bool>(false)
+            var hasEnded: Bool { ended.load(ordering: .acquiring) }
         }
 
         private let stream: AsyncStream<SupervisorEvent>
-        private let counter: Counter
+        private let tracker: Tracker
 
-        init(stream: AsyncStream<SupervisorEvent>, missed: Counter) {
+        init(stream: AsyncStream<SupervisorEvent>, tracker: Tracker) {
             self.stream = stream
-            self.counter = missed
+            self.tracker = tracker
         }
 
         /// How many events this subscriber lost so far by falling too far behind.
-        public var missed: Int { counter.value.load(ordering: .relaxed) }
+        public var missed: Int { tracker.missed.load(ordering: .relaxed) }
 
         public func makeAsyncIterator() -> AsyncStream<SupervisorEvent>.Iterator { stream.makeAsyncIterator() }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Manifest
+import Synchronization
 
 /// The `rpc` kind (DESIGN.md §4): an HTTP/1.1 server on `listen`, TCP or a Unix socket.
 ///
@@ -63,13 +64,26 @@ public struct RPCDaemon: DaemonService {
         if let key {
             router.add(middleware: APIKeyMiddleware(key: key, open: ["/health"], what: "this daemon's API key"))
         }
+        // The answer is encoded again only when a record changed or a second of uptime passed: a health check is
+        // read far more often than it changes, and encoding it each time was most of the cost of a call.
+        let healthAnswer = Mutex<(generation: UInt64, uptime: Int64, body: ByteBuffer)?>(nil)
         router.get("/health") { _, _ in
+            let (records, generation) = context.registry.listWithGeneration()
+            let uptime = startedAt.duration(to: .now).components.seconds
+            if let cached = healthAnswer.withLock({ $0 }), cached.generation == generation, cached.uptime == uptime {
+                return Self.reply(body: cached.body)
+            }
             let health = Health(
                 daemon: context.name,
-                uptime: Int(startedAt.duration(to: .now).components.seconds),
-                daemons: context.registry.list().map { .init(name: $0.name, kind: $0.kind, state: $0.state.name) }
+                uptime: Int(uptime),
+                daemons: records.map { .init(name: $0.name, kind: $0.kind, state: $0.state.name) }
             )
-            return Self.reply(health)
+            guard let data = try? StatusDocument.encoder.encode(health) else {
+                return Response(status: .internalServerError)
+            }
+            let body = ByteBuffer(bytes: data)
+            healthAnswer.withLock { $0 = (generation, uptime, body) }
+            return Self.reply(body: body)
         }
         router.get("/methods") { _, _ in Self.reply(MethodList(methods: methods.listing)) }
         router.post("/rpc") { request, _ in
@@ -157,11 +171,12 @@ public struct RPCDaemon: DaemonService {
         guard let data = try? StatusDocument.encoder.encode(value) else {
             return Response(status: .internalServerError)
         }
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        return reply(body: ByteBuffer(bytes: data), status: status)
+    }
+
+    /// A JSON body already encoded.
+    static func reply(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 
     /// A JSON-RPC document (a response, or a batch of them) as the body of a response.
