@@ -1,9 +1,9 @@
-"""The summary table of `make bench`: one row per scenario of DESIGN.md §7, orchestrate beside its peers.
+"""The summary table of `make bench`: one row per scenario with a target, orchestrate beside its peers.
 
 `rows(document)` reads the document run.py writes to results/latest.json (sections that were not run give no row);
 `text(rows)` renders it for a terminal of 120 columns, `markdown(rows)` for a note. Each row holds the scenario (with
 n, the runs its medians come from), orchestrate's figure, one cell per peer with the peer's figure over orchestrate's
-in brackets (above 1: orchestrate is faster or lighter), and the target of DESIGN.md §7. With a baseline binary
+in brackets (above 1: orchestrate is faster or lighter), and orchestrate's target. With a baseline binary
 (`run.py --baseline-binary`), `with_baseline(rows, rows(baseline document))` adds the baseline's figure and the ratio
 baseline / new of each row's compared figure (`value`), and `worse(rows)` lists the rows where the new binary is more
 than 10% worse.
@@ -132,7 +132,7 @@ def _watcher_rows(document: dict, scale: Scale) -> list[Row]:
 
 
 def rows(document: dict) -> list[Row]:
-    """Every row the document has figures for, in DESIGN.md §7's order."""
+    """Every row the document has figures for, in the order of the targets."""
     scale = scale_of(document)
     found = []
     validate = next((row for row in document.get("scenarios", []) if row.get("target_ms") == 50), None)

@@ -13,7 +13,7 @@ struct Orchestrate: AsyncParsableCommand {
         ]
     )
 
-    /// Parses `arguments` and runs the command; its exit status, with DESIGN.md's codes: 0 ok, 1 failure, 2 bad
+    /// Parses `arguments` and runs the command; its exit status, with the codes the README lists: 0 ok, 1 failure, 2 bad
     /// manifest or usage.
     @MainActor
     static func execute(_ arguments: [String]) async -> Int32 {
@@ -69,12 +69,12 @@ enum Terminal {
     /// Whether standard output is a terminal.
     static var isTTY: Bool { isatty(1) == 1 }
 
-    /// Colour only on a terminal, and never with NO_COLOR (DESIGN.md §5).
+    /// Colour only on a terminal, and never with NO_COLOR.
     static var usesColour: Bool { isTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 }
 
 /// `orchestrate [-f FILE] [--set P=V] COMMAND …`: the manifest options may come before the command, as
-/// DESIGN.md writes them; ArgumentParser reads options after the subcommand, so they are moved there.
+/// the README writes them; ArgumentParser reads options after the subcommand, so they are moved there.
 enum GlobalOptions {
     static let withValue: Set<String> = ["-f", "--file", "--set"]
 

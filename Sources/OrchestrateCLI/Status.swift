@@ -14,7 +14,7 @@ struct Status: ParsableCommand {
     @Argument(help: "Only this daemon.")
     var name: String?
 
-    @Flag(help: "Print the status document (DESIGN.md §6) for scripts.")
+    @Flag(help: "Print the status document for scripts (fields may be added, never renamed).")
     var json = false
 
     @Flag(help: "Keep showing the table as daemons change, until Ctrl-C.")

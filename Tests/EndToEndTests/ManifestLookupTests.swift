@@ -2,7 +2,7 @@ import Foundation
 import OrchestrateTesting
 import Testing
 
-/// DESIGN.md §5: the manifest is `-f`, else `$ORCHESTRATE_FILE`, else `./daemons.yaml`, else the nearest
+/// The manifest is `-f`, else `$ORCHESTRATE_FILE`, else `./daemons.yaml`, else the nearest
 /// `daemons.yaml` in a parent folder.
 @Suite("manifest lookup")
 struct ManifestLookupTests {

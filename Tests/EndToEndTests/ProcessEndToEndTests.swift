@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 extension SupervisorBinaryTests {
-    /// The process kind with the built binary and real programs (DESIGN.md §3, §4): readiness gating the start of
+    /// The process kind with the built binary and real programs: readiness gating the start of
     /// dependents, crash loops backing off and parking, SIGTERM-proof trees stopped, reverse-order `down`, failed
     /// dependencies, and reloads that keep or restart processes.
     @Suite("Processes and dependencies, end to end", .serialized)
@@ -116,7 +116,7 @@ extension SupervisorBinaryTests {
 
         @Test func aTreeThatIgnoresSIGTERMIsGoneWithinStopTimeoutPlusASecond() async throws {
             // `tree`: a shell and two children that all ignore SIGTERM. `stray`: the leader dies of SIGTERM, but its
-            // child ignores it and would outlive it (DESIGN.md §8).
+            // child ignores it and would outlive it.
             let manifest = """
                 daemons:
                   tree:

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 extension SupervisorBinaryTests {
-    /// Hot reload with the built binary (DESIGN.md §3, §5, §6): saves of the manifest applied by themselves, only
+    /// Hot reload with the built binary: saves of the manifest applied by themselves, only
     /// what changed restarted, bad saves refused while everything keeps running, `reload`, SIGHUP, `reload: manual`.
     @Suite("Hot reload, end to end", .serialized)
     struct ReloadEndToEndTests {

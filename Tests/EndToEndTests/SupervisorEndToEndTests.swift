@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 extension SupervisorBinaryTests {
-    /// `up -d`, the control commands and `down` on real daemons, with the built binary (DESIGN.md §3, §5, §6).
+    /// `up -d`, the control commands and `down` on real daemons, with the built binary.
     @Suite("The supervisor, end to end", .serialized)
     struct SupervisorEndToEndTests {
         /// A manifest with a periodic daemon writing a line per run, a watcher of `src/*.txt`, and a periodic daemon

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The process groups a supervisor's commands run in, recorded in a file of the state folder, so that the
-/// next supervisor can end what a killed one left behind (DESIGN.md §3).
+/// next supervisor can end what a killed one left behind.
 ///
 /// The parent-death signal ends a command's direct child when the supervisor dies, even by SIGKILL; a
 /// grandchild in the same group survives it. Each command leads its own session, so its group and session

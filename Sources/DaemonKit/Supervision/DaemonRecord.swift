@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the supervisor knows about one daemon: the state record the registry keeps, and the shape of one
-/// entry of `status --json` (DESIGN.md §6; fields may be added, never renamed).
+/// entry of `status --json` (fields may be added, never renamed).
 public struct DaemonRecord: Codable, Hashable, Sendable {
     /// Where a daemon is in its life.
     public struct State: Codable, Hashable, Sendable, CustomStringConvertible {

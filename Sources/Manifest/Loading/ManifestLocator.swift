@@ -1,6 +1,6 @@
 import Foundation
 
-/// Finds the manifest the way DESIGN.md §5 says: `-f`, else `$ORCHESTRATE_FILE`, else `./daemons.yaml`,
+/// Finds the manifest the way the README says: `-f`, else `$ORCHESTRATE_FILE`, else `./daemons.yaml`,
 /// else the nearest `daemons.yaml` in a parent folder (as git finds its repository).
 public struct ManifestLocator: Sendable {
     /// The file name looked for.

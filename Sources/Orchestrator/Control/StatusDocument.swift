@@ -1,7 +1,7 @@
 import DaemonKit
 import Foundation
 
-/// The document `GET /v1/status` and `orchestrate status --json` return (DESIGN.md §6): a contract for
+/// The document `GET /v1/status` and `orchestrate status --json` return: a contract for
 /// scripts, whose fields may be added to but are never renamed.
 public struct StatusDocument: Codable, Sendable {
     /// The supervisor itself.

@@ -2,7 +2,7 @@ import DaemonKit
 import Foundation
 import Manifest
 
-/// A `periodic` daemon (DESIGN.md §4): runs its command on an interval or cron schedule, with jitter, a run on
+/// A `periodic` daemon: runs its command on an interval or cron schedule, with jitter, a run on
 /// start, a timeout, an overlap policy, retries of failed runs, and `orchestrate trigger`.
 ///
 /// The decisions are the ``PeriodicStateMachine``'s; this service is its runner. One event loop in a task

@@ -2,7 +2,7 @@ import DaemonKit
 import Foundation
 import Manifest
 
-/// The `process` kind (DESIGN.md §4): a long-running command kept up by the restart policy.
+/// The `process` kind (README, "The process kind"): a long-running command kept up by the restart policy.
 ///
 /// One life of the service is one life of the command, in a process group of its own:
 /// - it is `starting` until its `ready` probe passes (an `http` URL answering 2xx, a `tcp` port accepting, an

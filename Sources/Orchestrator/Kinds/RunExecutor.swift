@@ -7,7 +7,7 @@ import Manifest
 /// pids, runs, last run, failures, last error).
 ///
 /// A run that fails (non-zero exit, signal, timeout, or a command that cannot be started) is not a service
-/// failure (DESIGN.md §3): it is counted and reported, and the caller's schedule goes on.
+/// failure (docs/architecture.md): it is counted and reported, and the caller's schedule goes on.
 struct RunExecutor: Sendable {
     /// How a run ended, for the event loop.
     struct Outcome: Sendable {

@@ -2,7 +2,7 @@ import DaemonKit
 import Foundation
 import Manifest
 
-/// A `watcher` daemon (DESIGN.md §4): watches files (inotify, or polling in `mode: poll`) and runs its
+/// A `watcher` daemon: watches files (inotify, or polling in `mode: poll`) and runs its
 /// command on each debounced batch of changes, handing over the changed paths.
 ///
 /// Each run gets `ORCHESTRATE_DAEMON`, `ORCHESTRATE_RUN` (a counter), `ORCHESTRATE_ATTEMPT`,

@@ -1,7 +1,7 @@
 import DaemonKit
 import Manifest
 
-/// Holds a daemon back until its dependencies meet their conditions (`depends_on`, DESIGN.md §4).
+/// Holds a daemon back until its dependencies meet their conditions (`depends_on`).
 ///
 /// The gate reads the registry, the one source of every daemon's state, and waits on its change stream: no
 /// polling. While it waits, the daemon is `waiting` and its health's `waiting_for` names each dependency, its

@@ -5,7 +5,7 @@ import Logging
 import Manifest
 import Synchronization
 
-/// The `rpc` kind (DESIGN.md §4): an HTTP/1.1 server on `listen`, TCP or a Unix socket.
+/// The `rpc` kind (README, "The rpc kind"): an HTTP/1.1 server on `listen`, TCP or a Unix socket.
 ///
 /// - `GET /health`: `ok`, uptime, and every daemon's name, kind and state (never behind the key).
 /// - `GET /methods`: the methods with their descriptions and timeouts.
