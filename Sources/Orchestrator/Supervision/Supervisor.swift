@@ -295,9 +295,6 @@ public final class Supervisor: Sendable {
     /// The service supervisor of a daemon, for the control API.
     func serviceSupervisor(_ name: String) -> ServiceSupervisor? { snapshot.withLock { $0.services[name] } }
 
-    /// The last reload's outcome, for `status`.
-    var lastReload: ReloadReport? { snapshot.withLock { $0.lastReload } }
-
     /// Records a reload's outcome for `status`, the log and the event stream.
     func record(_ outcome: ReloadOutcome, trigger: ReloadRequest.Origin) {
         let report = ReloadReport(
