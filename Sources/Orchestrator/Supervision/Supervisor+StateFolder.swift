@@ -81,9 +81,9 @@ extension SupervisorLoop {
         for daemon in machine.daemons.values { daemon.service?.log.reopen() }
         supervisor.processGroups.rewrite()
         stateFolder.recordSocket(supervisor.socketPath)
-        if !socketInPlace, let servers {
+        if !socketInPlace {
             let server = supervisor.controlSocketServer()
-            group.addTask { await servers.addServiceUnlessShutdown(server) }
+            group.addTask { [servers] in await servers.addServiceUnlessShutdown(server) }
         }
         logger.notice("the state folder is back: PID file, control socket and logs")
     }

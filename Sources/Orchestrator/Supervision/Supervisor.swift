@@ -147,9 +147,12 @@ public final class Supervisor: Sendable {
         configuration.maximumGracefulShutdownDuration = .seconds(1)
         let servers = ServiceGroup(configuration: configuration)
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
-        var loop = SupervisorLoop(supervisor: self, machine: Machine(manifest: manifest, services: services))
-        loop.locks = [lock]
-        loop.servers = servers
+        var loop = SupervisorLoop(
+            supervisor: self,
+            machine: Machine(manifest: manifest, services: services),
+            lock: lock,
+            servers: servers
+        )
         await withDiscardingTaskGroup { serving in
             serving.addTask { [input, logger] in
                 do {

@@ -16,15 +16,17 @@ struct SupervisorLoop {
     /// Where reloads read the manifest from now.
     var source: ManifestLoader
     /// The locks held on the PID file: the first, and one more for each time the state folder was made again.
-    var locks: [PIDLock] = []
+    var locks: [PIDLock]
     /// The control servers' group, where a control socket made again is served.
-    var servers: ServiceGroup?
+    let servers: ServiceGroup
     /// The machine's version last published.
     private var published: Int
 
-    init(supervisor: Supervisor, machine: Machine) {
+    init(supervisor: Supervisor, machine: Machine, lock: PIDLock, servers: ServiceGroup) {
         self.supervisor = supervisor
         self.machine = machine
+        locks = [lock]
+        self.servers = servers
         source = supervisor.initialSource
         published = machine.version
     }
