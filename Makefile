@@ -5,7 +5,7 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release test lint run bench bench-smoke bench-compare format schema clean fuzz test-reliability \
+.PHONY: all setup build release install test lint run bench bench-smoke bench-compare format schema docs clean fuzz test-reliability \
 	custom-kind-check
 
 all: build
@@ -58,6 +58,32 @@ run: build
 # test-support target (Tests/OrchestrateTesting) imports Testing, which a release build without tests cannot find.
 release: setup
 	$(SWIFT) build -c release --static-swift-stdlib --product orchestrate
+
+# Installs the release binary, its man pages and its shell completions under PREFIX (docs/cli.md): bin/orchestrate,
+# share/man/man1/orchestrate*.1, and the bash, zsh and fish completions in the folders those shells read. The man
+# pages come from swift-argument-parser's generate-manual plugin (one page for each command, dated by the last commit),
+# run on a debug build (the pages are the same, and a plugin's release build would replace the static binary); the
+# plugin writes mdoc with blank lines between paragraphs, which become `.Pp` so that man renders them without
+# warnings. The hidden `reference` command, which writes the manual's generated blocks, gets no page.
+PREFIX ?= /usr/local
+MANUAL_DATE = $(shell git log -1 --format=%cs 2>/dev/null || date +%F)
+
+install: release build
+	$(SWIFT) package generate-manual --configuration debug --multi-page --date $(MANUAL_DATE)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 .build/release/orchestrate $(DESTDIR)$(PREFIX)/bin/orchestrate
+	@for page in .build/plugins/GenerateManual/outputs/orchestrate/orchestrate*.1; do \
+	    case "$$page" in *.reference.1) continue ;; esac; \
+	    sed 's/^$$/.Pp/' "$$page" > $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename "$$page") || exit 1; \
+	done
+	.build/release/orchestrate --generate-completion-script bash \
+	    > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/orchestrate
+	.build/release/orchestrate --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_orchestrate
+	.build/release/orchestrate --generate-completion-script fish \
+	    > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/orchestrate.fish
+	@echo "installed orchestrate, its man pages and completions under $(DESTDIR)$(PREFIX)"
 
 # The benchmarks (benchmarks/README.md), about 6 minutes; BENCH_ARGS goes to benchmarks/run.py (e.g. "--only process").
 # The peers are installed when missing: with apt, or with pip into .build/bench-venv (never the system's Python).
@@ -129,6 +155,14 @@ format:
 # Regenerates schemas/daemons.schema.json from the model (a test keeps the two equal).
 schema: build
 	$(BIN) schema > schemas/daemons.schema.json
+
+# Regenerates the generated blocks of the manual (docs/manifest.md's field tables from the model, docs/cli.md's
+# commands from their definitions), keeping the hand-written text around them (a test keeps the committed pages equal
+# to this output).
+docs: build
+	@for page in manifest cli; do \
+	    $(BIN) reference docs/$$page.md > .build/$$page.md && mv .build/$$page.md docs/$$page.md || exit 1; \
+	done
 
 clean:
 	rm -rf .build examples/custom-kind/.build

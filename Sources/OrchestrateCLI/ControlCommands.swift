@@ -57,7 +57,18 @@ struct ControlContext {
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "down",
-        abstract: "Stop every daemon gracefully, then the supervisor."
+        abstract: "Stop every daemon gracefully, then the supervisor.",
+        discussion: """
+            Each daemon gets its stop_signal and stop_timeout, dependents before their dependencies; then the supervisor \
+            removes its socket and exits.
+
+            Exit status: 0 once the supervisor stopped; 1 when it did not stop within --timeout (it is then killed); 3 when \
+            none runs for this manifest.
+
+            Examples:
+              orchestrate down
+              orchestrate down --timeout 30s
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions
@@ -94,7 +105,21 @@ struct Down: ParsableCommand {
 struct Trigger: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trigger",
-        abstract: "Run a periodic or watcher daemon now."
+        abstract: "Run a periodic or watcher daemon now.",
+        discussion: """
+            The run is the daemon's own (its command, cwd, environment, timeout and retries); a watcher's run gets \
+            ORCHESTRATE_RESCAN=1. The command prints the outcome: accepted, queued or skipped (as the daemon's overlap or \
+            on_busy says), or with --wait the run's exit status and duration.
+
+            Exit status: 0 when the run started (or, with --wait, exited 0); with --wait, the run's own exit status, or 1 \
+            when it timed out or was killed by a signal; 1 when the daemon is not running or its kind does not run on \
+            trigger (a process: use restart); 2 when there is no such daemon; 3 when no supervisor runs (with \
+            auto_start: true, one is started first).
+
+            Examples:
+              orchestrate trigger issues-sync
+              orchestrate trigger issues-sync --wait
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions
@@ -151,14 +176,37 @@ extension LifecycleCommand {
 }
 
 struct Start: LifecycleCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start one daemon.")
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start one daemon.",
+        discussion: """
+            Starts a daemon that was stopped with `orchestrate stop`, or parked as failed. It prints the daemon's new state.
+
+            Exit status: 0 done; 2 no such daemon; 3 no supervisor runs (with auto_start: true, one is started first).
+
+            Example:
+              orchestrate start docs
+            """
+    )
     static let action = "start"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String
 }
 
 struct Stop: LifecycleCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop one daemon.")
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop one daemon.",
+        discussion: """
+            Stops the daemon gracefully (stop_signal, then SIGKILL after stop_timeout); it stays stopped until `start`, \
+            `restart` or the next `up` (a reload that changes it installs the new version without starting it). It prints the daemon's new state.
+
+            Exit status: 0 done; 2 no such daemon; 3 no supervisor runs.
+
+            Example:
+              orchestrate stop docs
+            """
+    )
     static let action = "stop"
     @OptionGroup var manifest: ManifestOptions
     @Argument(help: "The daemon.") var name: String
@@ -167,7 +215,16 @@ struct Stop: LifecycleCommand {
 struct Restart: LifecycleCommand {
     static let configuration = CommandConfiguration(
         commandName: "restart",
-        abstract: "Restart one daemon (also one parked as failed)."
+        abstract: "Restart one daemon (also one parked as failed).",
+        discussion: """
+            Stops the daemon gracefully and starts it again; the daemons that follow it with \
+            restart_with_dependencies: true restart too. It prints the daemon's new state.
+
+            Exit status: 0 done; 2 no such daemon; 3 no supervisor runs (with auto_start: true, one is started first).
+
+            Example:
+              orchestrate restart core
+            """
     )
     static let action = "restart"
     @OptionGroup var manifest: ManifestOptions
@@ -177,7 +234,20 @@ struct Restart: LifecycleCommand {
 struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reload",
-        abstract: "Apply the manifest now: print the plan (+ added  ~ changed  - removed  = unchanged), or the errors."
+        abstract: "Apply the manifest now: print the plan (+ added  ~ changed  - removed  = unchanged), or the errors.",
+        discussion: """
+            The running supervisor reads the manifest and applies only what changed: added daemons start, removed ones stop, \
+            changed ones restart (and, marked ↻, those that restart with them), and unchanged ones are not touched. A \
+            manifest that is not valid changes nothing: its errors are printed and every daemon keeps running. SIGHUP to the \
+            supervisor does the same.
+
+            Exit status: 0 applied (or, with --dry-run, planned); 2 the manifest is not valid; 3 no supervisor runs (with \
+            --dry-run, the plan then starts every daemon).
+
+            Examples:
+              orchestrate reload --dry-run
+              ORCHESTRATE__DAEMONS__ISSUES_SYNC__INTERVAL=5s orchestrate reload --env
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions

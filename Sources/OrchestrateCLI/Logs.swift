@@ -7,7 +7,18 @@ import Orchestrator
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Show the daemons' logs, interleaved by time with each daemon's name in front."
+        abstract: "Show the daemons' logs, interleaved by time with each daemon's name in front.",
+        discussion: """
+            The logs are read from STATE_DIR/logs (NAME.log for each daemon, orchestrate.log for the supervisor's own), \
+            so they can be read with or without a supervisor running; -f follows them (a rotated log is read again from \
+            its start).
+
+            Exit status: 0 shown; 2 no such daemon.
+
+            Examples:
+              orchestrate logs -n 50
+              orchestrate logs core orchestrate -f
+            """
     )
 
     @OptionGroup var logsManifest: LogsManifestOptions

@@ -6,10 +6,27 @@ struct Orchestrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orchestrate",
         abstract: "A declarative daemon orchestrator: runs the daemons a daemons.yaml declares.",
+        discussion: """
+            The manifest is -f FILE, else $ORCHESTRATE_FILE, else ./daemons.yaml, else the nearest daemons.yaml in a parent \
+            folder. -f and --set may come before the command or after it. Any field can be set from outside: \
+            ORCHESTRATE__DAEMONS__NAME__FIELD=VALUE in the environment, or --set daemons.NAME.field=VALUE (read as YAML; \
+            null unsets a field).
+
+            Exit status: 0 ok; 1 failure; 2 bad manifest or usage; 3 no supervisor runs. `trigger --wait` exits with the \
+            run's status.
+
+            Examples:
+              orchestrate validate
+              orchestrate up -d --wait
+              orchestrate status
+              orchestrate down
+
+            The manual: docs/manifest.md (every field), docs/cli.md (every command), docs/control-api.md (the control API).
+            """,
         version: "0.1.0",
         subcommands: [
             Up.self, Down.self, Reload.self, Status.self, Logs.self, Trigger.self, Start.self, Stop.self, Restart.self,
-            Validate.self, Config.self, Files.self, Schema.self,
+            Validate.self, Config.self, Files.self, Schema.self, Reference.self,
         ]
     )
 

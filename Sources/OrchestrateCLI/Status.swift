@@ -6,7 +6,19 @@ import Orchestrator
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the daemons: a table, or the status document with --json. Exit 3 when nothing runs."
+        abstract: "Show the daemons: a table, or the status document with --json. Exit 3 when nothing runs.",
+        discussion: """
+            The table has each daemon's kind, state, runs, failures, restarts, last and next run and live PIDs, and why a \
+            daemon waits or failed. The status document (--json) has the supervisor's PID, version, start time and last \
+            reload, and each daemon's record; docs/control-api.md describes every field.
+
+            Exit status: 0 shown; 2 no such daemon; 3 no supervisor runs for this manifest.
+
+            Examples:
+              orchestrate status
+              orchestrate status core --json
+              orchestrate status --watch
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions

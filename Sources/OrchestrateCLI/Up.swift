@@ -8,7 +8,22 @@ import Orchestrator
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start the supervisor and every daemon of the manifest (Ctrl-C stops them)."
+        abstract: "Start the supervisor and every daemon of the manifest (Ctrl-C stops them).",
+        discussion: """
+            In the foreground, every daemon's output is shown with its name in front (`NAME | line`), and Ctrl-C, SIGTERM or \
+            `orchestrate down` stop every daemon, then the supervisor. With -d the supervisor runs in the background and the \
+            command returns once it answers on its control socket. The supervisor holds STATE_DIR/orchestrate.pid locked, \
+            serves the control API on STATE_DIR/orchestrate.sock and writes each daemon's output to STATE_DIR/logs/NAME.log.
+
+            Exit status: 0 when the supervisor stopped (in the foreground) or answers (with -d); 1 when one already runs for \
+            this manifest, it cannot start, or with --wait a daemon did not become ready (the supervisor keeps running); 2 \
+            when the manifest is not valid.
+
+            Examples:
+              orchestrate up
+              orchestrate up -d --wait
+              orchestrate --set daemons.issues-sync.interval=5s up -d
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions

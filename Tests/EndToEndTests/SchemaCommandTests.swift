@@ -14,6 +14,17 @@ struct SchemaCommandTests {
         #expect(document["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
     }
 
+    /// docs/manifest.md and docs/cli.md are what `make docs` would write: the manifest's field tables match the
+    /// kinds' shapes, and the commands' sections their definitions.
+    @Test(arguments: ["docs/manifest.md", "docs/cli.md"])
+    func theGeneratedManualIsCurrent(page: String) async throws {
+        let root = E2E.repositoryRoot()
+        let result = try await E2E.run(["reference", page], in: root)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let committed = try String(contentsOfFile: root + "/" + page, encoding: .utf8)
+        #expect(result.stdout == committed, "\(page) is stale: run make docs")
+    }
+
     @Test func schemaNeedsNoManifest() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The http-check kind end to end with this package's own orchestrate (`make custom-kind-check` builds it first):
-# validate, an unknown field, schema, config, `up -d --wait`, `status --json`, `down`. Everything listens on
+# validate, an unknown field, schema, the reference, config, `up -d --wait`, `status --json`, `down`. Everything listens on
 # loopback, in a temporary folder; the supervisor and its daemons are ended with `down`. Exits non-zero on the
 # first failed step.
 set -euo pipefail
@@ -46,6 +46,11 @@ validator = jsonschema.Draft202012Validator(schema)
 assert not list(validator.iter_errors(yaml.safe_load(open(sys.argv[2])))), "the schema refuses daemons.yaml"
 assert list(validator.iter_errors(yaml.safe_load(open(sys.argv[3])))), "the schema accepts an unknown field"
 PY
+
+# reference: the manual's field tables (docs/manifest.md) document the kind too, made from its fields.
+"$bin" reference "$here/../../docs/manifest.md" >manifest.md
+grep -q "^## The http-check kind$" manifest.md || fail "the reference has no http-check section"
+grep -q '^| `url` | `http://` URL | required |' manifest.md || fail "the reference does not list the url field"
 
 # config: the resolved http-check daemons, defaults filled in.
 "$bin" -f "$manifest" config >config.yaml

@@ -1,9 +1,9 @@
 import Foundation
 import Synchronization
 
-/// The one source of truth about the daemons a supervisor runs (the plan's DaemonRegistry), and the one event
+/// The one source of truth about the daemons a supervisor runs, and the one event
 /// stream about them: `status`, the control API's events, the `rpc` kind's `daemon.*` topics, the `[orchestrate]`
-/// lines of the logs (and metrics and hooks after them) all read it.
+/// lines of the logs all read it.
 ///
 /// A record changes in one way only: something reports a ``DaemonEvent`` (``report(_:_:)``), the registry applies it
 /// (``DaemonRecord/apply(_:)``) and publishes what came of it as ``SupervisorEvent``s. Reporting is synchronous and

@@ -104,7 +104,7 @@ public struct ConfigRenderer {
 }
 
 /// Block-style YAML for a JSON value, quoting every string YAML could read as something else.
-private struct YAMLWriter {
+struct YAMLWriter {
     let origins: [String: String]
 
     func write(_ value: JSONValue, path: [String], indent: String, to out: inout String) {

@@ -16,7 +16,8 @@ enum ManifestShape {
                 "policy",
                 .choice(RestartPolicy.Mode.all.map(\.name)),
                 "Which exits of the service restart it.",
-                default: .string("on-failure")
+                default: .string("on-failure"),
+                example: .string("always")
             ),
             Property(
                 "backoff",
@@ -28,13 +29,15 @@ enum ManifestShape {
                                 "initial",
                                 .duration(min: .milliseconds(1), max: .seconds(86_400)),
                                 "The first delay before a restart; it doubles after each failure.",
-                                default: .string("1s")
+                                default: .string("1s"),
+                                example: .string("500ms")
                             ),
                             Property(
                                 "max",
                                 .duration(min: .milliseconds(1), max: .seconds(86_400)),
                                 "The longest delay; the backoff resets after the service is healthy this long.",
-                                default: .string("1m")
+                                default: .string("1m"),
+                                example: .string("5m")
                             ),
                         ]
                     )
@@ -52,13 +55,15 @@ enum ManifestShape {
                                 "burst",
                                 .integer(min: 1, max: 10_000),
                                 "Failures within the window that park the daemon as failed.",
-                                default: .int(5)
+                                default: .int(5),
+                                example: .int(10)
                             ),
                             Property(
                                 "window",
                                 .duration(min: .seconds(1), max: .seconds(86_400)),
                                 "The window failures are counted in.",
-                                default: .string("1m")
+                                default: .string("1m"),
+                                example: .string("10m")
                             ),
                         ]
                     )
@@ -76,13 +81,15 @@ enum ManifestShape {
                 "max_size",
                 .scalar(.size(min: 1_024, max: 1 << 40)),
                 "Size at which the daemon's log file is rotated.",
-                default: .string("10MiB")
+                default: .string("10MiB"),
+                example: .string("50MiB")
             ),
             Property(
                 "keep",
                 .integer(min: 0, max: 1_000),
                 "How many rotated files are kept.",
-                default: .int(5)
+                default: .int(5),
+                example: .int(2)
             ),
         ]
     )
@@ -94,39 +101,49 @@ enum ManifestShape {
 
     /// Fields every daemon has, and the only fields `defaults` may set.
     static let commonProperties: [Property] = [
-        Property("enabled", .boolean, "Whether the daemon runs.", default: .bool(true)),
+        Property("enabled", .boolean, "Whether the daemon runs.", default: .bool(true), example: .bool(false)),
         Property(
             "cwd",
             .scalar(.path),
             "Working folder of its commands, relative to the manifest's folder.",
-            default: .string(".")
+            default: .string("."),
+            example: .string("services/api")
         ),
-        Property("env", environment, "Environment variables for its commands, over the top-level env."),
+        Property(
+            "env",
+            environment,
+            "Environment variables for its commands, over the top-level env.",
+            example: .object([("PORT", .string("8000")), ("DEBUG", .string("1"))])
+        ),
         Property("restart", .object(restart), "Restart policy of the service.", default: .object([])),
         Property(
             "stop_signal",
             .scalar(.signal),
             "Signal sent to the process group to stop it.",
-            default: .string("SIGTERM")
+            default: .string("SIGTERM"),
+            example: .string("SIGINT")
         ),
         Property(
             "stop_timeout",
             .duration(min: .zero, max: .seconds(3_600)),
             "How long a stop waits before SIGKILL.",
-            default: .string("10s")
+            default: .string("10s"),
+            example: .string("30s")
         ),
         Property("log", .object(log), "Rotation of the daemon's log file.", default: .object([])),
         Property(
             "depends_on",
             dependencies,
             "Daemons that must be ready (or started, or completed) before this one starts.",
-            default: .array([])
+            default: .array([]),
+            example: .object([("db", .string("ready")), ("migrate", .string("completed"))])
         ),
         Property(
             "restart_with_dependencies",
             .boolean,
             "Restart this daemon when a dependency is restarted.",
-            default: .bool(false)
+            default: .bool(false),
+            example: .bool(true)
         ),
     ]
 
@@ -138,12 +155,14 @@ enum ManifestShape {
             Property(
                 "http",
                 .scalar(.listen(allowUnix: false)),
-                "Also serve the control API, /metrics and the dashboard on this TCP address."
+                "Also serve the control API on this TCP address (loopback, or with api_key_env).",
+                example: .string("127.0.0.1:8400")
             ),
             Property(
                 "api_key_env",
                 .scalar(ScalarFormat.environmentName),
-                "Environment variable holding the key every route but /metrics requires on control.http."
+                "Environment variable holding the key every request to control.http must carry.",
+                example: .string("ORCHESTRATE_CONTROL_KEY")
             ),
         ]
     )
@@ -153,29 +172,60 @@ enum ManifestShape {
         ObjectShape(
             title: "the manifest",
             properties: [
-                Property("version", .choice(["1"]), "Version of the manifest format.", default: .int(1)),
+                Property(
+                    "version",
+                    .choice(["1"]),
+                    "Version of the manifest format.",
+                    default: .int(1),
+                    example: .int(1)
+                ),
                 Property(
                     "state_dir",
                     .scalar(.path),
                     "PID lock, control socket and logs, relative to the manifest's folder.",
-                    default: .string(".orchestrate")
+                    default: .string(".orchestrate"),
+                    example: .string(".state/orchestrate")
                 ),
-                Property("env_file", .scalar(.path), "A dotenv file whose variables interpolation can use."),
-                Property("env", environment, "Environment variables given to every command.", default: .object([])),
+                Property(
+                    "env_file",
+                    .scalar(.path),
+                    "A dotenv file whose variables interpolation can use.",
+                    example: .string(".env")
+                ),
+                Property(
+                    "env",
+                    environment,
+                    "Environment variables given to every command.",
+                    default: .object([]),
+                    example: .object([
+                        ("LOG_LEVEL", .string("info")), ("API_URL", .string("${API_URL:-http://127.0.0.1:8420}")),
+                    ])
+                ),
                 Property(
                     "reload",
                     .choice(["auto", "manual"]),
                     "auto: apply saves of this file; manual: only `orchestrate reload` or SIGHUP.",
-                    default: .string("auto")
+                    default: .string("auto"),
+                    example: .string("manual")
                 ),
                 Property(
                     "auto_start",
                     .boolean,
                     "Commands that need the supervisor start one in the background first.",
-                    default: .bool(false)
+                    default: .bool(false),
+                    example: .bool(true)
                 ),
                 Property("control", .object(control), "The control API over TCP."),
-                Property("defaults", .object(defaults), "Fields merged under every daemon.", default: .object([])),
+                Property(
+                    "defaults",
+                    .object(defaults),
+                    "Fields merged under every daemon.",
+                    default: .object([]),
+                    example: .object([
+                        ("restart", .object([("backoff", .object([("initial", .string("2s"))]))])),
+                        ("stop_timeout", .string("30s")),
+                    ])
+                ),
                 Property(
                     "daemons",
                     .dictionary(key: ScalarFormat.daemonName, value: daemon),

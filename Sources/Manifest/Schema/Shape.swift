@@ -71,6 +71,9 @@ public struct Property: Sendable {
     public var summary: String
     /// The value used when the key is absent, as the manifest would write it.
     public var defaultValue: JSONValue? = nil
+    /// A typical value, for the manifest's reference (`docs/manifest.md`); its generator checks it against
+    /// ``shape``.
+    public var example: JSONValue? = nil
     /// Whether the key must be present.
     public var required = false
     /// The default as a resolved node (nested defaults filled in), made once: every daemon uses it.
@@ -82,12 +85,14 @@ public struct Property: Sendable {
         _ shape: Shape,
         _ summary: String,
         default defaultValue: JSONValue? = nil,
+        example: JSONValue? = nil,
         required: Bool = false
     ) {
         self.name = name
         self.shape = shape
         self.summary = summary
         self.defaultValue = defaultValue
+        self.example = example
         self.required = required
         var validator = ShapeValidator()
         defaultNode = defaultValue.map { validator.resolve($0.node, as: shape, path: [name]) }

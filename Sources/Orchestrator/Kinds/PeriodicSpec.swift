@@ -7,16 +7,28 @@ public struct PeriodicSpec: DaemonKind {
 
     public static let fields = [
         RunFields.command,
-        Property("interval", .duration(min: .milliseconds(1)), "Time between runs, anchored to the start (no drift)."),
-        Property("cron", .scalar(.cron), "A 5-field cron expression, in local time."),
-        Property("jitter", .duration(), "A random delay of up to this much before each run.", default: .string("0s")),
+        Property(
+            "interval",
+            .duration(min: .milliseconds(1)),
+            "Time between runs, anchored to the start (no drift).",
+            example: .string("30s")
+        ),
+        Property("cron", .scalar(.cron), "A 5-field cron expression, in local time.", example: .string("*/5 * * * *")),
+        Property(
+            "jitter",
+            .duration(),
+            "A random delay of up to this much before each run.",
+            default: .string("0s"),
+            example: .string("10s")
+        ),
         RunFields.runOnStart,
         RunFields.timeout,
         Property(
             "overlap",
             .choice(OverlapPolicy.allCases.map(\.rawValue)),
             "What a tick does while the last run still runs.",
-            default: .string(OverlapPolicy.skip.rawValue)
+            default: .string(OverlapPolicy.skip.rawValue),
+            example: .string(OverlapPolicy.queue.rawValue)
         ),
         RunFields.retry,
     ]

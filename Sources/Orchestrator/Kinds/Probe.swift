@@ -61,21 +61,43 @@ public struct Probe: Hashable, Sendable {
         failures: Bool
     ) -> ObjectShape {
         var properties = [
-            Property("http", .scalar(.httpURL), "Ready when this URL answers 2xx."),
-            Property("tcp", .scalar(.listen(allowUnix: false)), "Ready when this host:port accepts a connection."),
-            Property("exec", .command, "Ready when this command exits 0."),
-            Property("log_line", .scalar(.regex), "Ready when the output has a line matching this regex."),
+            Property(
+                "http",
+                .scalar(.httpURL),
+                "Passes when this URL answers 2xx.",
+                example: .string("http://127.0.0.1:8000/health")
+            ),
+            Property(
+                "tcp",
+                .scalar(.listen(allowUnix: false)),
+                "Passes when this host:port accepts a connection.",
+                example: .string("127.0.0.1:5432")
+            ),
+            Property(
+                "exec",
+                .command,
+                "Passes when this command exits 0 (run in the daemon's cwd, with its env).",
+                example: .array([.string("pg_isready"), .string("-h"), .string("127.0.0.1")])
+            ),
+            Property(
+                "log_line",
+                .scalar(.regex),
+                "Passes when the output has a line matching this regular expression.",
+                example: .string("ready to accept connections")
+            ),
             Property(
                 "period",
                 .duration(min: .milliseconds(10), max: .seconds(3_600)),
                 "Time between checks.",
-                default: .string(period)
+                default: .string(period),
+                example: .string("1s")
             ),
             Property(
                 "timeout",
                 .duration(min: .milliseconds(1), max: .seconds(86_400)),
                 timeoutSummary,
-                default: .string(timeout)
+                default: .string(timeout),
+                example: .string("2s")
             ),
         ]
         if failures {
@@ -84,7 +106,8 @@ public struct Probe: Hashable, Sendable {
                     "failures",
                     .integer(min: 1, max: 1_000),
                     "Consecutive failed checks that restart the process.",
-                    default: .int(3)
+                    default: .int(3),
+                    example: .int(5)
                 )
             )
         }

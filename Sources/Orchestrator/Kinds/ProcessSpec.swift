@@ -10,6 +10,7 @@ public struct ProcessSpec: DaemonKind {
             "command",
             .command,
             "The long-running command: an argv list, or a string for /bin/sh -c.",
+            example: .array([.string("python3"), .string("-m"), .string("http.server"), .string("8000")]),
             required: true
         ),
         Property(
@@ -23,7 +24,8 @@ public struct ProcessSpec: DaemonKind {
                     failures: false
                 )
             ),
-            "How to tell the process is ready; without it, it is ready once started."
+            "How to tell the process is ready; without it, it is ready once started.",
+            example: .object([("http", .string("http://127.0.0.1:8000/")), ("timeout", .string("1m"))])
         ),
         Property(
             "liveness",
@@ -36,7 +38,8 @@ public struct ProcessSpec: DaemonKind {
                     failures: true
                 )
             ),
-            "A check that restarts the process when it stops answering."
+            "A check that restarts the process when it stops answering.",
+            example: .object([("tcp", .string("127.0.0.1:8000")), ("period", .string("30s"))])
         ),
     ]
 

@@ -8,6 +8,7 @@ enum RunFields {
         "command",
         .command,
         "What each run executes: an argv list, or a string for /bin/sh -c.",
+        example: .array([.string("python3"), .string("scripts/sync.py"), .string("--full")]),
         required: true
     )
 
@@ -15,10 +16,16 @@ enum RunFields {
         "run_on_start",
         .boolean,
         "Run once as soon as the daemon starts.",
-        default: .bool(false)
+        default: .bool(false),
+        example: .bool(true)
     )
 
-    static let timeout = Property("timeout", .duration(min: .milliseconds(1)), "A run taking longer is stopped.")
+    static let timeout = Property(
+        "timeout",
+        .duration(min: .milliseconds(1)),
+        "A run taking longer is stopped (stop_signal to its process group, SIGKILL after stop_timeout).",
+        example: .string("5m")
+    )
 
     static let retry = Property(
         "retry",
@@ -30,13 +37,15 @@ enum RunFields {
                         "attempts",
                         .integer(min: 0, max: 100),
                         "How many times a failed run is retried before the schedule goes on.",
-                        default: .int(0)
+                        default: .int(0),
+                        example: .int(3)
                     ),
                     Property(
                         "backoff",
                         .duration(min: .zero, max: .seconds(86_400)),
                         "Delay before each retry.",
-                        default: .string("1s")
+                        default: .string("1s"),
+                        example: .string("10s")
                     ),
                 ]
             )

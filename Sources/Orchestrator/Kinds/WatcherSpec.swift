@@ -21,55 +21,64 @@ public struct WatcherSpec: DaemonKind {
             "paths",
             .list(.scalar(.path), minCount: 1),
             "Folders (or files) watched recursively, relative to cwd.",
-            default: .array([.string(".")])
+            default: .array([.string(".")]),
+            example: .array([.string("src"), .string("config/app.toml")])
         ),
         Property(
             "patterns",
             .list(.scalar(.glob), minCount: 0),
             "Globs a changed file must match, relative to each path; none means every file.",
-            default: .array([])
+            default: .array([]),
+            example: .array([.string("**/*.py"), .string("**/*.pyi")])
         ),
         Property(
             "ignore",
             .list(.scalar(.glob), minCount: 0),
             "Globs of files and folders to leave out.",
-            default: .array([])
+            default: .array([]),
+            example: .array([.string("**/__pycache__/**"), .string("**/*.tmp")])
         ),
         Property(
             "gitignore",
             .boolean,
             "Also leave out what the tree's .gitignore files ignore.",
-            default: .bool(false)
+            default: .bool(false),
+            example: .bool(true)
         ),
         Property(
             "debounce",
             .duration(max: .seconds(3_600)),
             "Quiet time after the last change before a run.",
-            default: .string("100ms")
+            default: .string("100ms"),
+            example: .string("300ms")
         ),
         Property(
             "max_wait",
             .duration(min: .milliseconds(1), max: .seconds(86_400)),
             "Longest a run waits while changes keep coming.",
-            default: .string("10s")
+            default: .string("10s"),
+            example: .string("1m")
         ),
         Property(
             "mode",
             .choice(Mode.allCases.map(\.rawValue)),
             "inotify events, or polling for file systems without them.",
-            default: .string(Mode.events.rawValue)
+            default: .string(Mode.events.rawValue),
+            example: .string(Mode.poll.rawValue)
         ),
         Property(
             "poll_interval",
             .duration(min: .milliseconds(10), max: .seconds(86_400)),
             "Time between scans in poll mode.",
-            default: .string("1s")
+            default: .string("1s"),
+            example: .string("5s")
         ),
         Property(
             "on_busy",
             .choice(OnBusy.allCases.map(\.rawValue)),
             "What changes do while the command runs.",
-            default: .string(OnBusy.queue.rawValue)
+            default: .string(OnBusy.queue.rawValue),
+            example: .string(OnBusy.restart.rawValue)
         ),
         RunFields.runOnStart,
         RunFields.timeout,

@@ -21,7 +21,13 @@ public struct RPCSpec: DaemonKind {
     public static let article = "an"
 
     public static let fields = [
-        Property("listen", .scalar(.listen(allowUnix: true)), "host:port, [::1]:port or unix:PATH.", required: true),
+        Property(
+            "listen",
+            .scalar(.listen(allowUnix: true)),
+            "host:port, [::1]:port or unix:PATH; port 0 takes a free port, which status shows.",
+            example: .string("127.0.0.1:8420"),
+            required: true
+        ),
         Property(
             "auth",
             .object(
@@ -31,25 +37,37 @@ public struct RPCSpec: DaemonKind {
                         Property(
                             "api_key_env",
                             .scalar(ScalarFormat.environmentName),
-                            "Environment variable holding the API key every route but /health requires."
+                            "Environment variable holding the API key every route but /health requires.",
+                            example: .string("CORE_API_KEY")
                         ),
                         Property(
                             "insecure",
                             .boolean,
                             "Allow a non-loopback address without an API key.",
-                            default: .bool(false)
+                            default: .bool(false),
+                            example: .bool(true)
                         ),
                     ]
                 )
             ),
             "API-key authentication.",
-            default: .object([])
+            default: .object([]),
+            example: .object([("api_key_env", .string("CORE_API_KEY"))])
         ),
         Property(
             "methods",
             .dictionary(key: ScalarFormat.methodName, value: .object(method)),
             "JSON-RPC methods backed by commands.",
-            default: .object([])
+            default: .object([]),
+            example: .object([
+                (
+                    "skills.list",
+                    .object([
+                        ("command", .array([.string("sh"), .string("scripts/skills-list.sh")])),
+                        ("timeout", .string("5s")), ("description", .string("The skills on this machine.")),
+                    ])
+                )
+            ])
         ),
         Property(
             "cache",
@@ -61,13 +79,15 @@ public struct RPCSpec: DaemonKind {
                             "max_entries",
                             .integer(min: 0, max: 100_000_000),
                             "Most entries kept (LRU).",
-                            default: .int(10_000)
+                            default: .int(10_000),
+                            example: .int(1_000)
                         ),
                         Property(
                             "max_bytes",
                             .scalar(.size(min: 0, max: 1 << 40)),
                             "Most bytes kept (LRU).",
-                            default: .string("64MiB")
+                            default: .string("64MiB"),
+                            example: .string("16MiB")
                         ),
                     ]
                 )
@@ -78,33 +98,48 @@ public struct RPCSpec: DaemonKind {
         Property(
             "max_concurrency",
             .integer(min: 1, max: 100_000),
-            "Calls run at once; the default is four per core."
+            "Calls run at once; the default is four per core.",
+            example: .int(8)
         ),
         Property(
             "max_queue",
             .integer(min: 0, max: 1_000_000),
             "Calls waiting beyond that before -32000 busy.",
-            default: .int(1_000)
+            default: .int(1_000),
+            example: .int(100)
         ),
         Property(
             "max_body",
             .scalar(.size(min: 1, max: 1 << 30)),
             "Largest request body; larger gets 413.",
-            default: .string("1MiB")
+            default: .string("1MiB"),
+            example: .string("4MiB")
         ),
     ]
 
     static let method = ObjectShape(
         title: "an rpc method",
         properties: [
-            Property("command", .command, "Gets params as JSON on stdin, prints the JSON result.", required: true),
+            Property(
+                "command",
+                .command,
+                "Gets params as JSON on stdin, prints the JSON result.",
+                example: .array([.string("python3"), .string("scripts/search.py")]),
+                required: true
+            ),
             Property(
                 "timeout",
                 .duration(min: .milliseconds(1), max: .seconds(3_600)),
                 "Longest a call may take.",
-                default: .string("30s")
+                default: .string("30s"),
+                example: .string("5s")
             ),
-            Property("description", .scalar(.text), "What the method does, listed by GET /methods."),
+            Property(
+                "description",
+                .scalar(.text),
+                "What the method does, listed by GET /methods.",
+                example: .string("Full-text search over the notes.")
+            ),
         ]
     )
 

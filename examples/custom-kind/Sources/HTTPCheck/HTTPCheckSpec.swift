@@ -18,7 +18,13 @@ public struct HTTPCheckSpec: DaemonKind {
     public static let article = "an"
 
     public static let fields = [
-        Property("url", .scalar(.httpURL), "The URL to GET; a 2xx answer passes the check.", required: true),
+        Property(
+            "url",
+            .scalar(.httpURL),
+            "The URL to GET; a 2xx answer passes the check.",
+            example: .string("http://127.0.0.1:8080/health"),
+            required: true
+        ),
         Property("interval", .duration(min: .milliseconds(10)), "Time between checks.", default: .string("30s")),
         Property(
             "timeout",
