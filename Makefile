@@ -5,7 +5,7 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release install test lint run bench bench-smoke bench-compare format schema docs clean fuzz test-reliability \
+.PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs clean fuzz test-reliability \
 	custom-kind-check
 
 all: build
@@ -29,15 +29,16 @@ build: setup
 	$(SWIFT) build
 
 # The whole suite: the formatting check, the unit and end-to-end tests with the built binary, the custom-kind example
-# end to end, every benchmark section in quick form with the release binary (`make bench-smoke`; TEST_BENCH=0 skips
-# it), then the reliability suite's fuzzers in bounded form: 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run`
-# runs exactly this.
+# end to end, `make install` into a temporary folder (install-check), every benchmark section in quick form with the
+# release binary (`make bench-smoke`; TEST_BENCH=0 skips it), then the reliability suite's fuzzers in bounded form:
+# 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
 test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory custom-kind-check
+	$(MAKE) --no-print-directory install-check
 	@if [ "$(TEST_BENCH)" != 0 ]; then $(MAKE) --no-print-directory bench-smoke; fi
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 
@@ -46,6 +47,19 @@ test: setup lint
 custom-kind-check: setup
 	$(SWIFT) build --package-path examples/custom-kind
 	examples/custom-kind/check.sh
+
+# `make install` into a temporary PREFIX, checked (Tests/install-check.sh): the man pages render with man -l, the
+# completion scripts load in bash, zsh and fish (the shells are installed with apt when missing and possible), and
+# the systemd unit in examples/systemd passes systemd-analyze verify.
+install-check: setup
+	@for shell in zsh fish; do \
+	    if ! command -v $$shell >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        echo "install-check: installing $$shell"; \
+	        apt-get install -y -qq $$shell >/dev/null 2>&1 || \
+	            { apt-get update -qq && apt-get install -y -qq $$shell >/dev/null; } || true; \
+	    fi; \
+	done
+	Tests/install-check.sh
 
 # Runs the bundled example in the foreground (Ctrl-C stops it). Its rpc daemon takes its API key from
 # CORE_API_KEY: a development key unless one is set.

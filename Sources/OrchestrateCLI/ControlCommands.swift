@@ -108,13 +108,15 @@ struct Trigger: ParsableCommand {
         abstract: "Run a periodic or watcher daemon now.",
         discussion: """
             The run is the daemon's own (its command, cwd, environment, timeout and retries); a watcher's run gets \
-            ORCHESTRATE_RESCAN=1. The command prints the outcome: accepted, queued or skipped (as the daemon's overlap or \
-            on_busy says), or with --wait the run's exit status and duration.
+            ORCHESTRATE_RESCAN=1. Without --wait, it prints "accepted" once the daemon has the request, which runs it \
+            now, after the run in progress, or not at all, as its overlap or on_busy policy says. With --wait, it waits \
+            for the run (the queued one, when a run was in progress) and prints its exit status and duration.
 
-            Exit status: 0 when the run started (or, with --wait, exited 0); with --wait, the run's own exit status, or 1 \
-            when it timed out or was killed by a signal; 1 when the daemon is not running or its kind does not run on \
-            trigger (a process: use restart); 2 when there is no such daemon; 3 when no supervisor runs (with \
-            auto_start: true, one is started first).
+            Exit status: 0 when the daemon took the request (or, with --wait, the run exited 0); with --wait, the \
+            run's own exit status, or 1 when it timed out, was killed by a signal, or was skipped because a run was \
+            in progress; 1 when the daemon is not running or its kind does not run on trigger (a process: use \
+            restart); 2 when there is no such daemon; 3 when no supervisor runs (with auto_start: true, one is \
+            started first).
 
             Examples:
               orchestrate trigger issues-sync
@@ -140,6 +142,12 @@ struct Trigger: ParsableCommand {
             throw context.fail(error)
         }
         guard wait, result.outcome == .finished else {
+            if wait, result.outcome == .skipped {
+                // Nothing ran for this request: a script waiting for the run must not go on as if it had.
+                throw CommandFailure.failure(
+                    "\(name): skipped: a run is in progress, and its overlap or on_busy policy is skip"
+                )
+            }
             Terminal.out("\(name): \(result.outcome.rawValue)\n")
             return
         }

@@ -294,6 +294,57 @@ extension SupervisorBinaryTests {
             }
         }
 
+        @Test func triggerWaitWaitsForTheQueuedRunAndFailsWhenSkipped() async throws {
+            // Each daemon's first run (run_on_start) holds until the test removes its gate; a trigger meanwhile is
+            // queued behind it (overlap: queue, on_busy: queue) or skipped (overlap: skip).
+            let held = """
+                    run_on_start: true
+                    command: |
+                      echo "$$ORCHESTRATE_RUN" >> $$ORCHESTRATE_DAEMON.runs
+                      if [ "$$ORCHESTRATE_RUN" = 1 ]; then
+                        touch $$ORCHESTRATE_DAEMON.started
+                        while [ -e gate ]; do sleep 0.02; done
+                      fi
+                      exit $$((6 + ORCHESTRATE_RUN))
+                """
+            let manifest = """
+                daemons:
+                  queued:
+                    kind: periodic
+                    interval: 1h
+                    overlap: queue
+                \(held)
+                  skipped:
+                    kind: periodic
+                    interval: 1h
+                \(held)
+                  watched:
+                    kind: watcher
+                    paths: [src]
+                \(held)
+                """
+            try await Self.withSupervisor(manifest, files: ["gate": "", "src/a.txt": ""]) { directory in
+                for name in ["queued", "skipped", "watched"] {
+                    #expect(
+                        await waitUntil { FileManager.default.fileExists(atPath: directory.url("\(name).started")) }
+                    )
+                }
+                async let queued = E2E.run(["trigger", "queued", "--wait"], in: directory.path)
+                async let watched = E2E.run(["trigger", "watched", "--wait"], in: directory.path)
+                let skipped = try await E2E.run(["trigger", "skipped", "--wait"], in: directory.path)
+                #expect(skipped.status == 1)
+                #expect(skipped.stderr.contains("skipped: a run is in progress"), "\(skipped.stderr)")
+                try FileManager.default.removeItem(atPath: directory.url("gate"))
+                // The waiting triggers answer with the queued run's status (run 2 exits 8), not the first run's (7).
+                let (first, second) = try await (queued, watched)
+                #expect(first.status == 8, "\(first.stdout) \(first.stderr)")
+                #expect(first.stdout.hasPrefix("queued: exited with status 8"))
+                #expect(second.status == 8, "\(second.stdout) \(second.stderr)")
+                #expect(Self.lines(directory, "queued.runs") == ["1", "2"])
+                #expect(Self.lines(directory, "skipped.runs") == ["1"])
+            }
+        }
+
         /// The parent PID of `pid`, from `/proc`.
         static func parent(of pid: Int32) -> Int32? {
             guard let fields = statFields(pid), fields.count > 1 else { return nil }

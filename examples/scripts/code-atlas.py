@@ -1,4 +1,4 @@
-"""The plan's code-atlas re-scan: index the top-level functions and classes of the changed Python files.
+"""The code-atlas re-scan: index the top-level functions and classes of the changed Python files.
 
 orchestrate hands the changed paths over in the file named by ORCHESTRATE_CHANGED_FILE (one per line);
 without it (a manual run) every .py file under src/ is scanned. The index goes to .orchestrate/atlas.json.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The plan's issues daemon as one periodic run: export the issue database to JSONL and commit it to git.
+# The issues daemon as one periodic run: export the issue database to JSONL and commit it to git.
 # The "database" is a small SQLite-free stand-in: issues.db.tsv beside this script (id<TAB>state<TAB>title).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -93,6 +93,8 @@ public struct PeriodicDaemon: DaemonService {
         var runs: [Int: RunControl] = [:]
         /// Trigger requests waiting for their run to end, by run number.
         var waiters: [Int: [DaemonRequest]] = [:]
+        /// Trigger requests answered by the queued run (`overlap: queue`), which has no number until it starts.
+        var queuedWaiters: [DaemonRequest] = []
 
         init(
             machine: PeriodicStateMachine,
@@ -158,13 +160,18 @@ public struct PeriodicDaemon: DaemonService {
                 switch action {
                 case .startRun(let number, let attempt):
                     if let request { waiters[number, default: []].append(request) }
+                    if attempt == 1, !queuedWaiters.isEmpty {
+                        waiters[number, default: []] += queuedWaiters
+                        queuedWaiters = []
+                    }
                     startRun(number: number, attempt: attempt, in: &group)
                 case .stopRun(let number):
                     runs[number]?.stop()
                 case .skipped:
                     request?.reply(.skipped)
                 case .queued:
-                    request?.reply(.queued)
+                    // Answered when the queued run ends, so that `trigger --wait` waits for the run it asked for.
+                    if let request { queuedWaiters.append(request) }
                 case .sleep(let until):
                     sleepUntil = until
                 }
@@ -206,8 +213,11 @@ public struct PeriodicDaemon: DaemonService {
 
         /// Answers the triggers still waiting and clears the next run, as the service stops.
         mutating func finish() {
-            for request in waiters.values.joined() { request.reply(.refused("'\(context.name)' stopped")) }
+            for request in waiters.values.joined() + queuedWaiters {
+                request.reply(.refused("'\(context.name)' stopped"))
+            }
             waiters = [:]
+            queuedWaiters = []
             context.report(.nextRun(nil))
         }
     }

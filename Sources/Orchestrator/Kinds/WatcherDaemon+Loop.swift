@@ -126,7 +126,8 @@ extension WatcherDaemon {
             case .queue:
                 pending.paths.formUnion(paths)
                 pending.rescan = pending.rescan || rescan
-                request?.reply(.queued)
+                // Answered when the queued run ends, so that `trigger --wait` waits for the run it asked for.
+                pending.waiters += request.map { [$0] } ?? []
                 recordPending()
             case .restart:
                 // The new run takes over what the interrupted one was handed and who waits for it.
