@@ -48,7 +48,7 @@ struct ControlContext {
     /// A client failure as the command's failure: exit 3 when nothing runs.
     func fail(_ failure: SupervisorClient.Failure) -> CommandFailure {
         if failure.notRunning {
-            return CommandFailure(message: "orchestrate is not running for \(file)", status: 3)
+            return CommandFailure(message: "no supervisor runs for \(file)", status: 3)
         }
         return CommandFailure(message: failure.message, status: failure.status == 404 ? 2 : 1)
     }

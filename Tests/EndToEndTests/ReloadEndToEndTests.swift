@@ -328,7 +328,7 @@ extension SupervisorBinaryTests {
                 #expect(result.stdout.hasPrefix("+ one\n+ two\n"))
                 let live = try await E2E.run(["reload"], in: directory.path)
                 #expect(live.status == 3)
-                #expect(live.stderr.contains("not running"))
+                #expect(live.stderr.contains("no supervisor runs for"))
             }
         }
 

@@ -139,3 +139,12 @@ enum HTTPDate {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }
+
+extension DaemonKitError {
+    /// Why a server could not listen, in words: "Address already in use" rather than SwiftNIO's
+    /// `bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`.
+    public static func serverFailureReason(_ error: any Error) -> String {
+        guard let failure = error as? IOError else { return "\(error)" }
+        return String(cString: strerror(failure.errnoCode))
+    }
+}

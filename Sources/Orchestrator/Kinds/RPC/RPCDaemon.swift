@@ -125,7 +125,10 @@ public struct RPCDaemon: DaemonService {
             do {
                 try await served.run()
             } catch  where !Task.isCancelled {
-                throw DaemonKitError(code: .serverUnavailable, message: "cannot serve on \(rpc.listen): \(error)")
+                throw DaemonKitError(
+                    code: .serverUnavailable,
+                    message: "cannot serve on \(rpc.listen): \(DaemonKitError.serverFailureReason(error))"
+                )
             }
             group.cancelAll()
         }
