@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make install` into a temporary PREFIX, then what docs/cli.md promises of it: the binary runs; every man page (one
 # for orchestrate and one for each command) renders with `man -l` without a warning; each completion script is read
-# by its shell (bash always, zsh and fish when installed) and registers orchestrate's completion; and the systemd unit
+# by its shell (bash always, zsh and fish when installed) and completes a daemon's name in bash; and the systemd unit
 # of examples/systemd passes `systemd-analyze verify` with the installed binary at its ExecStart path. Exits
 # non-zero on the first failed step.
 set -euo pipefail
@@ -37,6 +37,11 @@ man -l "$prefix/share/man/man1/orchestrate.trigger.1" | grep -q -- "--wait" || f
 bash_completion="$prefix/share/bash-completion/completions/orchestrate"
 bash -n "$bash_completion" || fail "bash cannot read $bash_completion"
 bash -c "source '$bash_completion' && complete -p orchestrate" >/dev/null || fail "the bash completion registers nothing"
+# A NAME argument completes to the manifest's daemons: trigger offers those that run on trigger.
+offered="$(cd "$repository/examples" && PATH="$prefix/bin:$PATH" bash -c "source '$bash_completion'
+    COMP_WORDS=(orchestrate trigger ''); COMP_CWORD=2; COMP_LINE='orchestrate trigger '; COMP_POINT=\${#COMP_LINE}
+    _orchestrate orchestrate '' trigger; printf '%s ' \"\${COMPREPLY[@]}\"")"
+[ "$offered" = "issues-sync code-atlas " ] || fail "bash completes 'orchestrate trigger ' with '$offered'"
 zsh_completion="$prefix/share/zsh/site-functions/_orchestrate"
 head -1 "$zsh_completion" | grep -q "^#compdef orchestrate" || fail "$zsh_completion is not a zsh completion"
 if command -v zsh >/dev/null; then zsh -n "$zsh_completion" || fail "zsh cannot read $zsh_completion"; fi

@@ -72,7 +72,7 @@ struct Files: ParsableCommand {
 
     @OptionGroup var manifest: ManifestOptions
 
-    @Argument(help: "The watcher daemon.")
+    @Argument(help: "The watcher daemon.", completion: .daemonNames { $0.settings(as: WatcherSpec.self) != nil })
     var name: String
 
     func run() throws {

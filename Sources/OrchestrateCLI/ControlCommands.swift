@@ -126,7 +126,7 @@ struct Trigger: ParsableCommand {
 
     @OptionGroup var manifest: ManifestOptions
 
-    @Argument(help: "The daemon.")
+    @Argument(help: "The daemon.", completion: .daemonNames { type(of: $0.kind).runsOnTrigger })
     var name: String
 
     @Flag(help: "Wait for the run to finish and exit with its status.")
@@ -198,7 +198,7 @@ struct Start: LifecycleCommand {
     )
     static let action = "start"
     @OptionGroup var manifest: ManifestOptions
-    @Argument(help: "The daemon.") var name: String
+    @Argument(help: "The daemon.", completion: .daemonNames()) var name: String
 }
 
 struct Stop: LifecycleCommand {
@@ -217,7 +217,7 @@ struct Stop: LifecycleCommand {
     )
     static let action = "stop"
     @OptionGroup var manifest: ManifestOptions
-    @Argument(help: "The daemon.") var name: String
+    @Argument(help: "The daemon.", completion: .daemonNames()) var name: String
 }
 
 struct Restart: LifecycleCommand {
@@ -236,7 +236,7 @@ struct Restart: LifecycleCommand {
     )
     static let action = "restart"
     @OptionGroup var manifest: ManifestOptions
-    @Argument(help: "The daemon.") var name: String
+    @Argument(help: "The daemon.", completion: .daemonNames()) var name: String
 }
 
 struct Reload: ParsableCommand {

@@ -23,7 +23,10 @@ struct Logs: ParsableCommand {
 
     @OptionGroup var logsManifest: LogsManifestOptions
 
-    @Argument(help: "Only these daemons (\"orchestrate\" is the supervisor's own log).")
+    @Argument(
+        help: "Only these daemons (\"orchestrate\" is the supervisor's own log).",
+        completion: .daemonNames()
+    )
     var names: [String] = []
 
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new lines until Ctrl-C.")

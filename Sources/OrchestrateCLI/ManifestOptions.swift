@@ -81,3 +81,22 @@ struct LogsManifestOptions: ParsableArguments {
         return options
     }
 }
+
+extension CompletionKind {
+    /// The names of the manifest's daemons (those `include` accepts), for shells completing a NAME argument: the
+    /// manifest the command line names with -f or --file, else the one the lookup finds. Nothing when it is not
+    /// valid.
+    static func daemonNames(where include: @escaping @Sendable (DaemonSpec) -> Bool = { _ in true }) -> CompletionKind {
+        .custom { words, _, prefix in
+            let flag = words.lastIndex { $0 == "-f" || $0 == "--file" }
+            let file = flag.flatMap { words.indices.contains($0 + 1) ? words[$0 + 1] : nil }
+            guard let location = try? ManifestLocator().locate(explicit: file),
+                let loaded = try? ManifestLoader(
+                    file: location.path,
+                    kinds: CommandKinds.current
+                ).load()
+            else { return [] }
+            return loaded.manifest.daemons.filter { $0.name.hasPrefix(prefix) && include($0) }.map(\.name)
+        }
+    }
+}

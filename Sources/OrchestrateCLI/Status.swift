@@ -23,7 +23,7 @@ struct Status: ParsableCommand {
 
     @OptionGroup var manifest: ManifestOptions
 
-    @Argument(help: "Only this daemon.")
+    @Argument(help: "Only this daemon.", completion: .daemonNames())
     var name: String?
 
     @Flag(help: "Print the status document for scripts (fields may be added, never renamed).")
