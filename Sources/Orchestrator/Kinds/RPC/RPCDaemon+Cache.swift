@@ -41,7 +41,8 @@ extension RPCDaemon {
         }
         router.delete("/cache/:key") { _, context in
             let key = try context.parameters.require("key")
-            return Response(status: cache.delete(key) ? .noContent : .notFound)
+            guard cache.delete(key) else { return Self.problem(.notFound, "no cache entry '\(key)'") }
+            return Response(status: .noContent)
         }
         router.delete("/cache") { _, _ in
             cache.clear()
