@@ -134,9 +134,11 @@ extension SupervisorBinaryTests {
             let finished = try waited.object()
             #expect(finished["outcome"] as? String == "finished")
             #expect(finished["exit_code"] as? Int == 0)
-            let started = try await APIClient.send("POST", "/v1/daemons/tick/trigger", to: server)
+            // The name is percent-decoded: ti%63k is tick.
+            let started = try await APIClient.send("POST", "/v1/daemons/ti%63k/trigger", to: server)
             #expect(started.status == 202)
             #expect(["accepted", "queued"].contains(try started.object()["outcome"] as? String ?? ""))
+            #expect(try started.object()["daemon"] as? String == "tick")
             let process = try await APIClient.send("POST", "/v1/daemons/web/trigger", to: server)
             #expect(process.status == 409)
             let unknown = try await APIClient.send("POST", "/v1/daemons/tik/trigger", to: server)
@@ -163,7 +165,7 @@ extension SupervisorBinaryTests {
             #expect(disabled.status == 409)
             let missing = try await APIClient.send("POST", "/v1/daemons/nope/restart", to: server)
             #expect(missing.status == 404)
-            let action = try await APIClient.send("POST", "/v1/daemons/tick/pause", to: server)
+            let action = try await APIClient.send("POST", "/v1/daemons/tick/pause", to: server, offSpec: true)
             #expect(action.status == 404)
             #expect(
                 try action.object()["error"] as? String

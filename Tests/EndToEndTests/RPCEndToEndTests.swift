@@ -285,11 +285,13 @@ extension SupervisorBinaryTests {
                 let first = try await APIClient.send("POST", "/events/app.news", to: server, body: #"{"n":1}"#)
                 #expect(first.status == 202)
                 _ = try await APIClient.send("POST", "/events/app.news", to: server, body: #"{"n":2}"#)
-                _ = try await APIClient.send("POST", "/events/other.topic", to: server, body: #"{"n":3}"#)
+                let encoded = try await APIClient.send("POST", "/events/other%3Atopic", to: server, body: #"{"n":3}"#)
+                #expect(try encoded.object()["topic"] as? String == "other:topic")
                 let firstID = try #require(try first.object()["id"] as? Int)
+                // A pattern percent-encoded (`*` as %2A), as some clients send it, means the same.
                 let replay = try await APIClient.send(
                     "GET",
-                    "/events/app.*",
+                    "/events/app.%2A",
                     to: server,
                     headers: ["Last-Event-ID": "\(firstID)"],
                     timeout: .seconds(1),
@@ -297,7 +299,7 @@ extension SupervisorBinaryTests {
                 ).text
                 #expect(replay.contains("event: app.news\ndata: {\"n\":2}"))
                 #expect(!replay.contains("{\"n\":1}"), "not before the last event seen")
-                #expect(!replay.contains("other.topic"), "only what the pattern matches")
+                #expect(!replay.contains("other:topic"), "only what the pattern matches")
                 let rpc = try #require(
                     try await Self.rpc(
                         server,
@@ -347,6 +349,20 @@ extension SupervisorBinaryTests {
                 #expect(try await status("DELETE", "/cache") == 204)
                 #expect(try await status("GET", "/cache/three") == 404)
                 #expect(try await status("PUT", "/cache/bad?ttl=soon", body: "x") == 400)
+                // Keys are percent-decoded: the entry a URL names `my%20key` is the one JSON-RPC names `my key`.
+                #expect(try await status("PUT", "/cache/my%20key", body: "spaced") == 204)
+                let viaRPC = try #require(
+                    try await Self.rpc(
+                        server,
+                        #"{"jsonrpc":"2.0","id":1,"method":"cache.get","params":{"key":"my key"}}"#
+                    ) as? [String: Any]
+                )
+                #expect((viaRPC["result"] as? [String: Any])?["value"] as? String == "spaced")
+                let badEncoding = try await APIClient.send("GET", "/cache/bad%zz", to: server)
+                #expect(badEncoding.status == 400)
+                #expect(
+                    try badEncoding.object()["error"] as? String == "'bad%zz' in the path is not valid percent-encoding"
+                )
                 // A path or a method no route serves: 404 with an error body naming it.
                 for (method, path) in [("GET", "/nothing"), ("POST", "/health"), ("PATCH", "/cache/one")] {
                     let refused = try await APIClient.send(method, path, to: server, offSpec: true)

@@ -59,8 +59,8 @@ struct ControlAPI: Sendable {
             return try Self.json(outcome, status: outcome.ok ? .ok : .unprocessableContent)
         }
         router.post("/v1/daemons/:name/:action") { request, context in
-            let name = try context.parameters.require("name")
-            let action = try context.parameters.require("action")
+            let name = try pathParameter("name", of: context)
+            let action = try pathParameter("action", of: context)
             switch action {
             case "trigger":
                 return await trigger(
@@ -161,6 +161,16 @@ struct ControlAPI: Sendable {
         default: Self.error(error.status, (error as? HTTPError)?.body ?? error.status.reasonPhrase)
         }
     }
+}
+
+/// A path parameter, percent-decoded: `/cache/my%20key` names the key `my key`, as the client that encoded its URL
+/// meant. One that is not valid percent-encoding is refused (400).
+func pathParameter(_ name: String, of context: some RequestContext) throws -> String {
+    let raw = try context.parameters.require(name)
+    guard let decoded = raw.removingPercentEncoding else {
+        throw HTTPError(.badRequest, message: "'\(raw)' in the path is not valid percent-encoding")
+    }
+    return decoded
 }
 
 /// Answers any path outside `/v1/` with a clear error instead of a bare 404: a client speaking another version
