@@ -74,6 +74,26 @@ enum E2E {
         return try await body(directory)
     }
 
+    /// The Python with the tests' tools (jsonschema, PyYAML): `ORCHESTRATE_TEST_PYTHON`, which `make test` sets, else
+    /// the virtual environment `make venv` makes in the package's .build/venv. Never the system's Python, which need
+    /// not have them.
+    static func python() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_PYTHON"], !path.isEmpty { return path }
+        let path = repositoryRoot() + "/.build/venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw MissingTool(
+                description: "the tests' Python tools are missing: run `make venv`, which installs "
+                    + "Tests/python-requirements.txt into .build/venv (or set ORCHESTRATE_TEST_PYTHON)"
+            )
+        }
+        return path
+    }
+
+    /// A tool the tests need is not installed.
+    struct MissingTool: Error, CustomStringConvertible {
+        var description: String
+    }
+
     /// Parses `text` as one JSON object.
     static func jsonObject(_ text: String) throws -> [String: Any] {
         let value = try JSONSerialization.jsonObject(with: Data(text.utf8))

@@ -5,14 +5,14 @@ usage: check_exchanges.py SPEC FOLDER
 FOLDER holds the JSON lines that Tests/OrchestrateTesting/APIClient.swift writes when ORCHESTRATE_API_EXCHANGES names
 it (`make test` does): one exchange a line, with the server it went to (`control` or `rpc`), method, path with query,
 status, content type and body. Each must match an operation of that server in SPEC, with a status, content type and
-body the operation documents (openapi-core); each event of an event stream must carry the data its event's schema
-says (the media types' `x-events` and `x-topics`). An exchange marked `off_spec` went, on purpose, to a route the
-server does not have: it must match no operation and be a 404 with an error body. Exits 1 on any mismatch, and when
-nothing was recorded.
+body the operation documents (openapi-core); each event of an event stream, read as `{event, data, id}` with its
+data's JSON decoded, must match the stream's schema (its `contentSchema`s standing for the data's JSON). An exchange
+marked `off_spec` went, on purpose, to a route the server does not have: it must match no operation and be a 404 with
+an error body. Exits 1 on any mismatch, and when nothing was recorded.
 """
 
 import base64
-import fnmatch
+import copy
 import glob
 import json
 import os
@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from referencing import Registry, Resource
@@ -36,8 +37,13 @@ class Spec:
         with open(path) as handle:
             self.document = yaml.safe_load(handle)
         self.api = OpenAPI.from_dict(self.document)
-        resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
-        self.registry = Registry().with_resource("urn:spec", resource)
+        # The events of a stream are validated with their data's JSON decoded: in this copy, a schema with a
+        # `contentSchema` is replaced by that schema.
+        decoded = decode_contents(copy.deepcopy(self.document))
+        self.registry = Registry().with_resources([
+            ("urn:spec", Resource.from_contents(self.document, default_specification=DRAFT202012)),
+            ("urn:decoded", Resource.from_contents(decoded, default_specification=DRAFT202012)),
+        ])
         self.validators = {}
         # (server, method, compiled path pattern, template, operation); concrete paths before templated ones, as
         # OpenAPI matches them.
@@ -69,23 +75,55 @@ class Spec:
             node = target
         return node
 
-    def validate(self, schema_ref, value):
-        """The errors of `value` against the schema `schema_ref` points to (a `$ref` into the spec)."""
-        key = json.dumps(schema_ref, sort_keys=True)
+    def validate(self, schema_ref, value, decoded=False):
+        """The errors of `value` against the schema `schema_ref` points to (a `$ref` into the spec, or into its copy
+        with decoded contents)."""
+        key = json.dumps([schema_ref, decoded], sort_keys=True)
         validator = self.validators.get(key)
         if validator is None:
             schema = dict(schema_ref)
             if "$ref" in schema:
-                schema["$ref"] = "urn:spec" + schema["$ref"]
+                schema["$ref"] = ("urn:decoded" if decoded else "urn:spec") + schema["$ref"]
             validator = Draft202012Validator(
                 schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
             )
             self.validators[key] = validator
-        return [error.message for error in validator.iter_errors(value)]
+        messages = []
+        for error in validator.iter_errors(value):
+            for detail in closest(error):
+                messages.append(f"at /{'/'.join(map(str, detail.absolute_path))}: {detail.message}")
+        return messages
+
+
+def closest(error):
+    """The errors that say most about `error`: for a oneOf or anyOf, those of the branch whose `const` and `enum`
+    matched (the branch meant, as an event's name picks one), else the best match among the branches'."""
+    if not error.context:
+        return [error]
+    branches = {}
+    for detail in error.context:
+        branches.setdefault(detail.relative_schema_path[0], []).append(detail)
+    for details in branches.values():
+        if all(detail.validator not in ("const", "enum") for detail in details):
+            return details
+    return [best_match(error.context)]
+
+
+def decode_contents(node):
+    """`node` with every schema of JSON text (`contentMediaType: application/json`) replaced by its `contentSchema`, or
+    by `{}` (any JSON) without one: the schemas of the content decoded."""
+    if isinstance(node, dict):
+        if node.get("contentMediaType") == "application/json":
+            return decode_contents(node.get("contentSchema", {}))
+        return {key: decode_contents(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [decode_contents(value) for value in node]
+    return node
 
 
 def events(body):
-    """The complete events of a Server-Sent Events body (a last one cut off by the end of the read is left out)."""
+    """The complete events of a Server-Sent Events body, as a client reads them (`event`, `data`, `id` as given); a
+    last one cut off by the end of the read is left out."""
     found = []
     for block in body.split("\n\n")[:-1]:
         fields = {}
@@ -94,8 +132,12 @@ def events(body):
                 continue
             name, _, value = line.partition(":")
             fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
-        if "data" in fields:
-            found.append((fields.get("event", ["message"])[0], "\n".join(fields["data"]), fields.get("id", [None])[0]))
+        if "data" not in fields:
+            continue
+        event = {name: values[-1] for name, values in fields.items() if name != "data"}
+        event["data"] = "\n".join(fields["data"])
+        event.setdefault("event", "message")
+        found.append(event)
     return found
 
 
@@ -135,37 +177,29 @@ def check(spec, exchange):
     content = response.get("content")
     if not content:
         return [] if not data else [f"status {status} of {method} {template} has no body, but {len(data)} bytes came"]
-    # openapi-core reads an event stream's body as text, and every other as bytes.
-    payload = body if content_type == "text/event-stream" else data
+    if content_type == "text/event-stream":
+        media = content.get(content_type)
+        if media is None:
+            return [f"{content_type} is not a content type of status {status} of {method} {template}"]
+        problems = []
+        for number, event in enumerate(events(body)):
+            try:
+                event["data"] = json.loads(event["data"])
+            except ValueError:
+                problems.append(f"event #{number} ({event['event']}): its data is not JSON: {event['data'][:120]}")
+                continue
+            problems += [f"event #{number} ({event['event']}): {message}"
+                         for message in spec.validate(media["schema"], event, decoded=True)]
+        return problems
     try:
-        spec.api.validate_response(request, MockResponse(payload, status_code=status, content_type=content_type))
+        spec.api.validate_response(request, MockResponse(data, status_code=status, content_type=content_type))
     except Exception as error:  # openapi-core's many error types all say what is wrong
         schema_errors = getattr(error, "schema_errors", None) or getattr(error.__cause__, "schema_errors", None)
         if schema_errors:
             return [f"{type(error).__name__} at /{'/'.join(map(str, problem.absolute_path))}: {problem.message}"
                     for problem in schema_errors]
         return [f"{type(error).__name__}: {error}"]
-
-    problems = []
-    if content_type == "text/event-stream":
-        media = content["text/event-stream"]
-        by_event, by_topic = media.get("x-events"), media.get("x-topics")
-        for name, text, _ in events(body):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                problems.append(f"event {name}: its data is not JSON: {text[:120]}")
-                continue
-            if by_event is not None:
-                schema = by_event.get(name)
-                if schema is None:
-                    problems.append(f"event {name} is not one of the stream's events ({sorted(by_event)})")
-                    continue
-                problems += [f"event {name}: {message}" for message in spec.validate(schema, value)]
-            for pattern, schema in (by_topic or {}).items():
-                if fnmatch.fnmatchcase(name, pattern):
-                    problems += [f"event {name}: {message}" for message in spec.validate(schema, value)]
-    return problems
+    return []
 
 
 def main():
@@ -193,8 +227,10 @@ def main():
             via = f" via {exchange['via']}" if exchange.get("via") else ""
             print(f"MISMATCH {exchange['server']} {exchange['method']} {exchange['path']} -> {exchange['status']} "
                   f"({exchange.get('content_type')}){via}, in test {exchange.get('test')}:", file=sys.stderr)
-            for problem in problems:
+            for problem in problems[:8]:
                 print(f"    {problem}", file=sys.stderr)
+            if len(problems) > 8:
+                print(f"    … and {len(problems) - 8} more", file=sys.stderr)
             print(f"    body: {(exchange.get('body') or '')[:300]!r}", file=sys.stderr)
 
     operations = {(method, template) for _, method, _, template, _ in spec.routes}
