@@ -87,7 +87,7 @@ api-exchanges-check: venv
 	$(VENV_PYTHON) Tests/api/check_exchanges.py $(API_SPEC) $(API_EXCHANGES)
 
 api-check: venv
-	$(SWIFT) build --product orchestrate
+	$(SWIFT) build --build-tests
 	$(VENV_PYTHON) Tests/api/run_schemathesis.py --binary $(BIN) --spec $(API_SPEC) --report-dir .build/api-check \
 	    --max-time $(API_CHECK_SECONDS) --examples $(API_CHECK_EXAMPLES) $(if $(API_CHECK_SEED),--seed $(API_CHECK_SEED))
 

@@ -149,12 +149,7 @@ struct ControlAPI: Sendable {
     }
 
     /// A refusal hummingbird made (`error`) as a `ControlError`: `noRoute` for a 404, `tooLarge` for a 413.
-    static func refusal(
-        _ error: any HTTPResponseError,
-        to request: Request,
-        noRoute: String,
-        tooLarge: String
-    ) -> Response {
+    static func refusal(_ error: any HTTPResponseError, noRoute: String, tooLarge: String) -> Response {
         switch error.status {
         case .notFound: Self.error(.notFound, noRoute)
         case .contentTooLarge: Self.error(.contentTooLarge, tooLarge)
@@ -194,7 +189,6 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             return ControlAPI.refusal(
                 error,
-                to: request,
                 noRoute: "no route \(request.method) \(path) in the v1 API",
                 tooLarge: "the request's body is over \(ControlAPI.maxBody) bytes"
             )
@@ -218,7 +212,6 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             return ControlAPI.refusal(
                 error,
-                to: request,
                 noRoute: "no route \(request.method) \(request.uri.path)",
                 tooLarge: tooLarge
             )
