@@ -22,10 +22,8 @@ setup:
 	fi
 	@$(MAKE) --no-print-directory venv
 
-# The tests' Python tools (jsonschema, openapi-spec-validator, openapi-core, Schemathesis), pinned in
-# Tests/python-requirements.txt, in a virtual environment of their own, .build/venv: never the system's Python. Made
-# once, and installed again when the requirements change (the stamp file is older then). Debian's python3 needs its
-# python3-venv package for `python3 -m venv`; it is installed when missing.
+# The tests' Python tools, pinned in Tests/python-requirements.txt, in .build/venv rather than the system's Python;
+# installed again when that file changes. Debian's python3 needs python3-venv for it, installed when missing.
 VENV := .build/venv
 VENV_PYTHON := $(CURDIR)/$(VENV)/bin/python
 PYTHON_REQUIREMENTS := Tests/python-requirements.txt
@@ -49,12 +47,11 @@ $(VENV)/installed.stamp: $(PYTHON_REQUIREMENTS)
 build: setup
 	$(SWIFT) build
 
-# The whole suite: the formatting check, the API description's own check (`make api-spec`), the unit and end-to-end
-# tests with the built binary (every HTTP exchange of theirs recorded in API_EXCHANGES, then checked against the
-# description: `make api-exchanges-check`), Schemathesis against a live supervisor (`make api-check`, about 2
-# minutes), the custom-kind example end to end, every benchmark section in quick form with the release binary (`make
-# bench-smoke`; TEST_BENCH=0 skips it), then the reliability suite's fuzzers in bounded form: 60 s each
-# (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
+# The whole suite: the formatting check, the API description's check (`api-spec`), the unit and end-to-end tests with
+# the built binary, their HTTP exchanges checked against the description (`api-exchanges-check`), Schemathesis against
+# a live supervisor (`api-check`), the custom-kind example end to end, every benchmark section in quick form with the
+# release binary (`make bench-smoke`; TEST_BENCH=0 skips it), then the reliability suite's fuzzers in bounded form:
+# 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
 test: setup lint api-spec
@@ -67,13 +64,10 @@ test: setup lint api-spec
 	@if [ "$(TEST_BENCH)" != 0 ]; then $(MAKE) --no-print-directory bench-smoke; fi
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 
-# The HTTP APIs' description, schemas/control-api.openapi.yaml (docs/control-api.md is its manual), kept true three
-# ways: openapi-spec-validator checks the file itself (`api-spec`); every exchange the end-to-end tests had with the
-# control API and with rpc daemons, recorded in API_EXCHANGES, must match it (`api-exchanges-check`: status, content
-# type, body, each event of a stream); and Schemathesis fuzzes a live supervisor's control.http and rpc daemon
-# against it (`api-check`: every operation but `down`, every check but the 405 ones; Tests/api/run_schemathesis.py
-# says why). API_CHECK_SECONDS bounds each of its two runs (rpc, then control); API_CHECK_EXAMPLES caps the test
-# cases per operation and phase; API_CHECK_SEED repeats a run. Its logs and reports go to .build/api-check/.
+# The HTTP APIs' description, schemas/control-api.openapi.yaml, kept true three ways: openapi-spec-validator checks
+# the file (`api-spec`); the exchanges the end-to-end tests recorded in API_EXCHANGES must match it
+# (`api-exchanges-check`); Schemathesis fuzzes a live supervisor against it (`api-check`, Tests/api/run_schemathesis.py:
+# API_CHECK_SECONDS for each of its two runs, API_CHECK_SEED to repeat one; reports in .build/api-check/).
 API_SPEC := schemas/control-api.openapi.yaml
 API_EXCHANGES := $(CURDIR)/.build/api-exchanges
 API_CHECK_SECONDS ?= 45

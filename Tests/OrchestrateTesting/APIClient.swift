@@ -122,33 +122,6 @@ public enum APIClient {
         }
     }
 
-    /// The same, with a body of bytes.
-    public static func send(
-        _ method: String,
-        _ path: String,
-        to server: APIServer,
-        bytes: Data,
-        contentType: String?,
-        headers: [String: String] = [:],
-        timeout: Duration = .seconds(10)
-    ) async throws -> APIResponse {
-        let test = Test.current?.name
-        return try await offPool {
-            try sendBlocking(
-                method,
-                path,
-                to: server,
-                body: bytes,
-                contentType: contentType,
-                headers: headers,
-                timeout: timeout,
-                streaming: false,
-                offSpec: false,
-                test: test
-            )
-        }
-    }
-
     /// Opens an event stream (`GET path`) that reads until ``APIStream/close()``.
     public static func openStream(
         _ path: String,

@@ -37,8 +37,8 @@ class Spec:
         with open(path) as handle:
             self.document = yaml.safe_load(handle)
         self.api = OpenAPI.from_dict(self.document)
-        # The events of a stream are validated with their data's JSON decoded: in this copy, a schema with a
-        # `contentSchema` is replaced by that schema.
+        # The events of a stream are validated with their data's JSON decoded, against this copy, in which each schema
+        # of JSON text stands for the schema of what the text holds.
         decoded = decode_contents(copy.deepcopy(self.document))
         self.registry = Registry().with_resources([
             ("urn:spec", Resource.from_contents(self.document, default_specification=DRAFT202012)),
@@ -147,13 +147,13 @@ def check(spec, exchange):
     url = urlsplit(exchange["path"])
     path, query = url.path, parse_qs(url.query, keep_blank_values=True)
     status, content_type = exchange["status"], exchange.get("content_type")
-    body = exchange.get("body")
+    body = exchange.get("body") or ""
     data = base64.b64decode(exchange["body_base64"]) if "body_base64" in exchange else body.encode()
 
     if exchange.get("off_spec"):
         if spec.route(server, method, path):
             return [f"marked off the spec, but {method} {path} is an operation of the {server} server"]
-        problems = [] if status == 404 else [f"status {status}, expected 404 for a route no server has"]
+        problems = [] if status == 404 else [f"status {status}, expected 404 for a route the server does not have"]
         try:
             problems += spec.validate({"$ref": "#/components/schemas/ControlError"}, json.loads(data))
         except ValueError:
