@@ -5,12 +5,12 @@ SWIFT ?= swift
 BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
-.PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs clean fuzz test-reliability \
-	custom-kind-check
+.PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs \
+	clean fuzz test-reliability custom-kind-check venv api-spec api-exchanges-check api-check
 
 all: build
 
-# libyaml (the one system package) and Python's jsonschema (used by the tests to check the schema).
+# libyaml (the one system package), and the tests' Python tools in .build/venv (`make venv`).
 setup:
 	@if ! pkg-config --exists yaml-0.1 2>/dev/null; then \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -20,33 +20,78 @@ setup:
 	        echo "setup: libyaml is missing; install it with: sudo apt-get install libyaml-dev pkg-config" >&2; exit 1; \
 	    fi; \
 	fi
-	@if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then \
-	    echo "setup: installing the Python jsonschema package"; \
-	    python3 -m pip install -q jsonschema || { echo "setup: install it with: python3 -m pip install jsonschema" >&2; exit 1; }; \
+	@$(MAKE) --no-print-directory venv
+
+# The tests' Python tools, pinned in Tests/python-requirements.txt, in .build/venv rather than the system's Python;
+# installed again when that file changes. Debian's python3 needs python3-venv for it, installed when missing.
+VENV := .build/venv
+VENV_PYTHON := $(CURDIR)/$(VENV)/bin/python
+PYTHON_REQUIREMENTS := Tests/python-requirements.txt
+
+venv: $(VENV)/installed.stamp
+
+$(VENV)/installed.stamp: $(PYTHON_REQUIREMENTS)
+	@if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        echo "venv: installing python3-venv"; \
+	        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; \
+	    else \
+	        echo "venv: Python's venv module is missing; install it with: sudo apt-get install python3-venv" >&2; exit 1; \
+	    fi; \
 	fi
+	@if [ ! -x $(VENV_PYTHON) ]; then echo "venv: making $(VENV)"; python3 -m venv $(VENV); fi
+	@echo "venv: installing $(PYTHON_REQUIREMENTS) into $(VENV)"
+	@$(VENV_PYTHON) -m pip install -q --disable-pip-version-check -r $(PYTHON_REQUIREMENTS)
+	@touch $@
 
 build: setup
 	$(SWIFT) build
 
-# The whole suite: the formatting check, the unit and end-to-end tests with the built binary, the custom-kind example
-# end to end, `make install` into a temporary folder (install-check), every benchmark section in quick form with the
+# The whole suite: the formatting check, the API description's check (`api-spec`), the unit and end-to-end tests with
+# the built binary, their HTTP exchanges checked against the description (`api-exchanges-check`), Schemathesis against
+# a live supervisor (`api-check`), the custom-kind example end to end, `make install` into a temporary folder
+# (`install-check`), every benchmark section in quick form with the
 # release binary (`make bench-smoke`; TEST_BENCH=0 skips it), then the reliability suite's fuzzers in bounded form:
 # 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
-test: setup lint
+test: setup lint api-spec
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	rm -rf $(API_EXCHANGES)
+	ORCHESTRATE_API_EXCHANGES=$(API_EXCHANGES) ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) $(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory api-exchanges-check
+	$(MAKE) --no-print-directory api-check
 	$(MAKE) --no-print-directory custom-kind-check
 	$(MAKE) --no-print-directory install-check
 	@if [ "$(TEST_BENCH)" != 0 ]; then $(MAKE) --no-print-directory bench-smoke; fi
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 
+# The HTTP APIs' description, schemas/control-api.openapi.yaml, kept true three ways: openapi-spec-validator checks
+# the file (`api-spec`); the exchanges the end-to-end tests recorded in API_EXCHANGES must match it
+# (`api-exchanges-check`); Schemathesis fuzzes a live supervisor against it (`api-check`, Tests/api/run_schemathesis.py:
+# API_CHECK_SECONDS for each of its two runs, API_CHECK_SEED to repeat one; reports in .build/api-check/).
+API_SPEC := schemas/control-api.openapi.yaml
+API_EXCHANGES := $(CURDIR)/.build/api-exchanges
+API_CHECK_SECONDS ?= 45
+API_CHECK_EXAMPLES ?= 20
+API_CHECK_SEED ?=
+
+api-spec: venv
+	$(VENV)/bin/openapi-spec-validator $(API_SPEC)
+
+api-exchanges-check: venv
+	$(VENV_PYTHON) Tests/api/check_exchanges.py $(API_SPEC) $(API_EXCHANGES)
+
+api-check: venv
+	$(SWIFT) build --build-tests
+	$(VENV_PYTHON) Tests/api/run_schemathesis.py --binary $(BIN) --spec $(API_SPEC) --report-dir .build/api-check \
+	    --max-time $(API_CHECK_SECONDS) --examples $(API_CHECK_EXAMPLES) $(if $(API_CHECK_SEED),--seed $(API_CHECK_SEED))
+
 # A kind of daemon from outside (examples/custom-kind): a package that depends on this one, adds the http-check kind
 # and builds its own orchestrate (`orchestrate-custom`), checked end to end by its check.sh.
 custom-kind-check: setup
 	$(SWIFT) build --package-path examples/custom-kind
-	examples/custom-kind/check.sh
+	ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) examples/custom-kind/check.sh
 
 # `make install` into a temporary PREFIX, checked (Tests/install-check.sh): the man pages render with man -l, the
 # completion scripts load in bash, zsh and fish (the shells are installed with apt when missing and possible), and
@@ -149,12 +194,19 @@ fuzz: setup
 	done
 
 # The reliability suite: the fuzzers (FUZZ_SECONDS each, 10 minutes unless told otherwise), the fault and
-# security tests with the built binary, and the unit tests under AddressSanitizer and LeakSanitizer (their own
-# build in .build-asan; the end-to-end tests are left out there, as each run of an instrumented binary reports
-# the Swift runtime's own allocations at exit). LSAN suppressions: Tests/lsan.supp.
+# security tests with the built binary, Schemathesis against a live supervisor for longer (RELIABILITY_API_SECONDS
+# each for the rpc and the control run, up to RELIABILITY_API_EXAMPLES test cases per operation and phase), and the
+# unit tests under AddressSanitizer and LeakSanitizer (their own build in .build-asan; the end-to-end tests are left
+# out there, as each run of an instrumented binary reports the Swift runtime's own allocations at exit). LSAN
+# suppressions: Tests/lsan.supp.
+RELIABILITY_API_SECONDS ?= 300
+RELIABILITY_API_EXAMPLES ?= 200
+
 test-reliability: fuzz
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter 'FaultEndToEndTests|SecurityEndToEndTests|ProcessEndToEndTests'
+	$(MAKE) --no-print-directory api-check API_CHECK_SECONDS=$(RELIABILITY_API_SECONDS) \
+	    API_CHECK_EXAMPLES=$(RELIABILITY_API_EXAMPLES)
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp:print_suppressions=0 \
 	    $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip 'EndToEndTests\.'

@@ -247,29 +247,18 @@ extension SupervisorBinaryTests {
 
         @Test func theEventStreamAndTheLogRecordEachReloadWithItsPlan() async throws {
             try await Supervisor.withSupervisor("reload: manual\ndaemons:\n" + Self.long("one")) { directory in
-                // A streaming client on the control socket, ended by PID below.
-                let output = try directory.write("events.txt", "")
-                let curl = Process()
-                curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                curl.arguments = [
-                    "curl", "-sN", "--max-time", "60", "--unix-socket", directory.url(".orchestrate/orchestrate.sock"),
-                    "http://localhost/v1/events",
-                ]
-                curl.standardOutput = FileHandle(forWritingAtPath: output)
-                try curl.run()
-                defer {
-                    kill(curl.processIdentifier, SIGKILL)
-                    curl.waitUntilExit()
-                }
-                #expect(await waitUntil { Supervisor.lines(directory, "events.txt").contains("event: daemon") })
+                // A streaming client on the control socket, ended (by its PID) below.
+                let stream = try APIClient.openStream(
+                    "/v1/events",
+                    on: .controlSocket(directory.url(".orchestrate/orchestrate.sock"))
+                )
+                defer { stream.close() }
+                #expect(await waitUntil { stream.lines.contains("event: daemon") })
                 try directory.write("daemons.yaml", "reload: manual\ndaemons:\n" + Self.long("one") + Self.long("two"))
                 let reload = try await E2E.run(["reload"], in: directory.path)
                 #expect(reload.status == 0, "\(reload.stderr)")
-                #expect(
-                    await waitUntil { Supervisor.lines(directory, "events.txt").contains("event: reload") },
-                    "\(Supervisor.lines(directory, "events.txt"))"
-                )
-                let lines = Supervisor.lines(directory, "events.txt")
+                #expect(await waitUntil { stream.lines.contains("event: reload") }, "\(stream.lines)")
+                let lines = stream.lines
                 let data = try #require(lines.drop { $0 != "event: reload" }.dropFirst().first)
                 let event = try E2E.jsonObject(String(data.dropFirst("data: ".count)))
                 #expect(event["ok"] as? Bool == true)

@@ -33,7 +33,8 @@ struct SchemaCommandTests {
         #expect(result.stdout.hasPrefix("{"))
     }
 
-    /// Validates each YAML file against the schema with Python's jsonschema; prints `OK path` or `INVALID path`.
+    /// Validates each YAML file against the schema with Python's jsonschema (the tests' Python, `E2E.python()`); prints
+    /// `OK path` or `INVALID path`.
     private static let checker = """
         import json, sys, yaml, jsonschema
         schema = json.load(open(sys.argv[1]))
@@ -48,7 +49,7 @@ struct SchemaCommandTests {
     private func check(_ files: [String], in directory: TemporaryDirectory) async throws -> CommandResult {
         let script = try directory.write("check.py", Self.checker)
         let schema = E2E.repositoryRoot() + "/schemas/daemons.schema.json"
-        return try TestProcess.run(["python3", script, schema] + files)
+        return try TestProcess.run([try E2E.python(), script, schema] + files)
     }
 
     @Test func examplesValidateAgainstTheSchema() async throws {

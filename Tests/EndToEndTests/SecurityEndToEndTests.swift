@@ -79,20 +79,15 @@ extension SupervisorBinaryTests {
                 let status = try await Supervisor.status(directory)
                 let listen = try #require((status["core"]?["health"] as? [String: String])?["listen"])
                 // A wrong key is refused, the right one works: the key is in use.
-                let wrong = try TestProcess.run(
-                    [
-                        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope",
-                        "http://\(listen)/methods",
-                    ]
+                let wrong = try await APIClient.send("GET", "/methods", to: .rpc(listen, key: "nope"))
+                #expect(wrong.status == 401)
+                let right = try await APIClient.send(
+                    "POST",
+                    "/rpc",
+                    to: .rpc(listen, key: key),
+                    body: #"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":1}}"#
                 )
-                #expect(wrong.stdout == "401")
-                let right = try TestProcess.run(
-                    [
-                        "curl", "-s", "-H", "Authorization: Bearer \(key)", "-d",
-                        #"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"a":1}}"#, "http://\(listen)/rpc",
-                    ]
-                )
-                #expect(right.stdout.contains(#""result""#), "\(right.stdout)")
+                #expect(right.text.contains(#""result""#), "\(right.text)")
 
                 var shown: [String] = []
                 for arguments in [["config"], ["config", "--json"], ["status"], ["status", "--json"], ["logs"]] {
@@ -135,15 +130,8 @@ extension SupervisorBinaryTests {
                     }
                     // Both supervisors still answer on their own sockets, and the holder on its socket.
                     #expect(try await Supervisor.status(first)["holder"]?["state"] as? String == "running")
-                    let health = try await offPool {
-                        try TestProcess.run(
-                            [
-                                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", victim,
-                                "http://x/health",
-                            ]
-                        )
-                    }
-                    #expect(health.stdout == "200")
+                    let health = try await APIClient.send("GET", "/health", to: .rpcSocket(victim))
+                    #expect(health.status == 200)
                 }
             }
         }

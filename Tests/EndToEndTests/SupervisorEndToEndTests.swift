@@ -382,15 +382,13 @@ extension SupervisorBinaryTests {
                 _ = try? E2E.run(["down"], in: directory.path)
                 if let pid = Self.lockHolder(directory) { kill(pid, SIGKILL) }
             }
-            let url = "http://127.0.0.1:\(port)/v1/status"
-            let anonymous = try TestProcess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url])
-            #expect(anonymous.stdout == "401")
-            let wrong = try TestProcess.run([
-                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer nope", url,
-            ])
-            #expect(wrong.stdout == "401")
-            let allowed = try TestProcess.run(["curl", "-s", "-H", "Authorization: Bearer s3cret", url])
-            let document = try E2E.jsonObject(allowed.stdout)
+            let server = APIServer.controlHTTP("127.0.0.1:\(port)")
+            let anonymous = try await APIClient.send("GET", "/v1/status", to: server)
+            #expect(anonymous.status == 401)
+            let wrong = try await APIClient.send("GET", "/v1/status", to: server.with(key: "nope"))
+            #expect(wrong.status == 401)
+            let allowed = try await APIClient.send("GET", "/v1/status", to: server.with(key: "s3cret"))
+            let document = try allowed.object()
             #expect((document["daemons"] as? [[String: Any]])?.first?["name"] as? String == "t")
         }
 

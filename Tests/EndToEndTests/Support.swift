@@ -25,7 +25,9 @@ enum E2E {
         in directory: String,
         environment extra: [String: String] = [:]
     ) throws -> CommandResult {
-        try TestProcess.orchestrate(arguments, in: directory, environment: environment(extra))
+        let result = try TestProcess.orchestrate(arguments, in: directory, environment: environment(extra))
+        recordStatusDocument(arguments, result)
+        return result
     }
 
     /// The same, for async tests: the wait happens on a thread of its own, so it does not hold one of the few
@@ -36,7 +38,18 @@ enum E2E {
         environment extra: [String: String] = [:]
     ) async throws -> CommandResult {
         let environment = environment(extra)
-        return try await offPool { try TestProcess.orchestrate(arguments, in: directory, environment: environment) }
+        let result = try await offPool {
+            try TestProcess.orchestrate(arguments, in: directory, environment: environment)
+        }
+        recordStatusDocument(arguments, result)
+        return result
+    }
+
+    /// What `status --json` printed (the body of its `GET /v1/status`, as the supervisor wrote it) goes to the record
+    /// of exchanges, so the status documents of every scenario are checked against the API's description too.
+    private static func recordStatusDocument(_ arguments: [String], _ result: CommandResult) {
+        guard result.status == 0, arguments.suffix(2) == ["status", "--json"] else { return }
+        ExchangeLog.recordStatusCommand(result.stdout)
     }
 
     /// Writes `manifest` as `daemons.yaml` in a new folder, runs `body`, then removes the folder.
@@ -59,6 +72,26 @@ enum E2E {
         defer { directory.remove() }
         try directory.write("daemons.yaml", manifest)
         return try await body(directory)
+    }
+
+    /// The Python with the tests' tools (jsonschema, PyYAML): `ORCHESTRATE_TEST_PYTHON`, which `make test` sets, else
+    /// the virtual environment `make venv` makes in the package's .build/venv. Never the system's Python, which need
+    /// not have them.
+    static func python() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_PYTHON"], !path.isEmpty { return path }
+        let path = repositoryRoot() + "/.build/venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw MissingTool(
+                description: "the tests' Python tools are missing: run `make venv`, which installs "
+                    + "Tests/python-requirements.txt into .build/venv (or set ORCHESTRATE_TEST_PYTHON)"
+            )
+        }
+        return path
+    }
+
+    /// A tool the tests need is not installed.
+    struct MissingTool: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Parses `text` as one JSON object.

@@ -38,7 +38,8 @@ grep -q "unknown key 'missez' in an http-check daemon; did you mean 'misses'?" b
 
 # schema: it has the kind, and an independent validator accepts the manifest and refuses the bad one with it.
 "$bin" schema >schema.json
-python3 - schema.json "$manifest" bad.yaml <<'PY' || fail "the schema check failed"
+# Python's jsonschema, from the test tools' virtual environment when make names it.
+"${ORCHESTRATE_TEST_PYTHON:-python3}" - schema.json "$manifest" bad.yaml <<'PY' || fail "the schema check failed"
 import json, sys, yaml, jsonschema
 schema = json.load(open(sys.argv[1]))
 assert "http-check" in schema["$defs"], "no http-check in $defs"

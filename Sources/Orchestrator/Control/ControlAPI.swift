@@ -8,6 +8,9 @@ import Synchronization
 /// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (the supervisor's event stream as
 /// Server-Sent Events). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
 struct ControlAPI: Sendable {
+    /// The largest body a request may have (a reload's environment is the largest there is).
+    static let maxBody = 4 << 20
+
     let supervisor: Supervisor
     /// The key every request must carry (`control.http` with `control.api_key_env`); nil on the Unix socket,
     /// which its 0600 mode protects.
@@ -39,7 +42,7 @@ struct ControlAPI: Sendable {
         }
         router.get("/v1/events") { _, _ in events() }
         router.post("/v1/reload") { request, _ in
-            let bytes = try await request.body.collect(upTo: 4 << 20)
+            let bytes = try await request.body.collect(upTo: Self.maxBody)
             let body: ReloadBody
             do {
                 body =
@@ -56,8 +59,8 @@ struct ControlAPI: Sendable {
             return try Self.json(outcome, status: outcome.ok ? .ok : .unprocessableContent)
         }
         router.post("/v1/daemons/:name/:action") { request, context in
-            let name = try context.parameters.require("name")
-            let action = try context.parameters.require("action")
+            let name = try pathParameter("name", of: context)
+            let action = try pathParameter("action", of: context)
             switch action {
             case "trigger":
                 return await trigger(
@@ -144,6 +147,25 @@ struct ControlAPI: Sendable {
     static func error(_ failure: ControlFailure) -> Response {
         error(HTTPResponse.Status(code: failure.status), failure.message, suggestion: failure.suggestion)
     }
+
+    /// A refusal hummingbird made (`error`) as a `ControlError`: `noRoute` for a 404, `tooLarge` for a 413.
+    static func refusal(_ error: any HTTPResponseError, noRoute: String, tooLarge: String) -> Response {
+        switch error.status {
+        case .notFound: Self.error(.notFound, noRoute)
+        case .contentTooLarge: Self.error(.contentTooLarge, tooLarge)
+        default: Self.error(error.status, (error as? HTTPError)?.body ?? error.status.reasonPhrase)
+        }
+    }
+}
+
+/// A path parameter, percent-decoded: `/cache/my%20key` names the key `my key`, as the client that encoded its URL
+/// meant. One that is not valid percent-encoding is refused (400).
+func pathParameter(_ name: String, of context: some RequestContext) throws -> String {
+    let raw = try context.parameters.require(name)
+    guard let decoded = raw.removingPercentEncoding else {
+        throw HTTPError(.badRequest, message: "'\(raw)' in the path is not valid percent-encoding")
+    }
+    return decoded
 }
 
 /// Answers any path outside `/v1/` with a clear error instead of a bare 404: a client speaking another version
@@ -164,8 +186,35 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         do {
             return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
-            return ControlAPI.error(.notFound, "no route \(request.method) \(path) in the v1 API")
+        } catch let error as any HTTPResponseError {
+            return ControlAPI.refusal(
+                error,
+                noRoute: "no route \(request.method) \(path) in the v1 API",
+                tooLarge: "the request's body is over \(ControlAPI.maxBody) bytes"
+            )
+        }
+    }
+}
+
+/// Answers the refusals hummingbird makes itself (no route for a path or its method, a body over the limit) with a
+/// `ControlError` body, as every other refusal of the rpc kind's routes is answered, instead of an empty one.
+struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The sentence of a 413.
+    let tooLarge: String
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            return ControlAPI.refusal(
+                error,
+                noRoute: "no route \(request.method) \(request.uri.path)",
+                tooLarge: tooLarge
+            )
         }
     }
 }

@@ -28,7 +28,7 @@ extension RPCDaemon {
     /// `PREFIX.*` allowed, `Last-Event-ID` replays what the client missed from the bus's buffer).
     func addEventRoutes(to router: Router<BasicRequestContext>) {
         router.post("/events/:topic") { request, context in
-            let topic = try context.parameters.require("topic")
+            let topic = try pathParameter("topic", of: context)
             guard EventBus.isValidTopic(topic) else {
                 return Self.problem(.badRequest, "'\(topic)' is not a topic: letters, digits, '.', '_', ':' and '-'")
             }
@@ -41,7 +41,7 @@ extension RPCDaemon {
         }
         // Both routes name the parameter alike: hummingbird refuses two names at one place of a path.
         router.get("/events/:topic") { request, context in
-            let pattern = try context.parameters.require("topic")
+            let pattern = try pathParameter("topic", of: context)
             guard EventBus.isValidPattern(pattern) else {
                 return Self.problem(.badRequest, "'\(pattern)' is not a topic pattern: a topic, '*', or 'PREFIX.*'")
             }

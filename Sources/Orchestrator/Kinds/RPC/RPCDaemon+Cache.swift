@@ -7,7 +7,7 @@ extension RPCDaemon {
     /// `GET|PUT|DELETE /cache/KEY` (raw bytes, their content type kept, `?ttl=30s`) and `DELETE /cache`.
     func addCacheRoutes(to router: Router<BasicRequestContext>) {
         router.get("/cache/:key") { _, context in
-            let key = try context.parameters.require("key")
+            let key = try pathParameter("key", of: context)
             guard let entry = cache.get(key) else { return Self.problem(.notFound, "no cache entry '\(key)'") }
             return Response(
                 status: .ok,
@@ -16,7 +16,7 @@ extension RPCDaemon {
             )
         }
         router.put("/cache/:key") { request, context in
-            let key = try context.parameters.require("key")
+            let key = try pathParameter("key", of: context)
             var ttl: Duration?
             if let text = request.uri.queryParameters["ttl"] {
                 guard let parsed = DurationText.parse(String(text)), parsed > .zero else {
@@ -40,8 +40,9 @@ extension RPCDaemon {
             return Response(status: .noContent)
         }
         router.delete("/cache/:key") { _, context in
-            let key = try context.parameters.require("key")
-            return Response(status: cache.delete(key) ? .noContent : .notFound)
+            let key = try pathParameter("key", of: context)
+            guard cache.delete(key) else { return Self.problem(.notFound, "no cache entry '\(key)'") }
+            return Response(status: .noContent)
         }
         router.delete("/cache") { _, _ in
             cache.clear()

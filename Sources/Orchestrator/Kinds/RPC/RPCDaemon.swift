@@ -64,6 +64,9 @@ public struct RPCDaemon: DaemonService {
         if let key {
             router.add(middleware: APIKeyMiddleware(key: key, open: ["/health"], what: "this daemon's API key"))
         }
+        router.add(
+            middleware: ErrorBodyMiddleware(tooLarge: "the request's body is over max_body (\(rpc.maxBody) bytes)")
+        )
         // The answer is encoded again only when a record changed or a second of uptime passed: a health check is
         // read far more often than it changes, and encoding it each time was most of the cost of a call.
         let healthAnswer = Mutex<(generation: UInt64, uptime: Int64, body: ByteBuffer)?>(nil)
