@@ -10,7 +10,7 @@ EXAMPLE := examples/daemons.yaml
 
 all: build
 
-# libyaml (the one system package), and the tests' Python tools in .build/venv (`make venv`).
+# libyaml, the one system package. The tests' Python tools are `make venv`'s, which `make run` does not need.
 setup:
 	@if ! pkg-config --exists yaml-0.1 2>/dev/null; then \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -20,7 +20,6 @@ setup:
 	        echo "setup: libyaml is missing; install it with: sudo apt-get install libyaml-dev pkg-config" >&2; exit 1; \
 	    fi; \
 	fi
-	@$(MAKE) --no-print-directory venv
 
 # The tests' Python tools, pinned in Tests/python-requirements.txt, in .build/venv rather than the system's Python;
 # installed again when that file changes. Debian's python3 needs python3-venv for it, installed when missing.
@@ -55,7 +54,7 @@ build: setup
 # 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
-test: setup lint api-spec
+test: setup venv lint api-spec
 	$(SWIFT) build --build-tests
 	rm -rf $(API_EXCHANGES)
 	ORCHESTRATE_API_EXCHANGES=$(API_EXCHANGES) ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) $(SWIFT) test --skip-build
@@ -89,7 +88,7 @@ api-check: venv
 
 # A kind of daemon from outside (examples/custom-kind): a package that depends on this one, adds the http-check kind
 # and builds its own orchestrate (`orchestrate-custom`), checked end to end by its check.sh.
-custom-kind-check: setup
+custom-kind-check: setup venv
 	$(SWIFT) build --package-path examples/custom-kind
 	ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) examples/custom-kind/check.sh
 
