@@ -6,7 +6,7 @@ BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
 .PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs \
-	clean fuzz test-reliability custom-kind-check venv api-spec api-exchanges-check api-check
+	clean fuzz test-reliability custom-kind-check venv imports-check api-spec api-exchanges-check api-check
 
 all: build
 
@@ -54,7 +54,7 @@ build: setup
 # 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
-test: setup venv lint api-spec
+test: setup venv lint imports-check api-spec
 	$(SWIFT) build --build-tests
 	rm -rf $(API_EXCHANGES)
 	ORCHESTRATE_API_EXCHANGES=$(API_EXCHANGES) ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) $(SWIFT) test --skip-build
@@ -111,7 +111,7 @@ run: build
 	$(BIN) -f $(EXAMPLE) validate
 	CORE_API_KEY="$${CORE_API_KEY:-dev-key}" $(BIN) -f $(EXAMPLE) up
 
-# The binary to install: optimized, with the Swift runtime and Foundation linked in (no libswiftCore.so to load at
+# The binary to install: optimized, with the Swift runtime and FoundationEssentials linked in (no libswiftCore.so to load at
 # each start, which halves the start-up time of every command), in .build/release/. Only the product is built: the
 # test-support target (Tests/OrchestrateTesting) imports Testing, which a release build without tests cannot find.
 release: setup
@@ -213,6 +213,14 @@ test-reliability: fuzz
 # The formatting check a review would make: swift format's lint with the project's .swift-format, warnings as errors.
 lint:
 	$(SWIFT) format lint --strict --parallel --recursive Package.swift Sources Tests Fuzz/Sources examples/custom-kind/Sources
+
+# The product's modules import FoundationEssentials (or nothing), never the whole of Foundation, which would link
+# libFoundation, libFoundationInternationalization and ICU into every command (the tests may import it).
+imports-check:
+	@if grep -rn --include='*.swift' -E '^[[:space:]]*(@_exported )?import Foundation([[:space:]]|$$)' Sources; then \
+	    echo "imports-check: the lines above import Foundation into the product; import FoundationEssentials" >&2; \
+	    exit 1; \
+	fi
 
 format:
 	$(SWIFT) format --in-place --parallel --recursive Package.swift Sources Tests Fuzz/Sources examples/custom-kind/Sources

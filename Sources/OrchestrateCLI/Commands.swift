@@ -1,7 +1,11 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Manifest
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(

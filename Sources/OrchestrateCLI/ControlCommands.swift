@@ -1,8 +1,12 @@
 import ArgumentParser
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every command that talks to a running supervisor shares.
 ///

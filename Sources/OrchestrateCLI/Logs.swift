@@ -1,8 +1,12 @@
 import ArgumentParser
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,7 +54,7 @@ struct Logs: ParsableCommand {
         let width = selected.map(\.count).max() ?? 0
         func show(_ lines: [LogReader.Line]) {
             Terminal.out(
-                lines.map { $0.daemon.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.text + "\n" }
+                lines.map { $0.daemon.padded(to: width) + " | " + $0.text + "\n" }
                     .joined()
             )
         }

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+import DaemonKit
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `orchestrate` command line: parsing arguments and printing; all behaviour is in the libraries.
 struct Orchestrate: AsyncParsableCommand {
@@ -74,14 +79,14 @@ struct CommandFailure: Error {
 
 /// Writes to the standard streams through file descriptors (the C `stdout` global is not concurrency-safe).
 enum Terminal {
-    static func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    static func out(_ text: String) { FileBytes.write(Array(text.utf8), to: 1) }
 
     static func error(_ text: String) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
-        FileHandle.standardError.write(Data(("orchestrate: " + line).utf8))
+        FileBytes.write(Array(("orchestrate: " + line).utf8), to: 2)
     }
 
-    static func warning(_ text: String) { FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8)) }
+    static func warning(_ text: String) { FileBytes.write(Array(("warning: " + text + "\n").utf8), to: 2) }
 
     /// Whether standard output is a terminal.
     static var isTTY: Bool { isatty(1) == 1 }

@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Manifest
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `orchestrate` command line as a library: a program that adds kinds of daemon ships its own `orchestrate`
 /// with a `main` that calls ``main(kinds:arguments:)``:

@@ -1,7 +1,11 @@
 import ArgumentParser
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(

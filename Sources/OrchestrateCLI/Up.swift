@@ -1,9 +1,13 @@
 import ArgumentParser
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Logging
 import Manifest
 import Orchestrator
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,8 +78,7 @@ struct Up: AsyncParsableCommand {
             mirror = { name, line in
                 // The line starts with its timestamp; the terminal shows the daemon's name instead.
                 let text = line.drop { $0 != UInt8(ascii: " ") }.dropFirst()
-                let prefix = name.padding(toLength: width, withPad: " ", startingAt: 0) + " | "
-                FileHandle.standardOutput.write(Data(prefix.utf8) + Data(text))
+                FileBytes.write(Array((name.padded(to: width) + " | ").utf8) + text, to: 1)
             }
         }
         let supervisor = Supervisor(

@@ -1,5 +1,5 @@
 import CSupport
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -233,7 +233,7 @@ private enum OrphanReaperThread {
                 )
             }
             started = true
-            Thread.start(named: "orphan-reaper") { loop(descriptor, onReap) }
+            NamedThread.start(named: "orphan-reaper") { loop(descriptor, onReap) }
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How one run of a ``CommandRunner`` ended: the exit status or signal, why it ended, and when.
 public struct CommandRunResult: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 extension DispatchQueue {
     /// Where DaemonKit's timers fire: sleeps, stop escalations, the grace period of an output pipe. Their handlers
@@ -11,7 +11,7 @@ extension DispatchQueue {
     /// Runs `body`, which may block, on a thread of its own: a probe, a write to a child's stdin. Never on the
     /// global queue, for the reason given at ``timers``.
     static func runBlocking(_ body: @escaping @Sendable () -> Void) {
-        Thread.start(named: "blocking-call", body)
+        NamedThread.start(named: "blocking-call", body)
     }
 }
 

@@ -1,5 +1,5 @@
 import CSupport
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -45,7 +45,7 @@ final class OutputMonitor: Sendable {
         wakeup = EventDescriptor.make()
         precondition(epoll >= 0 && wakeup >= 0, "cannot create the output monitor's epoll and eventfd: errno \(errno)")
         precondition(csupport_epoll_add(epoll, wakeup, 0) == 0, "epoll_ctl: errno \(errno)")
-        Thread.start(named: "output-monitor") { [self] in self.loop() }
+        NamedThread.start(named: "output-monitor") { [self] in self.loop() }
     }
 
     /// Starts reading the non-blocking `descriptor`, which the monitor now owns and will close. `onEnd` runs once,
@@ -85,7 +85,7 @@ final class OutputMonitor: Sendable {
             // Cannot watch it: `onExit` waits for the exit itself, on a thread of its own, not this one.
             _ = state.withLock { $0.registrations.removeValue(forKey: id) }
             closeFileDescriptor(descriptor)
-            Thread.start(named: "exit-wait") { onExit() }
+            NamedThread.start(named: "exit-wait") { onExit() }
         }
     }
 

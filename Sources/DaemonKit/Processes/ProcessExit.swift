@@ -1,5 +1,5 @@
 import CSupport
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +30,7 @@ enum ProcessExit {
                 OutputMonitor.shared.watchExit(pidfd, onExit: reap)
             } else {
                 // No pidfd (a kernel before 5.3): a thread of its own blocks in waitpid.
-                Thread.start(named: "exit-wait") { reap() }
+                NamedThread.start(named: "exit-wait") { reap() }
             }
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A command that has been spawned and has not been reaped yet, handed to the `onStart` callback of
 /// ``CommandRunner/run(onStart:output:)`` so the supervisor can record its process IDs and stop it.

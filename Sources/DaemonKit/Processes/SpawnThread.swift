@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The threads every command is spawned from, for the life of the process.
@@ -20,7 +20,7 @@ final class SpawnThread: Sendable {
 
     private init(threads: Int) {
         for index in 0..<threads {
-            Thread.start(named: "spawn-\(index)") { [self] in
+            NamedThread.start(named: "spawn-\(index)") { [self] in
                 while true {
                     wake.wait()
                     let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }

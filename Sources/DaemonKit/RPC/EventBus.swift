@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Publish and subscribe of JSON events on named topics, for the `rpc` daemon's event stream (server-sent events).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A wall-clock minute in the proleptic Gregorian calendar, with no time zone attached.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension CronSchedule {
     /// How far `next(after:in:)` looks ahead. Every satisfiable expression fires within 8 years (the longest

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a periodic daemon does when its schedule or a trigger asks for a run while the last run is still
 /// in progress (its retries included).

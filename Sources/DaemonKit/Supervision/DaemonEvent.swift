@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Something that happened to one daemon, as its service or its supervisor reports it.
 ///

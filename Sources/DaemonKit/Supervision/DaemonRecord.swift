@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the supervisor knows about one daemon: the state record the registry keeps, and the shape of one
 /// entry of `status --json` (fields may be added, never renamed).

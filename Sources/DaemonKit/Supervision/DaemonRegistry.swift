@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The one source of truth about the daemons a supervisor runs, and the one event

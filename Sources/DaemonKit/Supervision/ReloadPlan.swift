@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What applying a new version of a supervisor's daemons does: which daemons start, stop, restart or stay as they
 /// are. The Orchestrator makes it by comparing two manifests; here it is the plain record that `reload`, the status

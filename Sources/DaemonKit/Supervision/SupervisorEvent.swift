@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One event of a supervisor's event stream: the one stream that `status`, the control API's event stream, the
 /// `rpc` kind's `daemon.*` topics and the `[orchestrate]` lines of the daemons' logs are all fed from.

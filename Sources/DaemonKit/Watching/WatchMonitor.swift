@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -55,7 +55,7 @@ final class WatchMonitor: Sendable {
             nil,
             { raw in
                 let loop = Unmanaged<MonitorLoop>.fromOpaque(raw!).takeRetainedValue()
-                Thread.nameCurrentThread("file-watch")
+                NamedThread.nameCurrentThread("file-watch")
                 loop.run()
                 return nil
             },

@@ -1,5 +1,5 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 
 /// Checks that span several fields or daemons, run on the resolved tree (whether or not the shape validator found
 /// errors in it): those of the manifest, and each kind's own (``DaemonKind/check(_:)``).
@@ -15,7 +15,7 @@ struct ManifestChecks {
     init(file: String, kinds: DaemonKinds) {
         self.file = file
         self.kinds = kinds
-        folder = (file as NSString).deletingLastPathComponent
+        folder = PathText.folder(of: file)
     }
 
     mutating func check(_ root: YAMLNode) {

@@ -1,4 +1,5 @@
-import Foundation
+import DaemonKit
+import FoundationEssentials
 
 /// Loads a `daemons.yaml`: YAML with source marks, interpolation, environment and `--set` overrides,
 /// `defaults` merged under each daemon, then validation against the model, all problems at once.
@@ -33,12 +34,10 @@ public struct ManifestLoader: Sendable {
 
     /// Loads and validates the manifest, or throws every problem found.
     public func load() throws(ManifestErrors) -> LoadedManifest {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
-        guard exists, !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: file),
-            let data = try? handle.readToEnd() ?? Data()
-        else {
-            let reason = !exists ? "does not exist" : isDirectory.boolValue ? "is a folder" : "cannot be read"
+        guard exists, !isDirectory, let data = FileManager.default.contents(atPath: file) else {
+            let reason = !exists ? "does not exist" : isDirectory ? "is a folder" : "cannot be read"
             throw ManifestErrors([
                 ManifestError(code: .unreadable, origin: nil, path: "", message: "\(fileLabel) \(reason)")
             ])
@@ -76,7 +75,7 @@ public struct ManifestLoader: Sendable {
         errors += overrideErrors
 
         // Interpolation reads the process environment, then the env_file; the process wins, as in compose.
-        let directory = (file as NSString).deletingLastPathComponent
+        let directory = PathText.folder(of: file)
         var fileVariables: [String: String] = [:]
         if let envFile = envFileNode(root, overrides: environmentOverrides + argumentOverrides) {
             var resolver = Interpolator(lookup: { environment[$0] })

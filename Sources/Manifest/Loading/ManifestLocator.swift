@@ -1,4 +1,5 @@
-import Foundation
+import DaemonKit
+import FoundationEssentials
 
 /// Finds the manifest the way the README says: `-f`, else `$ORCHESTRATE_FILE`, else `./daemons.yaml`,
 /// else the nearest `daemons.yaml` in a parent folder (as git finds its repository).
@@ -52,7 +53,7 @@ public struct ManifestLocator: Sendable {
                 return Location(path: candidate, label: label.hasPrefix("/") ? candidate : label)
             }
             guard folder != "/" else { break }
-            folder = (folder as NSString).deletingLastPathComponent
+            folder = PathText.folder(of: folder)
             if folder.isEmpty { folder = "/" }
         }
         throw NotFound(

@@ -1,4 +1,5 @@
-import Foundation
+import DaemonKit
+import FoundationEssentials
 
 /// One value set from outside the file: an `ORCHESTRATE__A__B=value` variable or a `--set a.b=value`.
 public struct Override: Hashable, Sendable {
@@ -88,14 +89,14 @@ struct OverrideApplier {
     }
 
     private mutating func parseValue(_ override: Override) -> YAMLNode? {
-        if override.value.trimmingCharacters(in: .whitespaces).isEmpty {
+        if override.value.trimmingWhitespace().isEmpty {
             return YAMLNode(.scalar("", .quoted), origin: override.origin)
         }
         let (node, errors) = YAMLParser(fileLabel: override.origin.label).parse(Array(override.value.utf8))
         if let error = errors.first {
             // `*.py` or `@daily` are not valid YAML scalars, but plainly meant as text; a broken flow
             // collection is a mistake worth reporting.
-            let trimmed = override.value.trimmingCharacters(in: .whitespaces)
+            let trimmed = override.value.trimmingWhitespace()
             if !trimmed.hasPrefix("["), !trimmed.hasPrefix("{") {
                 return YAMLNode(.scalar(override.value, .quoted), origin: override.origin)
             }

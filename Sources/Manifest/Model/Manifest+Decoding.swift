@@ -1,5 +1,5 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 
 extension Manifest {
     /// Builds the typed manifest from a tree the ``ShapeValidator`` resolved without errors, each daemon's kind
@@ -14,7 +14,7 @@ extension Manifest {
         environment processEnvironment: [String: String],
         kinds: DaemonKinds
     ) throws(ManifestErrors) {
-        let directory = (file as NSString).deletingLastPathComponent
+        let directory = PathText.folder(of: file)
         let fields = ResolvedFields(root, manifestDirectory: directory, workingDirectory: directory)
         self.file = file
         self.directory = directory

@@ -1,5 +1,5 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 
 /// The formats a scalar field of the manifest can have: each knows how to read a value, what to say when
 /// it cannot, how to write the value canonically for `config`, and how to describe itself in JSON Schema.

@@ -1,4 +1,5 @@
-import Foundation
+import DaemonKit
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -28,13 +29,13 @@ extension StateFolder {
     /// folder does not contain the copy), and a record naming a manifest that no longer exists is stale.
     public static func otherOwner(of path: String, manifest: String) -> (folder: String, manifest: String)? {
         let resolved = resolvingSymbolicLinks(path)
-        let ownFolder = resolvingSymbolicLinks((manifest as NSString).deletingLastPathComponent)
+        let ownFolder = resolvingSymbolicLinks(PathText.folder(of: manifest))
         let ownManifest = resolvingSymbolicLinks(manifest)
         var folder = resolved
         while true {
             if let owner = try? String(contentsOfFile: StateFolder(folder).ownerRecord, encoding: .utf8) {
-                let other = resolvingSymbolicLinks(owner.trimmingCharacters(in: .newlines))
-                let otherFolder = (other as NSString).deletingLastPathComponent
+                let other = resolvingSymbolicLinks(owner.trimmingWhitespace())
+                let otherFolder = PathText.folder(of: other)
                 if other != ownManifest, FileManager.default.fileExists(atPath: other),
                     isWithin(folder, otherFolder) || !isWithin(resolved, ownFolder)
                 {
@@ -42,7 +43,7 @@ extension StateFolder {
                 }
             }
             guard folder != "/" else { return nil }
-            folder = (folder as NSString).deletingLastPathComponent
+            folder = PathText.folder(of: folder)
         }
     }
 
@@ -56,8 +57,8 @@ extension StateFolder {
         var existing = path
         var rest: [String] = []
         while existing != "/", !FileManager.default.fileExists(atPath: existing) {
-            rest.insert((existing as NSString).lastPathComponent, at: 0)
-            existing = (existing as NSString).deletingLastPathComponent
+            rest.insert(PathText.name(of: existing), at: 0)
+            existing = PathText.folder(of: existing)
         }
         guard let real = realpath(existing, nil) else { return path }
         defer { free(real) }

@@ -1,4 +1,5 @@
-import Foundation
+import DaemonKit
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ extension StateFolder {
         guard let folder = runtimeFolder(create: false),
             let text = try? String(contentsOfFile: folder + "/" + recordName(manifest), encoding: .utf8)
         else { return nil }
-        let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = text.trimmingWhitespace()
         return path.isEmpty ? nil : StateFolder(path)
     }
 
@@ -45,11 +46,7 @@ extension StateFolder {
         }
         if create { mkdir(folder, 0o700) }
         // Read without following a symbolic link (lstat): a link planted there is refused too.
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: folder),
-            attributes[.type] as? FileAttributeType == .typeDirectory,
-            (attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid(),
-            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 == 0
-        else { return nil }
+        guard PathText.isPrivateFolder(folder) else { return nil }
         return folder
     }
 

@@ -1,5 +1,5 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 
 extension StateFolder {
     /// The control socket's path: ``preferredSocket``, unless that path is too long for a Unix socket address; then
@@ -14,7 +14,7 @@ extension StateFolder {
     /// The socket a client should connect to: the recorded path when there is one, else ``socket(environment:)``.
     public func locateSocket() -> String {
         if let recorded = try? String(contentsOfFile: socketRecord, encoding: .utf8) {
-            let path = recorded.trimmingCharacters(in: .whitespacesAndNewlines)
+            let path = recorded.trimmingWhitespace()
             if !path.isEmpty { return path }
         }
         return socket()

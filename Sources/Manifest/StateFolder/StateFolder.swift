@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A supervisor's state folder (`state_dir`): the one place that names every file orchestrate keeps there, and the
 /// per-user runtime folder through which commands find a running supervisor.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where a value of the manifest came from: a place in a file, an environment override, a `--set`
 /// argument, or a built-in default.
@@ -228,7 +228,7 @@ enum CoreSchema {
 extension String {
     /// The string cut to a length that reads well inside an error message.
     var truncatedForMessage: String {
-        let oneLine = replacingOccurrences(of: "\n", with: "\\n")
+        let oneLine = replacing("\n", with: "\\n")
         return oneLine.count > 60 ? String(oneLine.prefix(57)) + "..." : oneLine
     }
 }

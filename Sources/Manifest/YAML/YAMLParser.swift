@@ -1,5 +1,5 @@
 import CYAML
-import Foundation
+import FoundationEssentials
 
 /// Parses YAML text into a ``YAMLNode`` tree with libyaml's event API.
 ///
@@ -52,7 +52,8 @@ struct YAMLParser {
             message = "\(context) (line \(mark.line + 1), column \(mark.column + 1)): \(problem)"
         }
         if parser.problem_value != -1, parser.error == YAML_READER_ERROR {
-            message += String(format: " (byte 0x%02X at offset %d)", parser.problem_value, parser.problem_offset)
+            let byte = String(UInt8(truncatingIfNeeded: parser.problem_value), radix: 16, uppercase: true)
+            message += " (byte 0x\(byte.count == 1 ? "0" + byte : byte) at offset \(parser.problem_offset))"
         }
         var mark = parser.problem_mark
         if mark.index < bytes.count, bytes[mark.index] == UInt8(ascii: "\t") {

@@ -1,8 +1,12 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Manifest
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The control API on the supervisor's socket (and on `control.http`): `GET /v1/status`, `POST /v1/reload`, `POST /v1/down`,
 /// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (the supervisor's event stream as
@@ -162,7 +166,7 @@ struct ControlAPI: Sendable {
 /// meant. One that is not valid percent-encoding is refused (400).
 func pathParameter(_ name: String, of context: some RequestContext) throws -> String {
     let raw = try context.parameters.require(name)
-    guard let decoded = raw.removingPercentEncoding else {
+    guard let decoded = PercentEncoding.decode(raw) else {
         throw HTTPError(.badRequest, message: "'\(raw)' in the path is not valid percent-encoding")
     }
     return decoded

@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Starts a supervisor in the background, for `up -d` and `auto_start`: this same executable running `up` in a new
 /// session (so the terminal's Ctrl-C does not reach it), its early output in the state folder's
@@ -69,7 +73,7 @@ public struct Detacher: Sendable {
                 throw OrchestratorError(
                     code: .supervisorUnavailable,
                     message: "the supervisor exited at once"
-                        + (said.isEmpty ? "" : ":\n" + said.trimmingCharacters(in: .newlines))
+                        + (said.isEmpty ? "" : ":\n" + said.trimmingWhitespace())
                 )
             }
             if let current = try? client.status() {

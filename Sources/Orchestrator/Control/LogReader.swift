@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The daemons' logs as `orchestrate logs` shows them: the last lines of each, interleaved by time, then, when
 /// following, the lines written since, read as they come.
@@ -59,11 +63,7 @@ public struct LogReader: Sendable {
             let path = path(name)
             var offset = offsets[name] ?? 0
             if size(path) < offset { offset = 0 }  // rotated: the file started again
-            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
-            defer { try? handle.close() }
-            try? handle.seek(toOffset: offset)
-            let data = (try? handle.readToEnd()) ?? Data()
-            guard !data.isEmpty else { continue }
+            guard let data = FileBytes.read(path, from: offset), !data.isEmpty else { continue }
             offsets[name] = offset + UInt64(data.count)
             var text = (partial[name] ?? "") + String(decoding: data, as: UTF8.self)
             guard let last = text.lastIndex(of: "\n") else {

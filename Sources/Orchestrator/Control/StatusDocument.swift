@@ -1,5 +1,9 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The document `GET /v1/status` and `orchestrate status --json` return: a contract for
 /// scripts, whose fields may be added to but are never renamed.

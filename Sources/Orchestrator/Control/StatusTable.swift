@@ -1,5 +1,9 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The table `orchestrate status` prints. The supervisor renders it (`GET /v1/status?format=text`), so that the
 /// command prints it without decoding the status document: decoding costs the short-lived process more than the
@@ -20,8 +24,8 @@ public enum StatusTable {
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String], colour colourCode: String? = nil) -> String {
-            var text = zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            var text = zip(cells, widths).map { $0 + String(repeating: " ", count: max(0, $1 - $0.count)) }
+                .joined(separator: "  ").trimmingWhitespace()
             if let code = colourCode, colour { text = code + text + "\u{1B}[0m" }
             return text + "\n"
         }

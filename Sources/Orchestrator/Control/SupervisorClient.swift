@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The CLI's side of the control API: finds a manifest's supervisor through its state folder and asks it
 /// things, turning HTTP errors into one clear sentence.
@@ -166,7 +170,6 @@ public struct SupervisorClient: Sendable {
     }
 
     private static func escape(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
-            ?? name
+        PercentEncoding.encodePathSegment(name)
     }
 }

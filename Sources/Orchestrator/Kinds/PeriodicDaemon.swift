@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `periodic` daemon: runs its command on an interval or cron schedule, with jitter, a run on
 /// start, a timeout, an overlap policy, retries of failed runs, and `orchestrate trigger`.

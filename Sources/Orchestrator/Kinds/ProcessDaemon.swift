@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `process` kind (README, "The process kind"): a long-running command kept up by the restart policy.
 ///

@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs one attempt of a periodic or watcher daemon's command and records it: the child's output into the
 /// daemon's log between `[orchestrate] run N …` notes, and the run in the daemon's registry record (state,

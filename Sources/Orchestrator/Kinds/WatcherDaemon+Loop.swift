@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension WatcherDaemon {
     /// What the event loop reacts to.

@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A `watcher` daemon: watches files (inotify, or polling in `mode: poll`) and runs its
 /// command on each debounced batch of changes, handing over the changed paths.
@@ -101,7 +105,7 @@ public struct WatcherDaemon: DaemonService {
     /// never reads a half-written list).
     func writeChangedFile(_ paths: [String]) throws(DaemonKitError) {
         let file = changedFile
-        let folder = (file as NSString).deletingLastPathComponent
+        let folder = PathText.folder(of: file)
         let text = paths.isEmpty ? "" : paths.joined(separator: "\n") + "\n"
         do {
             try FileManager.default.createDirectory(

@@ -1,6 +1,10 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What asked for a reload, and who waits for its outcome.
 struct ReloadRequest: Sendable {

@@ -1,8 +1,12 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Logging
 import Manifest
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Supervisor {
     /// How long the manifest's folder must be quiet after a write before the file is read: editors save in

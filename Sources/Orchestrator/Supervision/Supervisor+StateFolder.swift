@@ -1,9 +1,13 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Logging
 import Manifest
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The state folder removed while the supervisor runs (a `rm -rf .orchestrate`, a cleanup script, a `git clean
 /// -xdf`): without it the commands cannot find the supervisor (the socket is gone), a second `up` would start a

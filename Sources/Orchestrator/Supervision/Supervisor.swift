@@ -1,11 +1,15 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Logging
 import Manifest
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a manifest: every enabled daemon in a child task of its own, supervised under its restart policy, with the
 /// control API on its state folder's socket and the PID lock held for the supervisor's life (``StateFolder``).

@@ -1,9 +1,13 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Logging
 import Manifest
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The supervisor's main loop: the one owner of its state. It feeds the ``SupervisorStateMachine`` one event at a
 /// time and carries out the actions it returns — the effects: tasks started and stopped, records registered,

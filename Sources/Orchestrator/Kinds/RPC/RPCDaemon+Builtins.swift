@@ -1,7 +1,11 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension RPCDaemon {
     /// Error code of a trigger the daemon refused (not running, or not a kind that runs on trigger).

@@ -1,7 +1,11 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension RPCDaemon {
     /// Publishes the supervisor's news on the daemon's event bus until the task is cancelled, from the supervisor's

@@ -1,7 +1,11 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Manifest
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension RPCDaemon {
     /// `GET|PUT|DELETE /cache/KEY` (raw bytes, their content type kept, `?ttl=30s`) and `DELETE /cache`.

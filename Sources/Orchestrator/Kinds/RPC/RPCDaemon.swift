@@ -1,9 +1,13 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import Logging
 import Manifest
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `rpc` kind (README, "The rpc kind"): an HTTP/1.1 server on `listen`, TCP or a Unix socket.
 ///
@@ -110,7 +114,7 @@ public struct RPCDaemon: DaemonService {
             }
         case .unix(let path):
             try? FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent,
+                atPath: PathText.folder(of: path),
                 withIntermediateDirectories: true
             )
             server = IPCServer(router: router, socketPath: path, logger: serverLogger) {

@@ -1,6 +1,11 @@
 import DaemonKit
-import Foundation
+import FoundationEssentials
 import Manifest
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The methods an rpc daemon answers on `POST /rpc`: the manifest's command methods and the built-ins.
 ///
@@ -164,12 +169,10 @@ extension JSONRPC.Failure {
 }
 
 /// Bytes gathered from a pipe, bounded: the first `limit` bytes (a result) or the last (an error's tail).
-final class BoundedBytes: @unchecked Sendable {
+final class BoundedBytes: Sendable {
     enum Keep { case head, tail }
 
-    // Safe: every access holds `lock`.
-    private let lock = NSLock()
-    private var storage: [UInt8] = []
+    private let storage = Mutex<[UInt8]>([])
     private let limit: Int
     private let keep: Keep
 
@@ -179,20 +182,16 @@ final class BoundedBytes: @unchecked Sendable {
     }
 
     func append(_ chunk: ArraySlice<UInt8>) {
-        lock.lock()
-        defer { lock.unlock() }
-        switch keep {
-        case .head:
-            storage += chunk.prefix(max(0, limit - storage.count))
-        case .tail:
-            storage += chunk
-            if storage.count > limit { storage.removeFirst(storage.count - limit) }
+        storage.withLock { storage in
+            switch keep {
+            case .head:
+                storage += chunk.prefix(max(0, limit - storage.count))
+            case .tail:
+                storage += chunk
+                if storage.count > limit { storage.removeFirst(storage.count - limit) }
+            }
         }
     }
 
-    var bytes: [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
+    var bytes: [UInt8] { storage.withLock { $0 } }
 }
