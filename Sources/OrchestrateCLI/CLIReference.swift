@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonKit
 import Manifest
 
 /// The command line's part of the manual (`docs/cli.md`): one generated block for each command, `command NAME`,
@@ -27,17 +28,8 @@ enum CLIReference {
         }
         let help = Orchestrate.helpMessage(for: command, columns: 100)
         let usage = help.firstRange(of: "USAGE:").map { help[$0.lowerBound...] } ?? help[...]
-        text += "```text\n" + usage.trimmingSuffix() + "\n```\n"
+        text += "```text\n" + usage.trimmingWhitespace() + "\n```\n"
         let heading = name == "orchestrate" ? "orchestrate" : "orchestrate \(name)"
         return ManifestReference.Block(name: "command \(name)", group: "cli", heading: heading, text: text)
-    }
-}
-
-extension Substring {
-    /// Without the whitespace and newlines at its end.
-    fileprivate func trimmingSuffix() -> Substring {
-        var text = self
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return text
     }
 }

@@ -107,3 +107,26 @@ enum FileDescriptorIO {
         String(cString: strerror(code))
     }
 }
+
+/// Whole files and standard streams, for the modules above DaemonKit (which use FoundationEssentials, not
+/// Foundation's `FileHandle`), through ``FileDescriptorIO``.
+public enum FileBytes {
+    /// The bytes of the file at `path` from `offset` to its end; nil when it cannot be opened or read.
+    public static func read(_ path: String, from offset: UInt64 = 0) -> [UInt8]? {
+        guard case .success(let fd) = FileDescriptorIO.openFile(path, flags: O_RDONLY | O_CLOEXEC) else { return nil }
+        defer { FileDescriptorIO.closeFile(fd) }
+        let chunk = 64 * 1024
+        var bytes: [UInt8] = []
+        while case .success(let read) = FileDescriptorIO.readBytes(fd, at: Int(offset) + bytes.count, count: chunk) {
+            bytes += read
+            if read.count < chunk { return bytes }
+        }
+        return nil
+    }
+
+    /// Writes all of `bytes` to `descriptor` (a standard stream, say); a failed write is dropped, as a closed
+    /// terminal is no reason to stop.
+    public static func write(_ bytes: [UInt8], to descriptor: Int32) {
+        _ = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
+    }
+}

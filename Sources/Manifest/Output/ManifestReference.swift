@@ -77,8 +77,7 @@ public enum ManifestReference {
     /// The block's name when `line` is its `<!-- BEGIN|END generated: NAME -->` marker.
     private static func marker(_ word: String, _ line: Substring) -> String? {
         let prefix = "<!-- \(word) generated: "
-        var trimmed = line.drop(while: \.isWhitespace)
-        while trimmed.last?.isWhitespace == true { trimmed.removeLast() }
+        let trimmed = line.trimmingWhitespace()
         guard trimmed.hasPrefix(prefix), trimmed.hasSuffix(" -->") else { return nil }
         return String(trimmed.dropFirst(prefix.count).dropLast(4))
     }
@@ -342,6 +341,16 @@ extension JSONValue {
     }
 }
 
+/// The bounds of a type in the reference's tables: ", 1ms to 24h", ", at least 1", or nothing.
+private func referenceBounds(_ min: String?, _ max: String?) -> String {
+    switch (min, max) {
+    case (let min?, let max?): ", \(min) to \(max)"
+    case (let min?, nil): ", at least \(min)"
+    case (nil, let max?): ", at most \(max)"
+    case (nil, nil): ""
+    }
+}
+
 extension ScalarFormat {
     /// Whether `text`, quoted, is a value of this format (a mapping's key, which is always a string).
     fileprivate func accepts(_ text: String) -> Bool {
@@ -355,13 +364,7 @@ extension Shape {
     var referenceType: String {
         switch self {
         case .scalar(let format): format.referenceType
-        case .integer(let min, let max):
-            switch (min, max) {
-            case (let min?, let max?): "integer, \(min) to \(max)"
-            case (let min?, nil): "integer, at least \(min)"
-            case (nil, let max?): "integer, at most \(max)"
-            case (nil, nil): "integer"
-            }
+        case .integer(let min, let max): "integer" + referenceBounds(min.map(String.init), max.map(String.init))
         case .boolean: "`true` or `false`"
         case .choice(let values): "one of " + values.map { "`\($0)`" }.joined(separator: ", ")
         case .list(let item, let minCount):
@@ -400,22 +403,14 @@ extension Shape {
 
 extension ScalarFormat {
     fileprivate var referenceType: String {
-        func bounds(_ min: String?, _ max: String?) -> String {
-            switch (min, max) {
-            case (let min?, let max?): ", \(min) to \(max)"
-            case (let min?, nil): ", at least \(min)"
-            case (nil, let max?): ", at most \(max)"
-            case (nil, nil): ""
-            }
-        }
-        return switch self {
+        switch self {
         case .text: "string"
         case .nonEmptyText: "non-empty string"
         case .name: Self.nameTypes[self] ?? "name"
         case .duration(let min, let max):
-            "duration" + bounds(min > .zero ? min.shortText : nil, max?.shortText)
+            "duration" + referenceBounds(min > .zero ? min.shortText : nil, max?.shortText)
         case .size(let min, let max):
-            "size" + bounds(min > 0 ? Self.sizeText(min) : nil, max.map(Self.sizeText))
+            "size" + referenceBounds(min > 0 ? Self.sizeText(min) : nil, max.map(Self.sizeText))
         case .listen(let allowUnix): allowUnix ? "`HOST:PORT` or `unix:PATH`" : "`HOST:PORT`"
         case .cron: "cron expression"
         case .glob: "glob"

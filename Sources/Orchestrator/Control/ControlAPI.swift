@@ -24,6 +24,12 @@ struct ControlAPI: Sendable {
         let router = Router()
         if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
         router.add(middleware: VersionMiddleware())
+        router.add(
+            middleware: ErrorBodyMiddleware(
+                tooLarge: "the request's body is over \(Self.maxBody) bytes",
+                routes: "the v1 API"
+            )
+        )
         router.get("/v1/status") { request, _ in
             let query = request.uri.queryParameters
             guard query["format"] == "text" else { return try Self.json(supervisor.statusDocument()) }
@@ -151,15 +157,6 @@ struct ControlAPI: Sendable {
     static func error(_ failure: ControlFailure) -> Response {
         error(HTTPResponse.Status(code: failure.status), failure.message, suggestion: failure.suggestion)
     }
-
-    /// A refusal hummingbird made (`error`) as a `ControlError`: `noRoute` for a 404, `tooLarge` for a 413.
-    static func refusal(_ error: any HTTPResponseError, noRoute: String, tooLarge: String) -> Response {
-        switch error.status {
-        case .notFound: Self.error(.notFound, noRoute)
-        case .contentTooLarge: Self.error(.contentTooLarge, tooLarge)
-        default: Self.error(error.status, (error as? HTTPError)?.body ?? error.status.reasonPhrase)
-        }
-    }
 }
 
 /// A path parameter, percent-decoded: `/cache/my%20key` names the key `my key`, as the client that encoded its URL
@@ -188,23 +185,18 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
                 "unknown API version '\(version)'; this supervisor speaks v1 (such as GET /v1/status)"
             )
         }
-        do {
-            return try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            return ControlAPI.refusal(
-                error,
-                noRoute: "no route \(request.method) \(path) in the v1 API",
-                tooLarge: "the request's body is over \(ControlAPI.maxBody) bytes"
-            )
-        }
+        return try await next(request, context)
     }
 }
 
-/// Answers the refusals hummingbird makes itself (no route for a path or its method, a body over the limit) with a
-/// `ControlError` body, as every other refusal of the rpc kind's routes is answered, instead of an empty one.
+/// Answers the refusals hummingbird makes itself (no route for a path or its method, a body over the limit, a bad path
+/// parameter) with a `ControlError` body, as every other refusal of the control API and the rpc kind's routes is
+/// answered, instead of an empty one.
 struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The sentence of a 413.
     let tooLarge: String
+    /// What the routes are, for a 404 ("no route GET /v1/x in the v1 API"); nil to say nothing more.
+    var routes: String? = nil
 
     func handle(
         _ request: Request,
@@ -214,11 +206,13 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
-            return ControlAPI.refusal(
-                error,
-                noRoute: "no route \(request.method) \(request.uri.path)",
-                tooLarge: tooLarge
-            )
+            switch error.status {
+            case .notFound:
+                let scope = routes.map { " in \($0)" } ?? ""
+                return ControlAPI.error(.notFound, "no route \(request.method) \(request.uri.path)\(scope)")
+            case .contentTooLarge: return ControlAPI.error(.contentTooLarge, tooLarge)
+            default: return ControlAPI.error(error.status, (error as? HTTPError)?.body ?? error.status.reasonPhrase)
+            }
         }
     }
 }
