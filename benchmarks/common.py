@@ -193,6 +193,18 @@ def status_mib(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def memory_mib(pid: int) -> dict[str, float]:
+    """The resident memory of `pid` three ways, in MiB: `rss_mib` (VmRSS: every page mapped), `pss_mib` (Pss of
+    /proc/PID/smaps_rollup: each shared page divided among the processes that map it) and `rss_anon_mib` (RssAnon:
+    its own heap and stacks, the rest being pages of files)."""
+    pss = 0.0
+    for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            pss = int(line.split()[1]) / 1024
+    return {"rss_mib": round(status_mib(pid, "VmRSS"), 1), "pss_mib": round(pss, 1),
+            "rss_anon_mib": round(status_mib(pid, "RssAnon"), 1)}
+
+
 def context_switches(pid: int) -> dict[int, int]:
     """Voluntary and involuntary context switches so far of each thread of `pid` (per thread: a thread that ends
     takes its count with it, so a difference is taken over the threads alive at the end)."""

@@ -27,7 +27,7 @@ import time
 import install
 import peers
 from common import (FULL, POLL, Binaries, Peer, Scale, alive, assert_all_gone, context_switches, cpu_seconds,
-                    median_ms, processes, request_json, status_mib)
+                    median_ms, memory_mib, processes, request_json)
 
 OURS = (["sleep", "1000"], ["sleep", "1002"])  # the programs' command lines, checked gone at the end
 
@@ -87,7 +87,7 @@ def _idle(peer: Peer, scale: Scale) -> dict:
     used = cpu_seconds(pid) - before
     woke = sum(count - switches.get(tid, 0) for tid, count in context_switches(pid).items())
     return {"idle_cpu_ms": round(used * 1000, 1), "idle_wakeups_per_s": round(woke / scale.idle_s, 1),
-            "rss_mib": round(status_mib(pid, "VmRSS"), 1), "rss_anon_mib": round(status_mib(pid, "RssAnon"), 1)}
+            **memory_mib(pid)}
 
 
 def measure(peer_class, executables, scale: Scale, seen: dict) -> dict:
@@ -209,6 +209,8 @@ def rows(scale: Scale) -> list[tuple[str, str, str]]:
         (f"idle CPU with {count} processes, over {scale.idle_s:g} s", "idle_cpu_ms", "ms"),
         ("idle wake-ups (context switches) per second", "idle_wakeups_per_s", "/s"),
         (f"resident memory (VmRSS) with {count} processes", "rss_mib", "MiB"),
+        ("  of it proportional (PSS)", "pss_mib", "MiB"),
+        ("  of it its own heap and stacks (RssAnon)", "rss_anon_mib", "MiB"),
         (f"status as a whole process, {count} processes", "status_ms", "ms"),
         ("manifest change applied (one added, one removed)", "apply_change_ms", "ms"),
         ("restart after kill -9 of one process", "restart_after_kill_ms", "ms"),

@@ -35,6 +35,7 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,7 +53,7 @@ import peers  # noqa: E402  (supervisord, circus, entr and inotifywait, measured
 import processes  # noqa: E402  (the process kind beside them)
 import summary  # noqa: E402  (the table at the end)
 from common import (FULL, QUICK, TIMEOUT, Binaries, Scale, UnixHTTPConnection, assert_all_gone,  # noqa: E402
-                    cpu_seconds, request_json, spread_ms, status_mib)
+                    cpu_seconds, memory_mib, request_json, spread_ms, status_mib)
 
 
 def generate_manifest(count: int) -> str:
@@ -192,11 +193,10 @@ def supervisor_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list
             time.sleep(scale.idle_s)
             idle = cpu_seconds(pid) - before
             results.append({"scenario": f"idle CPU, 100 daemons, over {scale.idle_s:g} s",
-                            "cpu_ms": round(idle * 1000, 1), "rss_mib": round(status_mib(pid), 1),
-                            "rss_anon_mib": round(status_mib(pid, "RssAnon"), 1),
+                            "cpu_ms": round(idle * 1000, 1), **memory_mib(pid),
                             "target": "no work when nothing is due; < 15 MiB"})
             status = measure([binary, "-f", str(manifest), "status"], scale.runs, env)
-            results.append({"scenario": "orchestrate status as a whole process", **status, "target_ms": 15})
+            results.append({"scenario": "orchestrate status as a whole process", **status, "target_ms": 8})
             latency = touch_latency(root / "w000" / "target.txt", root / "seen.txt", scale)
             results.append({"scenario": "file write to watcher command started (debounce 50ms)", **latency,
                             "target_ms": 55})
@@ -599,17 +599,46 @@ def lateness_scenario(binary: str, scale: Scale, env: dict[str, str], interval_m
             counted, cpu = -total_runs(socket_path), -cpu_seconds(pid)
             late, unmarked = read_run_starts(socket_path, seconds)
             counted, cpu = counted + total_runs(socket_path), cpu + cpu_seconds(pid)
+    floor = spawn_floor(daemons, scale.runs, env)
     figures = {"daemons": daemons, "interval_ms": interval_ms, "jitter_ms": jitter_ms, "runs_seen": len(late) + unmarked,
                "runs_counted": counted, "runs_due": int(daemons * seconds * 1000 / interval_ms),
                "runs_without_late_ms": unmarked, "seconds": seconds,
-               "supervisor_cpu_ms_per_run": round(cpu * 1000 / counted, 3) if counted else None,
-               "target": "p99 < 5 ms"}
+               "supervisor_cpu_ms_per_run": round(cpu * 1000 / counted, 3) if counted else None}
     if late:
         ordered = sorted(late)
         figures.update({"p50_ms": round(statistics.median(ordered), 2),
                         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
                         "max_ms": round(ordered[-1], 2)})
+    if not jitter_ms:
+        # Every instant is a burst of `daemons` spawns: measured against the floor of such a burst, taken here, in
+        # the same run, right after the supervisor stopped.
+        figures["target"] = "p99 ≤ 1.25 × spawn floor"
+        figures["spawn_floor_ms"] = floor["median_ms"]
+        figures["spawn_floor_runs"] = floor["runs"]
+        if late and floor["median_ms"]:
+            figures["p50_over_floor"] = round(figures["p50_ms"] / floor["median_ms"], 2)
+            figures["p99_over_floor"] = round(figures["p99_ms"] / floor["median_ms"], 2)
+    else:
+        figures["target"] = "p99 ≤ 2 ms"
     return figures
+
+
+def spawn_floor(count: int, runs: int, env: dict[str, str]) -> dict:
+    """The floor of a burst of `count` spawns on this machine: the time a loop of `os.posix_spawn` (glibc's, a vfork
+    and exec like the supervisor's) takes to start `count` processes `true` with `env`, median of `runs` loops
+    (each loop's children are reaped after it, untimed). The `count`-th run of a burst of `count` due at once cannot
+    start earlier than this after its due time, whatever the supervisor does."""
+    program = shutil.which("true", path=env.get("PATH"))
+    loops = []
+    for _ in range(runs):
+        children = []
+        start = time.perf_counter()
+        for _ in range(count):
+            children.append(os.posix_spawn(program, ["true"], env))
+        loops.append((time.perf_counter() - start) * 1000)
+        for child in children:
+            os.waitpid(child, 0)
+    return spread_ms(loops, 2)
 
 
 def total_runs(socket_path: str) -> int:
@@ -659,11 +688,14 @@ def manifest_scenarios(binaries: Binaries, runs: int, daemons: int) -> dict[str,
         # One untimed run each, so the binaries and the files are in the page cache.
         for manifest in (big, tiny):
             binaries.each(lambda binary: measure([binary, "-f", str(manifest), "validate"], 1, env))
+        binaries.each(lambda binary: measure([binary, "--version"], 1, env))
+        version = binaries.each(lambda binary: measure([binary, "--version"], runs, env))
         fixed = binaries.each(lambda binary: measure([binary, "-f", str(tiny), "validate"], runs, env))
         load = binaries.each(lambda binary: measure([binary, "-f", str(big), "validate"], runs, env))
         config = binaries.each(lambda binary: measure([binary, "-f", str(big), "config", "--json"], runs, env))
-        return {key: {"scenarios": [{"scenario": "validate, 1 daemon (process fixed cost)", **fixed[key]},
-                                    {"scenario": f"validate, {daemons} daemons", **load[key], "target_ms": 50},
+        return {key: {"scenarios": [{"scenario": "orchestrate --version", **version[key], "target_ms": 5},
+                                    {"scenario": "validate, 1 daemon (process fixed cost)", **fixed[key]},
+                                    {"scenario": f"validate, {daemons} daemons", **load[key], "target_ms": 30},
                                     {"scenario": f"config --json, {daemons} daemons", **config[key]}],
                       "manifest_bytes": big.stat().st_size,
                       "load_beyond_fixed_cost_ms": round(load[key]["median_ms"] - fixed[key]["median_ms"], 2)}
@@ -677,7 +709,7 @@ def print_manifest(document: dict, label: str = "") -> None:
     print(header)
     print("-" * len(header))
     for row in document["scenarios"]:
-        target = f"< {row['target_ms']} ms" if "target_ms" in row else ""
+        target = f"≤ {row['target_ms']} ms" if "target_ms" in row else ""
         print(
             f"{row['scenario']:<42} {row['median_ms']:>7.1f} ms {row['min_ms']:>7.1f} ms {row['max_ms']:>7.1f} ms"
             f" {row['peak_rss_kib'] / 1024:>6.1f} MiB  {target}"

@@ -79,12 +79,14 @@ def _process_rows(process: dict, scale: Scale) -> list[Row]:
 
     add(f"idle CPU, {scale.idle_s:g} s, {count} daemons", "idle_cpu_ms", "ms", "no work when idle")
     add(f"idle wake-ups, {count} daemons", "idle_wakeups_per_s", "/s", "no polling loops")
-    add(f"memory (VmRSS), {count} daemons", "rss_mib", "MiB", "< 15 MiB")
-    targets = {1: "< 20 ms", 10: "< 30 ms", 100: "< 100 ms"}
+    add(f"memory (VmRSS), {count} daemons", "rss_mib", "MiB", "≤ 15 MiB")
+    add(f"memory (PSS), {count} daemons", "pss_mib", "MiB", "—")
+    add(f"memory (RssAnon), {count} daemons", "rss_anon_mib", "MiB", "—")
+    targets = {1: "≤ 10 ms", 10: "≤ 20 ms", 100: "≤ 80 ms", 1000: "≤ 600 ms"}
     for size in scale.start_sizes():
         runs = ours.get(f"start_{size}_runs", "?")
         add(f"start to {size:,} running (n={runs})", f"start_{size}_ms", "ms", targets.get(size, "—"))
-    add(f"status round trip (n={ours.get('status_runs', '?')})", "status_ms", "ms", "< 15 ms")
+    add(f"status round trip (n={ours.get('status_runs', '?')})", "status_ms", "ms", "≤ 8 ms")
     add(f"manifest change applied (n={ours.get('apply_change_runs', '?')})", "apply_change_ms", "ms",
         "< 50 ms + debounce")
     add(f"crash to restart (n={ours.get('restart_runs', '?')})", "restart_after_kill_ms", "ms", "backoff ± 10 ms")
@@ -135,10 +137,13 @@ def rows(document: dict) -> list[Row]:
     """Every row the document has figures for, in the order of the targets."""
     scale = scale_of(document)
     found = []
-    validate = next((row for row in document.get("scenarios", []) if row.get("target_ms") == 50), None)
-    if validate:
-        found.append(Row(f"validate {document.get('daemons', 1000):,} daemons (n={validate['runs']})",
-                         number(validate["median_ms"], "ms"), [], "< 50 ms", validate["median_ms"]))
+    for row in document.get("scenarios", []):
+        if row["scenario"] == "orchestrate --version":
+            found.append(Row(f"--version as a whole process (n={row['runs']})", number(row["median_ms"], "ms"), [],
+                             "≤ 5 ms", row["median_ms"]))
+        elif row["scenario"].startswith("validate, ") and "target_ms" in row:
+            found.append(Row(f"validate {document.get('daemons', 1000):,} daemons (n={row['runs']})",
+                             number(row["median_ms"], "ms"), [], "≤ 30 ms", row["median_ms"]))
     if document.get("process"):
         found += _process_rows(document["process"], scale)
     found += _watcher_rows(document, scale)
@@ -147,7 +152,13 @@ def rows(document: dict) -> list[Row]:
                                                                     if late.get("jitter_ms") else "")
         figure = (f"p50 {number(late['p50_ms'], 'ms')}, p99 {number(late['p99_ms'], 'ms')}" if "p50_ms" in late
                   else "no late_ms in run records")
-        found.append(Row(f"periodic lateness, {every} (n={late['runs_seen']:,})", figure, [], "p99 < 5 ms",
+        target = late.get("target", "p99 < 5 ms")
+        if late.get("p99_over_floor") is not None:
+            # A burst: beside the floor of as many spawns, measured in the same run.
+            figure += (f" ({late['p50_over_floor']:.2f}× and {late['p99_over_floor']:.2f}× the spawn floor, "
+                       f"{number(late['spawn_floor_ms'], 'ms')})")
+            target = "p99 ≤ 1.25× spawn floor"
+        found.append(Row(f"periodic lateness, {every} (n={late['runs_seen']:,})", figure, [], target,
                          late.get("p50_ms")))
         found.append(Row(f"periodic runs in {late.get('seconds', 10):g} s, {every}",
                          f"{late['runs_counted']:,} of {late['runs_due']:,} due", [], "all (no drift)",
