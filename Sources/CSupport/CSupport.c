@@ -2,6 +2,7 @@
 #include "CSupport.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -236,4 +239,27 @@ pid_t csupport_wait_exit(pid_t pid, int *exited, int *status) {
         *status = WIFSIGNALED(raw) ? WTERMSIG(raw) : 0;
     }
     return reaped;
+}
+
+int csupport_release_unused_memory(void) {
+    malloc_trim(0);
+    // The executable's code is the mapping that holds this function. Its pages are never written, so dropping them
+    // loses nothing: the kernel maps them again from the page cache (or the file) when they run again.
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (maps == NULL) return -1;
+    uintptr_t here = (uintptr_t)&csupport_release_unused_memory;
+    char line[512];
+    int result = -1;
+    while (fgets(line, sizeof line, maps) != NULL) {
+        unsigned long start, end;
+        char permissions[5];
+        if (sscanf(line, "%lx-%lx %4s", &start, &end, permissions) != 3) continue;
+        if (here >= start && here < end) {
+            // Only a private, read-only, executable mapping: nothing in it can differ from the file.
+            if (strcmp(permissions, "r-xp") == 0) result = madvise((void *)start, end - start, MADV_DONTNEED);
+            break;
+        }
+    }
+    fclose(maps);
+    return result;
 }

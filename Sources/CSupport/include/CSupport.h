@@ -77,4 +77,9 @@ int csupport_pidfd_open(pid_t pid);
 /// to its exit status, or `exited` to 0 and `status` to the signal that ended it. Returns `pid`, or -1.
 pid_t csupport_wait_exit(pid_t pid, int *exited, int *status);
 
+/// Gives memory back to the system: the heap's free pages (`malloc_trim(0)`), and this executable's code pages
+/// (`MADV_DONTNEED` on its read-only executable mapping), which the kernel maps again, from the page cache, when
+/// they run again. Returns 0, or -1 with `errno` set when the code mapping could not be found or released.
+int csupport_release_unused_memory(void);
+
 #endif

@@ -44,6 +44,8 @@ public final class Supervisor: Sendable {
     public let socketPath: String
     let logger: Logger
     let startedAt = Date()
+    /// Gives back what start-up and each reload touched once they have settled (``MemoryRelease``).
+    let memoryRelease = MemoryRelease()
     private let makeService: ServiceFactory
     private let mirror: (@Sendable (String, [UInt8]) -> Void)?
     /// The supervisor's own log, when the caller keeps one in the state folder.

@@ -49,12 +49,15 @@ struct SupervisorLoop {
     mutating func perform(_ actions: [Machine.Action], in group: inout DiscardingTaskGroup) -> Bool {
         var pending = actions[...]
         var finished = false
+        // Daemons launched or a reload answered: start-up code ran that idling will not run again.
+        var burst = false
         while let action = pending.popFirst() {
             switch action {
             case .launch(let name, let generation, let service):
                 // The daemon's log must be findable (for its notes) before its task runs.
                 publish()
                 launch(name, generation: generation, service: service, in: &group)
+                burst = true
             case .stop(let name, let service):
                 registry.report(name, .stopping)
                 service.requestStop()
@@ -81,6 +84,7 @@ struct SupervisorLoop {
             case .finishReload(let request, let outcome, let record):
                 if record { supervisor.record(outcome, trigger: request.origin) }
                 request.reply?(outcome)
+                burst = true
             case .restoreStateFolder:
                 restoreStateFolder(in: &group)
             case .stopping:
@@ -92,6 +96,7 @@ struct SupervisorLoop {
             }
         }
         publish()
+        if burst, !finished { supervisor.memoryRelease.settled() }
         return finished
     }
 
