@@ -123,10 +123,6 @@ public struct CommandRunner: Sendable {
                 errno: number
             )
         }
-        let (stopRequests, stopContinuation) = AsyncStream<Void>.makeStream()
-        defer { stopContinuation.finish() }
-        let stopReason = StopReason()
-        let clock = ContinuousClock()
 
         ChildRegistry.shared.willSpawn()
         let spawned = await spawn(launch, input: input.readEnd, output: pipe.writeEnd, error: errorDescriptor)
@@ -134,7 +130,7 @@ public struct CommandRunner: Sendable {
         close(input.readEnd)
         close(pipe.writeEnd)
         close(errorDescriptor)
-        guard case .success(let pid) = spawned, case let startedAt = Date(), case let startInstant = clock.now else {
+        guard case .success(let (pid, startedAt, startInstant)) = spawned else {
             ChildRegistry.shared.spawned(nil)
             input.abandon()
             for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
@@ -146,30 +142,26 @@ public struct CommandRunner: Sendable {
         }
         ChildRegistry.shared.spawned(pid)
         input.finishWriting()
+        let limits = RunLimits(group: ProcessGroup(id: pid), stopSignal: stopSignal, stopTimeout: stopTimeout)
         onStart(
             RunningCommand(
                 pid: pid,
                 startedAt: startedAt,
+                startInstant: startInstant,
                 parentDeathSignal: launch.parentDeathSignal,
-                stopRequests: stopContinuation
+                limits: limits
             )
         )
-        let exited = ExitFlag()
-        let termination = await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await enforceLimits(
-                    on: ProcessGroup(id: pid),
-                    stopRequests: stopRequests,
-                    reason: stopReason,
-                    exited: exited
-                )
-            }
-            let termination = await ProcessExit.wait(for: pid)
-            exited.set()
-            group.cancelAll()
-            return termination
+        // The limits are timers and a cancellation handler, not tasks: a run costs no task but its own, and a
+        // hundred runs due at once start that much sooner.
+        if let timeout { limits.arm(timeout: timeout) }
+        let termination = await withTaskCancellationHandler {
+            await ProcessExit.wait(for: pid)
+        } onCancel: {
+            limits.stop(because: nil)
         }
-        let duration = clock.now - startInstant
+        limits.exited()
+        let duration = ContinuousClock.now - startInstant
         ChildRegistry.shared.reaped(pid)
 
         let groupGone = await ProcessGroup(id: pid).killAndReap(within: processGroupReapTimeout)
@@ -178,7 +170,7 @@ public struct CommandRunner: Sendable {
             await pipe.finished()
         }
 
-        let reason = stopReason.value ?? (Task.isCancelled ? .cancelled : .completed)
+        let reason = limits.reason ?? (Task.isCancelled ? .cancelled : .completed)
         return CommandRunResult(
             pid: pid,
             processGroupID: pid,
@@ -201,14 +193,17 @@ public struct CommandRunner: Sendable {
         input: Int32,
         output: Int32,
         error: Int32
-    ) async -> Result<Int32, DaemonKitError> {
+    ) async -> Result<(pid: Int32, at: Date, instant: ContinuousClock.Instant), DaemonKitError> {
         var variables = Self.inheritedEnvironment
         variables.merge(environment) { _, own in own }
         let argv = [launch.argv0] + launch.arguments
         let environment = variables.map { "\($0)=\($1)" }
         let workingDirectory = workingDirectory
         let deathSignal = launch.parentDeathSignal?.number ?? 0
-        let (pid, number) = await SpawnThread.shared.perform { () -> (Int32, Int32) in
+        // The instant is taken on the spawn thread as the spawn returns: the run started then, not when the
+        // awaiting task next gets a thread (which, with a hundred spawns at once, can be many milliseconds later).
+        let (pid, number, startedAt, instant) = await SpawnThread.shared.perform {
+            () -> (Int32, Int32, Date, ContinuousClock.Instant) in
             let pid = withCStrings(argv) { argv in
                 withCStrings(environment) { envp in
                     csupport_spawn(
@@ -224,7 +219,7 @@ public struct CommandRunner: Sendable {
                     )
                 }
             }
-            return (pid, pid > 0 ? 0 : errno)
+            return (pid, pid > 0 ? 0 : errno, Date(), ContinuousClock.now)
         }
         guard pid > 0 else {
             let name = command.arguments.first ?? ""
@@ -237,52 +232,7 @@ public struct CommandRunner: Sendable {
                 )
             )
         }
-        return .success(pid)
-    }
-
-    /// Waits for the timeout, a stop request or the cancellation of the run, whichever comes first, then stops
-    /// the group: the stop signal, and SIGKILL if the child has not exited after the stop timeout. Returns at once
-    /// when the child exits first (the caller cancels this task then).
-    private func enforceLimits(
-        on group: ProcessGroup,
-        stopRequests: AsyncStream<Void>,
-        reason: StopReason,
-        exited: ExitFlag
-    ) async {
-        let trigger: CommandRunResult.Reason? = await withTaskGroup(of: CommandRunResult.Reason?.self) { race in
-            if let timeout {
-                race.addTask {
-                    do {
-                        try await CancellableSleep.for(timeout)
-                        return .timedOut
-                    } catch {
-                        return nil
-                    }
-                }
-            }
-            race.addTask {
-                for await _ in stopRequests { return .stopped }
-                return nil
-            }
-            for await outcome in race {
-                if let outcome {
-                    race.cancelAll()
-                    return outcome
-                }
-            }
-            return nil
-        }
-        if let trigger {
-            reason.record(trigger)
-        } else if exited.isSet {
-            return  // the child exited by itself
-        }
-        // A timeout, a stop request, or the run's task cancelled while the child runs.
-        let (stopSignal, stopTimeout) = (stopSignal, stopTimeout)
-        group.send(stopSignal)
-        DispatchQueue.timers.asyncAfter(deadline: .now() + stopTimeout.dispatchInterval) {
-            if !exited.isSet { group.send(SIGKILL) }
-        }
+        return .success((pid, startedAt, instant))
     }
 
     /// SIGPIPE is ignored in the supervisor, once: ``standardInput`` is written to a pipe, and a command that
@@ -293,23 +243,67 @@ public struct CommandRunner: Sendable {
     }()
 }
 
-/// Set once the child has exited: a stop that comes later must not signal a group whose ID may be reused.
-private final class ExitFlag: Sendable {
-    private let value = Atomic<Bool>(false)
+/// The limits of one run once its child is running: the timeout, stop requests and the cancellation of the run.
+/// The first of them records why the run was stopped and sends the stop signal to the group, then SIGKILL after the
+/// stop timeout if the child has not exited; once it has exited, nothing is sent (the group's ID may be reused).
+final class RunLimits: Sendable {
+    private let group: ProcessGroup
+    private let stopSignal: Signal
+    private let stopTimeout: Duration
+    private let state = Mutex(State())
 
-    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+    private struct State {
+        var reason: CommandRunResult.Reason?
+        var stopping = false
+        var exited = false
+        var timeout: (any DispatchSourceTimer)?
+    }
 
-    func set() { value.store(true, ordering: .sequentiallyConsistent) }
-}
+    init(group: ProcessGroup, stopSignal: Signal, stopTimeout: Duration) {
+        self.group = group
+        self.stopSignal = stopSignal
+        self.stopTimeout = stopTimeout
+    }
 
-/// Why a run was stopped, set once by whichever of timeout and stop request came first.
-private final class StopReason: Sendable {
-    private let reason = Mutex<CommandRunResult.Reason?>(nil)
+    /// Why the run was stopped, if it was, by the first of the timeout and a stop request.
+    var reason: CommandRunResult.Reason? { state.withLock { $0.reason } }
 
-    var value: CommandRunResult.Reason? { reason.withLock { $0 } }
+    /// Stops the group after `timeout` unless the child exits first.
+    func arm(timeout: Duration) {
+        state.withLock { state in
+            guard !state.exited else { return }
+            let timer = DispatchSource.makeTimerSource(queue: .timers)
+            timer.schedule(deadline: .now() + timeout.dispatchInterval)
+            timer.setEventHandler { [weak self] in self?.stop(because: .timedOut) }
+            timer.resume()
+            state.timeout = timer
+        }
+    }
 
-    func record(_ trigger: CommandRunResult.Reason) {
-        reason.withLock { if $0 == nil { $0 = trigger } }
+    /// Stops the group, once: `reason` is recorded unless another came first (nil: the run's task was cancelled,
+    /// which the result tells by itself).
+    func stop(because reason: CommandRunResult.Reason?) {
+        let send = state.withLock { state -> Bool in
+            guard !state.exited else { return false }
+            if state.reason == nil { state.reason = reason }
+            guard !state.stopping else { return false }
+            state.stopping = true
+            return true
+        }
+        guard send else { return }
+        group.send(stopSignal)
+        DispatchQueue.timers.asyncAfter(deadline: .now() + stopTimeout.dispatchInterval) { [self] in
+            if !state.withLock({ $0.exited }) { group.send(SIGKILL) }
+        }
+    }
+
+    /// The child has exited: nothing is sent to its group any more, and the timeout is disarmed.
+    func exited() {
+        state.withLock { state in
+            state.exited = true
+            state.timeout?.cancel()
+            state.timeout = nil
+        }
     }
 }
 

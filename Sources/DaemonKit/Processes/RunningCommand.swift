@@ -9,28 +9,32 @@ public struct RunningCommand: Sendable {
     public let processGroupID: Int32
     /// The wall-clock time of the spawn.
     public let startedAt: Date
+    /// The spawn on the monotonic clock: what a run's lateness is measured to.
+    public let startInstant: ContinuousClock.Instant
     /// The signal the kernel sends the child if the supervisor dies, or nil when the runner arms none (see
     /// ``ParentDeathSignal``).
     public let parentDeathSignal: Signal?
 
-    private let stopRequests: AsyncStream<Void>.Continuation
+    private let limits: RunLimits
 
     init(
         pid: Int32,
         startedAt: Date,
+        startInstant: ContinuousClock.Instant,
         parentDeathSignal: Signal?,
-        stopRequests: AsyncStream<Void>.Continuation
+        limits: RunLimits
     ) {
         self.pid = pid
         self.processGroupID = pid
         self.startedAt = startedAt
+        self.startInstant = startInstant
         self.parentDeathSignal = parentDeathSignal
-        self.stopRequests = stopRequests
+        self.limits = limits
     }
 
     /// Asks the run to stop: the stop signal goes to the whole process group, SIGKILL follows after the stop
     /// timeout. Returns at once; the run's result says `.stopped`. Does nothing once the run has ended.
     public func stop() {
-        stopRequests.yield()
+        limits.stop(because: .stopped)
     }
 }

@@ -167,7 +167,8 @@ public final class ProcessGroupLedger: Sendable {
 
     /// Fields 3 (state), 5 (pgrp), 6 (session) and 22 (start time) of `/proc/PID/stat`.
     private static func stat(of pid: Int32) -> ProcessStat? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        // Read with plain POSIX calls: this runs at every spawn.
+        guard let bytes = FileBytes.read("/proc/\(pid)/stat"), case let text = String(decoding: bytes, as: UTF8.self),
             let close = text.lastIndex(of: ")")
         else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")

@@ -59,7 +59,7 @@ struct RunExecutor: Sendable {
         do {
             result = try await runner.run(
                 onStart: { command in
-                    let late = scheduled.map { Self.lateness(of: $0) }
+                    let late = scheduled.map { Self.lateness(of: $0, startedAt: command.startInstant) }
                     context.note("\(label) started (pid \(command.pid))")
                     context.report(
                         .runStarted(
@@ -124,9 +124,9 @@ struct RunExecutor: Sendable {
         }
     }
 
-    /// How long ago `scheduled` was, in milliseconds to the hundredth (never below 0).
-    static func lateness(of scheduled: ContinuousClock.Instant) -> Double {
-        let milliseconds = (ContinuousClock.now - scheduled) / .milliseconds(1)
+    /// How long after `scheduled` the run started, in milliseconds to the hundredth (never below 0).
+    static func lateness(of scheduled: ContinuousClock.Instant, startedAt: ContinuousClock.Instant) -> Double {
+        let milliseconds = (startedAt - scheduled) / .milliseconds(1)
         return max(0, (milliseconds * 100).rounded() / 100)
     }
 
