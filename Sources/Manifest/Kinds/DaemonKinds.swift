@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The kinds of daemon a program knows, in order: what `kind:` may say in its manifests.
 ///
 /// The loader (``ManifestLoader``), the JSON Schema (``JSONSchema/manifest(for:)``), `config`, overrides and the
@@ -16,7 +18,8 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
     private let storage: Storage
 
     /// Makes the list. Each kind's name must be unique, and its fields must not be the ones the loader adds
-    /// (`kind` and the common fields): a list that breaks either is a programming error, and traps.
+    /// (`kind` and the common fields): a list that breaks either is a programming error, and traps (the second when
+    /// the shapes are first made).
     public init(_ kinds: [any DaemonKind.Type]) { storage = Storage(kinds) }
 
     /// Makes the list: `[PeriodicSpec.self, WatcherSpec.self]`.
@@ -52,7 +55,7 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
     /// Hashes the kinds, in order.
     public func hash(into hasher: inout Hasher) { hasher.combine(storage.identifiers) }
 
-    /// The manifest's shapes for these kinds, made once with the list.
+    /// The manifest's shapes for these kinds, made once, on first use.
     var shapes: ManifestShape.Kinds { storage.shapes }
 
     /// The kinds and what is made of them once: immutable, so shared by every copy of the list.
@@ -60,22 +63,34 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
         let kinds: [any DaemonKind.Type]
         let identifiers: [ObjectIdentifier]
         let positions: [String: Int]
-        let shapes: ManifestShape.Kinds
+        /// Made on first use: a command that never reads a manifest (`--version`, `--help`) does not pay for every
+        /// kind's fields and shapes.
+        private let madeShapes = Mutex<ManifestShape.Kinds?>(nil)
 
         init(_ kinds: [any DaemonKind.Type]) {
             var positions: [String: Int] = [:]
-            let reserved = Set(["kind"] + ManifestShape.commonProperties.map(\.name))
             for (position, kind) in kinds.enumerated() {
                 precondition(positions[kind.name] == nil, "two daemon kinds are named '\(kind.name)'")
                 positions[kind.name] = position
-                for field in kind.fields where reserved.contains(field.name) {
-                    preconditionFailure("the \(kind.name) kind declares '\(field.name)', which every daemon has")
-                }
             }
             self.kinds = kinds
             self.positions = positions
             identifiers = kinds.map { ObjectIdentifier($0) }
-            shapes = ManifestShape.Kinds(kinds)
+        }
+
+        var shapes: ManifestShape.Kinds {
+            madeShapes.withLock { made in
+                if let made { return made }
+                let reserved = Set(["kind"] + ManifestShape.commonProperties.map(\.name))
+                for kind in kinds {
+                    for field in kind.fields where reserved.contains(field.name) {
+                        preconditionFailure("the \(kind.name) kind declares '\(field.name)', which every daemon has")
+                    }
+                }
+                let shapes = ManifestShape.Kinds(kinds)
+                made = shapes
+                return shapes
+            }
         }
     }
 }
