@@ -55,6 +55,7 @@ extension Manifest {
         }
         guard errors.isEmpty else { throw ManifestErrors(errors) }
         self.daemons = daemons
+        positions = Self.positionsByName(daemons)
     }
 }
 

@@ -40,12 +40,27 @@ public struct Manifest: Hashable, Sendable {
     /// The control API over TCP, if configured.
     public var control: Control?
     /// The daemons, in the manifest's order.
-    public var daemons: [DaemonSpec]
+    public var daemons: [DaemonSpec] {
+        didSet { positions = Self.positionsByName(daemons) }
+    }
+    /// Where each daemon is in ``daemons``, by name: a supervisor of a thousand daemons looks them up by name at
+    /// every launch and stop, and a scan made starting and stopping them quadratic.
+    var positions: [String: Int] = [:]
     /// The kinds the manifest was read with.
     public var kinds: DaemonKinds
 
     /// The daemon named `name`.
-    public subscript(daemon name: String) -> DaemonSpec? { daemons.first { $0.name == name } }
+    public subscript(daemon name: String) -> DaemonSpec? { positions[name].map { daemons[$0] } }
+
+    /// The position of each daemon by name (the first, should a name come twice).
+    static func positionsByName(_ daemons: [DaemonSpec]) -> [String: Int] {
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(daemons.count)
+        for (position, daemon) in daemons.enumerated() where positions[daemon.name] == nil {
+            positions[daemon.name] = position
+        }
+        return positions
+    }
 
     /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (kinds in the order of ``kinds``; disabled daemons counted
     /// separately).
