@@ -72,9 +72,15 @@ public final class RotatingLogFile: Sendable {
         self.clock = clock
         self.mirror = mirror
         self.onNotice = onNotice
-        try FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+        // The folder is made only when the file cannot be opened: a supervisor opens one log per daemon, all in one
+        // folder, and making the folders anew for each was a tenth of a thousand daemons' start.
         var initial = State()
         initial.openIfNeeded(path: path)
+        if initial.lastError != nil {
+            try FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
+            initial = State()
+            initial.openIfNeeded(path: path)
+        }
         if let error = initial.lastError { throw error }
         state = Mutex(initial)
     }
