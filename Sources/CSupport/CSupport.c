@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <stdint.h>
@@ -148,13 +149,41 @@ struct kernel_sigaction {
     unsigned long mask;
 };
 
-// The child's side of csupport_spawn. It runs on the parent's memory and stack (vfork) until execve, so it makes
-// raw system calls only: no libc wrapper that a sanitizer intercepts (their interceptors take locks and allocate,
-// which in a vfork child deadlocks or corrupts the parent), no lock, and it never returns. A failure is stored in
-// `*failure` for the parent.
-static void spawned_child(const char *path, char *const argv[], char *const envp[], const char *directory,
-                          int input, int output, int error, int death_signal, pid_t parent,
-                          volatile int *failure) {
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
+// What csupport_spawn hands its child.
+struct spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *directory;
+    int input, output, error;
+    int death_signal;
+    pid_t parent;
+    // Whether the child starts on this process's descriptor table (CLONE_FILES), and then the lowest descriptor it
+    // does not copy: `input`, `output` and `error` are below it.
+    int shares_files;
+    int keep_below;
+    volatile int *failure;
+};
+
+// The child's side of csupport_spawn. It runs on the parent's memory (vfork, or clone with CLONE_VM) until execve,
+// so it makes raw system calls only: no libc wrapper that a sanitizer intercepts (their interceptors take locks
+// and allocate, which in such a child deadlocks or corrupts the parent), no lock, and it never returns. A failure
+// is stored in `*failure` for the parent.
+static int spawned_child(void *argument) {
+    const struct spawn_request *request = argument;
+    if (request->shares_files) {
+        // A table of its own before anything else, holding only the descriptors below `keep_below`: the kernel
+        // never copies (nor, at the exec, closes) the thousands a big supervisor holds. Kernels before 5.9 lack
+        // CLOSE_RANGE_UNSHARE: a copy of the whole table then, closed below as with vfork.
+        if (syscall(SYS_close_range, (unsigned)request->keep_below, ~0U, CLOSE_RANGE_UNSHARE) != 0
+            && syscall(SYS_unshare, CLONE_FILES) != 0) {
+            goto fail;
+        }
+    }
     // Every signal back to its default (the supervisor's handlers must never run here, and it ignores SIGPIPE);
     // they are all blocked until then.
     struct kernel_sigaction default_action = {SIG_DFL, 0, NULL, 0};
@@ -164,47 +193,100 @@ static void spawned_child(const char *path, char *const argv[], char *const envp
         }
     }
     if (syscall(SYS_setsid) < 0) goto fail;
-    if (directory != NULL && syscall(SYS_chdir, directory) != 0) goto fail;
-    if (input != 0 && syscall(SYS_dup3, input, 0, 0) < 0) goto fail;
-    if (output != 1 && syscall(SYS_dup3, output, 1, 0) < 0) goto fail;
-    if (error != 2 && syscall(SYS_dup3, error, 2, 0) < 0) goto fail;
+    if (request->directory != NULL && syscall(SYS_chdir, request->directory) != 0) goto fail;
+    if (request->input != 0 && syscall(SYS_dup3, request->input, 0, 0) < 0) goto fail;
+    if (request->output != 1 && syscall(SYS_dup3, request->output, 1, 0) < 0) goto fail;
+    if (request->error != 2 && syscall(SYS_dup3, request->error, 2, 0) < 0) goto fail;
     // Nothing else of this process reaches the command, close-on-exec or not (a test's socket, a library's file).
     if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
         for (int fd = 3; fd < 65536; fd++) syscall(SYS_close, fd);
     }
     unsigned long no_signals = 0;
-    if (death_signal != 0) {
-        if (syscall(SYS_prctl, PR_SET_PDEATHSIG, (unsigned long)death_signal, 0UL, 0UL, 0UL) != 0) goto fail;
+    if (request->death_signal != 0) {
+        if (syscall(SYS_prctl, PR_SET_PDEATHSIG, (unsigned long)request->death_signal, 0UL, 0UL, 0UL) != 0) goto fail;
         // Armed from here on; if the parent died before, nothing will ever send the signal: act as if it had.
-        if (syscall(SYS_getppid) != parent) {
+        if (syscall(SYS_getppid) != request->parent) {
             syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, NULL, sizeof no_signals);
-            syscall(SYS_kill, syscall(SYS_getpid), death_signal);
-            syscall(SYS_exit_group, 128 + death_signal);
+            syscall(SYS_kill, syscall(SYS_getpid), request->death_signal);
+            syscall(SYS_exit_group, 128 + request->death_signal);
         }
     }
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &no_signals, NULL, sizeof no_signals);
-    syscall(SYS_execve, path, argv, envp);
+    syscall(SYS_execve, request->path, request->argv, request->envp);
 fail:
-    *failure = errno != 0 ? errno : EINVAL;
+    *request->failure = errno != 0 ? errno : EINVAL;
     syscall(SYS_exit_group, 127);
+    return 127;
+}
+
+// /dev/null, kept open: what the reserved descriptors of the spawning threads hold between spawns.
+static int null_descriptor = -1;
+static pthread_once_t null_once = PTHREAD_ONCE_INIT;
+
+static void open_null(void) {
+    null_descriptor = open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+int csupport_reserve_spawn_slots(int slots[3]) {
+    pthread_once(&null_once, open_null);
+    if (null_descriptor < 0) return -1;
+    for (int index = 0; index < 3; index++) {
+        slots[index] = fcntl(null_descriptor, F_DUPFD_CLOEXEC, 3);
+        if (slots[index] < 0) {
+            int saved = errno;
+            for (int opened = 0; opened < index; opened++) close(slots[opened]);
+            errno = saved;
+            return -1;
+        }
+    }
+    return 0;
 }
 
 pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
-                     int output, int error, int death_signal, pid_t parent) {
-    // vfork, as glibc's posix_spawn does with clone(CLONE_VM | CLONE_VFORK): no copy of the page tables, and this
+                     int output, int error, int death_signal, pid_t parent, const int *slots) {
+    volatile int failure = 0;
+    struct spawn_request request = {path, argv, envp, directory, input, output, error, death_signal, parent, 0, 0,
+                                    &failure};
+    if (slots != NULL) {
+        // The child's three descriptors go to this thread's reserved slots, which are low (reserved as the process
+        // started), so that the child can start on this process's table and keep only what lies below them.
+        int targets[3] = {input, output, error};
+        for (int index = 0; index < 3; index++) {
+            if (dup3(targets[index], slots[index], O_CLOEXEC) < 0) {
+                int saved = errno;
+                for (int reset = 0; reset < index; reset++) dup3(null_descriptor, slots[reset], O_CLOEXEC);
+                errno = saved;
+                return -1;
+            }
+            if (slots[index] + 1 > request.keep_below) request.keep_below = slots[index] + 1;
+        }
+        request.input = slots[0];
+        request.output = slots[1];
+        request.error = slots[2];
+        request.shares_files = 1;
+    }
+    // vfork, or clone with CLONE_VM | CLONE_VFORK as glibc's posix_spawn does: no copy of the page tables, and this
     // thread waits until the child has exec'd or failed. Unlike posix_spawn, the child can set its parent-death
     // signal before the exec (an extra exec of a helper program did that before, at twice the cost of a spawn).
     // Every signal is blocked across it, so that none of this process's handlers runs in the child.
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    volatile int failure = 0;
-    pid_t pid = vfork();
-    if (pid == 0) {
-        spawned_child(path, argv, envp, directory, input, output, error, death_signal, parent, &failure);
+    pid_t pid;
+    if (request.shares_files) {
+        // The child runs on this stack, below this frame, while this thread waits.
+        char stack[32768] __attribute__((aligned(16)));
+        pid = clone(spawned_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &request);
+    } else {
+        pid = vfork();
+        if (pid == 0) spawned_child(&request);
     }
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (request.shares_files) {
+        // The slots let go of the child's descriptors, or the output pipe would never see end-of-file.
+        for (int index = 0; index < 3; index++) dup3(null_descriptor, slots[index], O_CLOEXEC);
+    }
     if (pid < 0) {
         errno = saved;
         return -1;

@@ -67,8 +67,17 @@ int csupport_notify_sigchld(int fd);
 /// signal when the calling thread exits (`PR_SET_PDEATHSIG`, set between fork and exec), and kills itself with it
 /// if `parent` (this process) is already gone by then. Returns the child's pid, or -1 with `errno` set (ENOENT,
 /// EACCES, ... from the exec itself, as posix_spawn reports them).
+///
+/// `slots`, when not NULL, are three descriptors reserved for the calling thread (``csupport_reserve_spawn_slots``):
+/// the child then starts on this process's descriptor table and copies only the descriptors below them, instead of
+/// copying every one and closing it again, which in a process holding thousands cost more than the spawn. They hold
+/// /dev/null again when this returns.
 pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], const char *directory, int input,
-                     int output, int error, int death_signal, pid_t parent);
+                     int output, int error, int death_signal, pid_t parent, const int *slots);
+
+/// Reserves three descriptors (the lowest free ones, holding /dev/null, close-on-exec) for the spawns of one thread.
+/// Returns 0, or -1 with `errno` set.
+int csupport_reserve_spawn_slots(int slots[3]);
 
 /// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits. -1 with `errno` set.
 int csupport_pidfd_open(pid_t pid);

@@ -182,6 +182,11 @@ public struct CommandRunner: Sendable {
         )
     }
 
+    /// Makes the threads commands are spawned from now, if they are not made yet. A supervisor calls it before it
+    /// opens its daemons' files: the descriptors each spawn thread reserves are then among the process's first, and
+    /// a child copies only the descriptors below them (`csupport_spawn`).
+    public static func prepareSpawning() { SpawnThread.prepare() }
+
     /// This process's environment, read once: the supervisor never changes its own, and reading it anew (a
     /// dictionary made from `environ`) was a measurable part of each spawn with a thousand runs a second.
     static let inheritedEnvironment = ProcessInfo.processInfo.environment
@@ -203,20 +208,24 @@ public struct CommandRunner: Sendable {
         // The instant is taken on the spawn thread as the spawn returns: the run started then, not when the
         // awaiting task next gets a thread (which, with a hundred spawns at once, can be many milliseconds later).
         let (pid, number, startedAt, instant) = await SpawnThread.shared.perform {
-            () -> (Int32, Int32, Date, ContinuousClock.Instant) in
+            slots -> (Int32, Int32, Date, ContinuousClock.Instant) in
+            let reserved = slots.map { [$0.input, $0.output, $0.error] } ?? []
             let pid = withCStrings(argv) { argv in
                 withCStrings(environment) { envp in
-                    csupport_spawn(
-                        launch.path,
-                        argv,
-                        envp,
-                        workingDirectory,
-                        input,
-                        output,
-                        error,
-                        deathSignal,
-                        getpid()
-                    )
+                    reserved.withUnsafeBufferPointer { reserved in
+                        csupport_spawn(
+                            launch.path,
+                            argv,
+                            envp,
+                            workingDirectory,
+                            input,
+                            output,
+                            error,
+                            deathSignal,
+                            getpid(),
+                            reserved.isEmpty ? nil : reserved.baseAddress
+                        )
+                    }
                 }
             }
             return (pid, pid > 0 ? 0 : errno, Date(), ContinuousClock.now)

@@ -1,3 +1,4 @@
+import CSupport
 import Dispatch
 import FoundationEssentials
 import Synchronization
@@ -15,25 +16,40 @@ import Synchronization
 final class SpawnThread: Sendable {
     static let shared = SpawnThread(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
 
-    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    /// Three descriptors a spawn thread holds for the child's stdin, stdout and stderr while it spawns (see
+    /// `csupport_spawn`); reserved when the threads are made, so they are low numbers when that is early.
+    struct Slots: Sendable {
+        var input, output, error: Int32
+    }
+
+    private let jobs = Mutex<[@Sendable (Slots?) -> Void]>([])
     private let wake = DispatchSemaphore(value: 0)
 
     private init(threads: Int) {
         for index in 0..<threads {
+            var reserved: [Int32] = [-1, -1, -1]
+            let slots =
+                csupport_reserve_spawn_slots(&reserved) == 0
+                ? Slots(input: reserved[0], output: reserved[1], error: reserved[2]) : nil
             NamedThread.start(named: "spawn-\(index)") { [self] in
                 while true {
                     wake.wait()
                     let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-                    job?()
+                    job?(slots)
                 }
             }
         }
     }
 
-    /// Runs `body` on a spawn thread and returns its result.
-    func perform<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
+    /// Makes the threads now, with their slots, if they are not made yet: a supervisor does it before it opens
+    /// its daemons' files, so that the slots are among its first descriptors.
+    static func prepare() { _ = shared }
+
+    /// Runs `body` on a spawn thread, with that thread's slots (nil if they could not be reserved), and returns its
+    /// result.
+    func perform<Result: Sendable>(_ body: @escaping @Sendable (Slots?) -> Result) async -> Result {
         await withCheckedContinuation { continuation in
-            jobs.withLock { $0.append { continuation.resume(returning: body()) } }
+            jobs.withLock { $0.append { slots in continuation.resume(returning: body(slots)) } }
             wake.signal()
         }
     }

@@ -105,6 +105,7 @@ public final class Supervisor: Sendable {
     /// - Parameter onReady: Called once the control socket answers.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let manifest = self.manifest
+        CommandRunner.prepareSpawning()
         let lock = try PIDLock.acquire(path: stateFolder.lockFile)
         stateFolder.recordOwner(manifest: manifest.file)
         stateFolder.recordRunning(manifest: manifest.file)
