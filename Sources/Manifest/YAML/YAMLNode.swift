@@ -125,12 +125,16 @@ extension YAMLNode {
 
     /// The value under `key` in a mapping.
     public subscript(key: String) -> YAMLNode? {
-        pairs?.first { $0.key.text == key }?.value
+        // A loop over indices rather than `first(where:)`: it copies no entry but the one found.
+        guard case .mapping(let pairs) = content else { return nil }
+        for index in pairs.indices where pairs[index].key.text == key { return pairs[index].value }
+        return nil
     }
 
     /// Sets or replaces the value under `key` in a mapping (appending new keys); does nothing to other nodes.
     public mutating func set(_ key: String, to value: YAMLNode, keyOrigin: ValueOrigin? = nil) {
         guard case .mapping(var pairs) = content else { return }
+        content = .mapping([])  // `pairs` is then the only reference: it changes in place
         if let index = pairs.firstIndex(where: { $0.key.text == key }) {
             pairs[index].value = value
         } else {
@@ -142,6 +146,7 @@ extension YAMLNode {
     /// Removes `key` from a mapping.
     public mutating func remove(_ key: String) {
         guard case .mapping(var pairs) = content else { return }
+        content = .mapping([])  // `pairs` is then the only reference: it changes in place
         pairs.removeAll { $0.key.text == key }
         content = .mapping(pairs)
     }
