@@ -31,7 +31,7 @@ struct ManifestChecks {
         }
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
-            checkBackoff(daemon, path: "daemons.\(key.text)")
+            checkBackoff(daemon, name: key.text)
             guard let kind = kind(of: daemon) else { continue }
             var check = DaemonCheck(
                 name: key.text,
@@ -67,7 +67,7 @@ struct ManifestChecks {
         ResolvedFields(daemon, manifestDirectory: folder, workingDirectory: folder)
     }
 
-    private mutating func checkBackoff(_ daemon: YAMLNode, path: String) {
+    private mutating func checkBackoff(_ daemon: YAMLNode, name: String) {
         if let backoff = daemon["restart"]?["backoff"], let initial = backoff["initial"], let max = backoff["max"],
             let first = initial.scalarText.flatMap(DurationText.parse),
             let last = max.scalarText.flatMap(DurationText.parse),
@@ -76,7 +76,7 @@ struct ManifestChecks {
             fail(
                 .invalidValue,
                 max.origin,
-                path + ".restart.backoff.max",
+                "daemons.\(name).restart.backoff.max",
                 "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))"
             )
         }

@@ -51,13 +51,13 @@ public struct Manifest: Hashable, Sendable {
     /// separately).
     public var summary: String {
         let counts = kinds.names.compactMap { kind -> String? in
-            let count = daemons.filter { $0.kindName == kind }.count
+            let count = daemons.count { $0.kindName == kind }
             return count > 0 ? "\(count) \(kind)" : nil
         }
         let noun = daemons.count == 1 ? "daemon" : "daemons"
         var text = "\(daemons.count) \(noun)"
         if !counts.isEmpty { text += ": " + counts.joined(separator: ", ") }
-        let disabled = daemons.filter { !$0.enabled }.count
+        let disabled = daemons.count { !$0.enabled }
         if disabled > 0 { text += " (\(disabled) disabled)" }
         return text
     }

@@ -226,22 +226,24 @@ private struct TreeBuilder {
         return false
     }
 
+    /// Adds `node` to the collection being built. The frame is changed where it lies in the stack: taking it out
+    /// and putting it back copies it, for every node of the document.
     private mutating func add(_ node: YAMLNode, size: Int, anchor: String?) -> Bool {
         if let anchor { anchors[anchor] = Anchored(node: node, size: size) }
-        guard var frame = stack.popLast() else {
+        let top = stack.count - 1
+        guard top >= 0 else {
             root = node
             return true
         }
-        defer { stack.append(frame) }
-        guard frame.isMapping else {
-            frame.containsDollar = frame.containsDollar || node.containsDollar
-            frame.items.append(node)
+        guard stack[top].isMapping else {
+            stack[top].containsDollar = stack[top].containsDollar || node.containsDollar
+            stack[top].items.append(node)
             return true
         }
-        guard let key = frame.pendingKey else {
-            frame.pendingKey = node
-            frame.dropValue = node.scalarText == nil
-            if frame.dropValue {
+        guard let key = stack[top].pendingKey else {
+            stack[top].pendingKey = node
+            stack[top].dropValue = node.scalarText == nil
+            if stack[top].dropValue {
                 errors.append(
                     ManifestError(
                         code: .invalidValue,
@@ -253,12 +255,15 @@ private struct TreeBuilder {
             }
             return true
         }
-        frame.pendingKey = nil
-        if frame.dropValue { return true }
+        stack[top].pendingKey = nil
+        if stack[top].dropValue { return true }
         let keyText = key.scalarText ?? ""
         if keyText == "<<", case .scalar(_, .plain) = key.content {
-            merge(node, into: &frame.merged)
-        } else if let first = frame.existing(keyText) {
+            var merged = stack[top].merged
+            stack[top].merged = []
+            merge(node, into: &merged)
+            stack[top].merged = merged
+        } else if let first = stack[top].existing(keyText) {
             errors.append(
                 ManifestError(
                     code: .duplicateKey,
@@ -268,9 +273,10 @@ private struct TreeBuilder {
                 )
             )
         } else {
-            if frame.pairs.count >= Frame.scanLimit { frame.keyIndex[keyText] = frame.pairs.count }
-            frame.containsDollar = frame.containsDollar || node.containsDollar
-            frame.pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
+            let count = stack[top].pairs.count
+            if count >= Frame.scanLimit { stack[top].keyIndex[keyText] = count }
+            stack[top].containsDollar = stack[top].containsDollar || node.containsDollar
+            stack[top].pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
         }
         return true
     }
