@@ -115,9 +115,11 @@ struct ManifestChecks {
         var graph: [String: [String]] = [:]
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
+            let dependencies = Self.dependencies(of: daemon)
+            guard !dependencies.isEmpty else { continue }
             let path = "daemons.\(key.text).depends_on"
             let enabled = daemon["enabled"]?.scalarText != "false"
-            for (name, condition, origin) in Self.dependencies(of: daemon) {
+            for (name, condition, origin) in dependencies {
                 guard let target = byName[name] else {
                     fail(
                         .reference,

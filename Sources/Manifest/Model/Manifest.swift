@@ -50,9 +50,11 @@ public struct Manifest: Hashable, Sendable {
     /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (kinds in the order of ``kinds``; disabled daemons counted
     /// separately).
     public var summary: String {
+        var perKind: [String: Int] = [:]
+        for index in daemons.indices { perKind[daemons[index].kindName, default: 0] += 1 }
         let counts = kinds.names.compactMap { kind -> String? in
-            let count = daemons.count { $0.kindName == kind }
-            return count > 0 ? "\(count) \(kind)" : nil
+            guard let count = perKind[kind] else { return nil }
+            return "\(count) \(kind)"
         }
         let noun = daemons.count == 1 ? "daemon" : "daemons"
         var text = "\(daemons.count) \(noun)"

@@ -276,12 +276,14 @@ public enum DurationText {
         let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
         if !digits.isEmpty, digits.count <= 9 {
             let value = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
-            switch String(decoding: text.utf8.dropFirst(digits.count), as: UTF8.self) {
-            case "ms": return .milliseconds(value)
-            case "s": return .seconds(value)
-            case "m": return .seconds(value * 60)
-            case "h": return .seconds(value * 3_600)
-            case "d": return .seconds(value * 86_400)
+            // The unit's bytes, compared as they are: making a String of them costs more than the rest.
+            let unit = text.utf8.dropFirst(digits.count)
+            switch (unit.count, unit.first) {
+            case (2, UInt8(ascii: "m")) where unit.last == UInt8(ascii: "s"): return .milliseconds(value)
+            case (1, UInt8(ascii: "s")): return .seconds(value)
+            case (1, UInt8(ascii: "m")): return .seconds(value * 60)
+            case (1, UInt8(ascii: "h")): return .seconds(value * 3_600)
+            case (1, UInt8(ascii: "d")): return .seconds(value * 86_400)
             default: break
             }
         }

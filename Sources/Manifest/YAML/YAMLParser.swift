@@ -110,13 +110,6 @@ private struct TreeBuilder {
         var keyIndex: [String: Int] = [:]
         static let scanLimit = 16
 
-        /// The entry already holding `key`, if any.
-        func existing(_ key: String) -> YAMLNode.Pair? {
-            if let index = pairs.prefix(Frame.scanLimit).firstIndex(where: { $0.key.text == key }) {
-                return pairs[index]
-            }
-            return keyIndex[key].map { pairs[$0] }
-        }
         var merged: [YAMLNode.Pair] = []
         var pendingKey: YAMLNode?
         /// The pending key was not a scalar: its value is dropped after the error.
@@ -263,7 +256,7 @@ private struct TreeBuilder {
             stack[top].merged = []
             merge(node, into: &merged)
             stack[top].merged = merged
-        } else if let first = stack[top].existing(keyText) {
+        } else if let first = existingEntry(keyText, in: top) {
             errors.append(
                 ManifestError(
                     code: .duplicateKey,
@@ -279,6 +272,16 @@ private struct TreeBuilder {
             stack[top].pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
         }
         return true
+    }
+
+    /// The entry of the mapping at `frame` in the stack already holding `key`, if any. The frame's fields are read
+    /// where they lie: a method of the frame could copy it.
+    private func existingEntry(_ key: String, in frame: Int) -> YAMLNode.Pair? {
+        let count = stack[frame].pairs.count
+        for index in 0..<min(count, Frame.scanLimit) where stack[frame].pairs[index].key.text == key {
+            return stack[frame].pairs[index]
+        }
+        return stack[frame].keyIndex[key].map { stack[frame].pairs[$0] }
     }
 
     /// `<<: *base` or `<<: [*a, *b]`: earlier sources win over later ones, as in YAML 1.1's merge key.
