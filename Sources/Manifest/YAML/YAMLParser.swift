@@ -142,7 +142,8 @@ private struct TreeBuilder {
         case YAML_SCALAR_EVENT:
             let scalar = event.data.scalar
             // Scalars may contain NUL: build them from the length, not as C strings.
-            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(start: scalar.value, count: scalar.length)
+            let text = String(decoding: bytes, as: UTF8.self)
             var style: YAMLNode.ScalarStyle = scalar.plain_implicit == 1 ? .plain : .quoted
             if let tag = scalar.tag.map({ String(cString: $0) }) {
                 switch tag {
@@ -160,7 +161,7 @@ private struct TreeBuilder {
             }
             guard count(1, at: origin(mark)) else { return false }
             return add(
-                YAMLNode(.scalar(text, style), origin: origin(mark), containsDollar: text.utf8.contains(36)),
+                YAMLNode(.scalar(text, style), origin: origin(mark), containsDollar: bytes.contains(36)),
                 size: 1,
                 anchor: scalar.anchor.map { String(cString: $0) }
             )
