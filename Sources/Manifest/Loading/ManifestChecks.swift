@@ -111,7 +111,12 @@ struct ManifestChecks {
     }
 
     private mutating func checkDependencies(_ daemons: [YAMLNode.Pair]) {
-        let byName = Dictionary(daemons.map { ($0.key.text, $0.value) }, uniquingKeysWith: { first, _ in first })
+        // Each name's position in `daemons`: positions, unlike nodes, are copied for nothing.
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(daemons.count)
+        for index in daemons.indices where byName[daemons[index].key.text] == nil {
+            byName[daemons[index].key.text] = index
+        }
         var graph: [String: [String]] = [:]
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
@@ -120,7 +125,7 @@ struct ManifestChecks {
             let path = "daemons.\(key.text).depends_on"
             let enabled = daemon["enabled"]?.scalarText != "false"
             for (name, condition, origin) in dependencies {
-                guard let target = byName[name] else {
+                guard let target = byName[name].map({ daemons[$0].value }) else {
                     fail(
                         .reference,
                         origin,
@@ -160,7 +165,7 @@ struct ManifestChecks {
         }
         for cycle in Self.cycles(in: graph, order: daemons.map(\.key.text)) {
             let first = cycle[0]
-            let origin = byName[first]?["depends_on"]?.origin ?? .builtInDefault
+            let origin = byName[first].map { daemons[$0].value }?["depends_on"]?.origin ?? .builtInDefault
             fail(
                 .cycle,
                 origin,
@@ -197,7 +202,8 @@ struct ManifestChecks {
             stack.removeLast()
             state[name] = 2
         }
-        for name in order where state[name] == nil { visit(name) }
+        // A daemon that depends on none is on no cycle: it is visited only from the daemons that depend on it.
+        for name in order where graph[name] != nil && state[name] == nil { visit(name) }
         return found
     }
 
