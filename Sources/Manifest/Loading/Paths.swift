@@ -5,7 +5,7 @@ public enum Paths {
         // Most paths are `.` or a plain relative path against a clean folder: nothing to fold.
         if !path.hasPrefix("/"), isClean(base) {
             if path.isEmpty || path == "." { return base }
-            if isClean("/" + path) { return base == "/" ? "/" + path : base + "/" + path }
+            if isClean(path, absolute: false) { return base == "/" ? "/" + path : base + "/" + path }
         }
         let joined = path.hasPrefix("/") ? path : base + "/" + path
         // Folded lexically, like Go's filepath.Clean: symlinks are left alone, as the user wrote them.
@@ -20,19 +20,26 @@ public enum Paths {
         return "/" + parts.joined(separator: "/")
     }
 
-    /// Whether `path` is absolute and already folded: no empty, `.` or `..` segment and no trailing `/` (but `/`).
-    private static func isClean(_ path: String) -> Bool {
-        var utf8 = path.utf8[...]
-        guard utf8.first == UInt8(ascii: "/") else { return false }
-        if utf8.count == 1 { return true }
-        guard utf8.last != UInt8(ascii: "/") else { return false }
-        // Each segment follows a `/`: check it is neither empty, `.` nor `..`.
-        while let slash = utf8.firstIndex(of: UInt8(ascii: "/")) {
-            utf8 = utf8[utf8.index(after: slash)...]
-            let segment = utf8.prefix { $0 != UInt8(ascii: "/") }
-            if segment.isEmpty || segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
+    /// Whether `path` is already folded: no empty, `.` or `..` segment and no trailing `/`; it starts with a `/`
+    /// when `absolute` (and may then be `/` alone), and with none otherwise. One pass over the bytes.
+    private static func isClean(_ path: String, absolute: Bool = true) -> Bool {
+        let slash = UInt8(ascii: "/")
+        if absolute, path.utf8.count == 1 { return path.utf8.first == slash }
+        // The current segment's length and how many of its bytes are dots; -1 before the leading `/`.
+        var length = absolute ? -1 : 0
+        var dots = 0
+        for byte in path.utf8 {
+            if byte == slash {
+                if length == 0 || (length > 0 && dots == length && length <= 2) { return false }
+                length = 0
+                dots = 0
+            } else {
+                if length < 0 { return false }
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
         }
-        return true
+        return length > 0 && !(dots == length && length <= 2)
     }
 
     /// `path` relative to `base` when it lies beneath it, else `path` unchanged.

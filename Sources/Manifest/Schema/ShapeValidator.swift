@@ -206,9 +206,9 @@ struct ShapeValidator {
         at node: YAMLNode
     ) {
         let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
-        let names = object.exactlyOneOf.map { "'\($0)'" }
         // `intervall: 5s` already says "did you mean 'interval'?"; "needs 'interval' or 'cron'" would repeat it.
         if present.isEmpty, misspelt.isDisjoint(with: object.exactlyOneOf) {
+            let names = object.exactlyOneOf.map { "'\($0)'" }
             let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
             fail(.missingKey, node.origin, trail, "\(object.title) needs one of \(list)")
         } else if present.count > 1 {

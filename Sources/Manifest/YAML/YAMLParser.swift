@@ -159,9 +159,10 @@ private struct TreeBuilder {
                     )
                 }
             }
-            guard count(1, at: origin(mark)) else { return false }
+            let origin = origin(mark)
+            guard count(1, at: origin) else { return false }
             return add(
-                YAMLNode(.scalar(text, style), origin: origin(mark), containsDollar: bytes.contains(36)),
+                YAMLNode(.scalar(text, style), origin: origin, containsDollar: bytes.contains(36)),
                 size: 1,
                 anchor: scalar.anchor.map { String(cString: $0) }
             )
