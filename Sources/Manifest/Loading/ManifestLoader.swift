@@ -229,7 +229,7 @@ private struct Interpolator {
         case .sequence(var items):
             node.content = .sequence([])
             for index in items.indices {
-                trail.append("[\(index)]")
+                trail.append(ShapeValidator.segment(index))
                 interpolate(&items[index])
                 trail.removeLast()
             }

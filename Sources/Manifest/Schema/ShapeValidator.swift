@@ -79,13 +79,13 @@ struct ShapeValidator {
             }
             // Items that resolve to themselves (scalars) are only checked: the list stays as it is.
             guard !item.resolvesToItself else {
-                for index in items.indices { _ = descend("[\(index)]") { $0.walk(items[index], as: item) } }
+                for index in items.indices { _ = descend(Self.segment(index)) { $0.walk(items[index], as: item) } }
                 return node
             }
             var resolved: [YAMLNode] = []
             resolved.reserveCapacity(items.count)
             for index in items.indices {
-                resolved.append(descend("[\(index)]") { $0.walk(items[index], as: item) })
+                resolved.append(descend(Self.segment(index)) { $0.walk(items[index], as: item) })
             }
             return YAMLNode(.sequence(resolved), origin: node.origin)
         case .dictionary(let keyFormat, let value):
@@ -258,6 +258,15 @@ struct ShapeValidator {
 }
 
 extension ShapeValidator {
+    /// The path segments of the first list positions, made once: a manifest has thousands of list items, and
+    /// interpolating `[0]` for each costs more than checking the item.
+    private static let indexSegments = (0..<32).map { "[\($0)]" }
+
+    /// The path segment of list position `index`: `[3]`.
+    static func segment(_ index: Int) -> String {
+        index < indexSegments.count ? indexSegments[index] : "[\(index)]"
+    }
+
     /// `daemons.web.patterns[0]`: keys joined by dots, list indexes in brackets.
     static func dotted(_ path: [String]) -> String {
         path.reduce(into: "") { text, segment in
