@@ -31,7 +31,7 @@ struct ManifestChecks {
         }
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
-            checkBackoff(daemon, path: "daemons.\(key.text)")
+            checkBackoff(daemon, name: key.text)
             guard let kind = kind(of: daemon) else { continue }
             var check = DaemonCheck(
                 name: key.text,
@@ -67,7 +67,7 @@ struct ManifestChecks {
         ResolvedFields(daemon, manifestDirectory: folder, workingDirectory: folder)
     }
 
-    private mutating func checkBackoff(_ daemon: YAMLNode, path: String) {
+    private mutating func checkBackoff(_ daemon: YAMLNode, name: String) {
         if let backoff = daemon["restart"]?["backoff"], let initial = backoff["initial"], let max = backoff["max"],
             let first = initial.scalarText.flatMap(DurationText.parse),
             let last = max.scalarText.flatMap(DurationText.parse),
@@ -76,7 +76,7 @@ struct ManifestChecks {
             fail(
                 .invalidValue,
                 max.origin,
-                path + ".restart.backoff.max",
+                "daemons.\(name).restart.backoff.max",
                 "the longest backoff (\(DurationText.format(last))) is shorter than the first (\(DurationText.format(first)))"
             )
         }
@@ -111,14 +111,21 @@ struct ManifestChecks {
     }
 
     private mutating func checkDependencies(_ daemons: [YAMLNode.Pair]) {
-        let byName = Dictionary(daemons.map { ($0.key.text, $0.value) }, uniquingKeysWith: { first, _ in first })
+        // Each name's position in `daemons`: positions, unlike nodes, are copied for nothing.
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(daemons.count)
+        for index in daemons.indices where byName[daemons[index].key.text] == nil {
+            byName[daemons[index].key.text] = index
+        }
         var graph: [String: [String]] = [:]
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
+            let dependencies = Self.dependencies(of: daemon)
+            guard !dependencies.isEmpty else { continue }
             let path = "daemons.\(key.text).depends_on"
             let enabled = daemon["enabled"]?.scalarText != "false"
-            for (name, condition, origin) in Self.dependencies(of: daemon) {
-                guard let target = byName[name] else {
+            for (name, condition, origin) in dependencies {
+                guard let target = byName[name].map({ daemons[$0].value }) else {
                     fail(
                         .reference,
                         origin,
@@ -158,7 +165,7 @@ struct ManifestChecks {
         }
         for cycle in Self.cycles(in: graph, order: daemons.map(\.key.text)) {
             let first = cycle[0]
-            let origin = byName[first]?["depends_on"]?.origin ?? .builtInDefault
+            let origin = byName[first].map { daemons[$0].value }?["depends_on"]?.origin ?? .builtInDefault
             fail(
                 .cycle,
                 origin,
@@ -195,7 +202,8 @@ struct ManifestChecks {
             stack.removeLast()
             state[name] = 2
         }
-        for name in order where state[name] == nil { visit(name) }
+        // A daemon that depends on none is on no cycle: it is visited only from the daemons that depend on it.
+        for name in order where graph[name] != nil && state[name] == nil { visit(name) }
         return found
     }
 

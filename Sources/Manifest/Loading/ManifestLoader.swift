@@ -85,7 +85,7 @@ public struct ManifestLoader: Sendable {
             errors += resolver.errors
         }
         var interpolator = Interpolator(lookup: { environment[$0] ?? fileVariables[$0] })
-        root = interpolator.interpolate(root, path: [])
+        interpolator.interpolate(&root, path: [])
         errors += interpolator.errors
         warnings += interpolator.warnings
 
@@ -174,6 +174,7 @@ public struct ManifestLoader: Sendable {
 
     static func deepMerge(base: YAMLNode, over: YAMLNode) -> YAMLNode {
         guard let basePairs = base.pairs, var overPairs = over.pairs else { return over }
+        overPairs.reserveCapacity(overPairs.count + basePairs.count)
         for pair in basePairs {
             if let index = overPairs.firstIndex(where: { $0.key.text == pair.key.text }) {
                 if !overPairs[index].value.isNull {
@@ -209,53 +210,38 @@ private struct Interpolator {
 
     init(lookup: @escaping (String) -> String?) { interpolation = Interpolation(lookup: lookup) }
 
-    mutating func interpolate(_ node: YAMLNode, path: [String]) -> YAMLNode {
+    mutating func interpolate(_ node: inout YAMLNode, path: [String]) {
         trail = path
-        var changed = false
-        return interpolate(node, changed: &changed)
+        interpolate(&node)
     }
 
-    /// Most of a manifest has no `$`: only the collections on the way to a changed scalar are rebuilt, and
-    /// the path is a stack rather than a new array per node.
-    private mutating func interpolate(_ node: YAMLNode, changed: inout Bool) -> YAMLNode {
-        guard node.containsDollar else { return node }
+    /// Most of a manifest has no `$`: only the collections on the way to a `$` are visited. A collection lets go
+    /// of its children while they change, so that they change in place rather than being copied; the path is a
+    /// stack rather than a new array per node.
+    private mutating func interpolate(_ node: inout YAMLNode) {
+        guard node.containsDollar else { return }
         switch node.content {
         case .scalar(let text, let style):
             guard text.utf8.contains(UInt8(ascii: "$")), let value = substitute(node, path: trail), value != text else {
-                return node
+                return
             }
-            changed = true
-            return YAMLNode(.scalar(value, style), origin: node.origin)
+            node = YAMLNode(.scalar(value, style), origin: node.origin)
         case .sequence(var items):
-            var any = false
+            node.content = .sequence([])
             for index in items.indices {
-                var one = false
-                trail.append("[\(index)]")
-                let value = interpolate(items[index], changed: &one)
+                trail.append(ShapeValidator.segment(index))
+                interpolate(&items[index])
                 trail.removeLast()
-                if one {
-                    items[index] = value
-                    any = true
-                }
             }
-            guard any else { return node }
-            changed = true
-            return YAMLNode(.sequence(items), origin: node.origin)
+            node.content = .sequence(items)
         case .mapping(var pairs):
-            var any = false
+            node.content = .mapping([])
             for index in pairs.indices {
-                var one = false
                 trail.append(pairs[index].key.text)
-                let value = interpolate(pairs[index].value, changed: &one)
+                interpolate(&pairs[index].value)
                 trail.removeLast()
-                if one {
-                    pairs[index].value = value
-                    any = true
-                }
             }
-            guard any else { return node }
-            changed = true
-            return YAMLNode(.mapping(pairs), origin: node.origin)
+            node.content = .mapping(pairs)
         }
     }
 

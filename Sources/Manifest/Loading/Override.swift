@@ -164,12 +164,12 @@ struct OverrideApplier {
             }
             // A name may itself hold dots (`skills.list`): try the longest run of segments first.
             for count in stride(from: segments.count, through: 1, by: -1) {
-                let name = segments.prefix(count).joined(separator: ".")
-                guard
-                    let index = pairs.firstIndex(where: {
-                        Suggestion.normalize($0.key.text) == Suggestion.normalize(name)
-                    })
-                else { continue }
+                let name = Suggestion.normalize(segments.prefix(count).joined(separator: "."))
+                guard let index = pairs.firstIndex(where: { Suggestion.normalize($0.key.text) == name }) else {
+                    continue
+                }
+                // The node lets go of its entries while one changes, so that they are changed in place, not copied.
+                node.content = .mapping([])
                 apply(
                     override,
                     value: value,
@@ -236,6 +236,8 @@ struct OverrideApplier {
             node = YAMLNode(.mapping([]), origin: override.origin)
         }
         var child = node[property.name] ?? YAMLNode(.mapping([]), origin: override.origin)
+        // The node lets go of the child while it changes, so that a large child (the daemons) is not copied.
+        node.set(property.name, to: YAMLNode(.mapping([]), origin: override.origin), keyOrigin: override.origin)
         apply(override, value: value, to: &child, as: property.shape, at: rest, path: path + [property.name])
         node.set(property.name, to: child, keyOrigin: override.origin)
     }

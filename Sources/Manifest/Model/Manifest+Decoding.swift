@@ -75,6 +75,7 @@ extension DaemonSpec {
         let backoff = restartFields.object("backoff")!
         let limit = restartFields.object("limit")!
         let logFields = fields.object("log")!
+        let policy = restartFields.string("policy")
         self.init(
             name: name,
             kind: try kinds.kind(named: fields.string("kind")!)!.init(fields: fields),
@@ -82,7 +83,7 @@ extension DaemonSpec {
             workingDirectory: workingDirectory,
             environment: topEnvironment.merging(fields.environment("env", processEnvironment)) { _, own in own },
             restart: RestartPolicy(
-                mode: RestartPolicy.Mode.all.first { $0.name == restartFields.string("policy") }!,
+                mode: RestartPolicy.Mode.all.first { $0.name == policy }!,
                 initialBackoff: backoff.duration("initial")!,
                 maxBackoff: backoff.duration("max")!,
                 burst: limit.int("burst")!,

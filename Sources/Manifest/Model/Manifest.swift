@@ -65,14 +65,16 @@ public struct Manifest: Hashable, Sendable {
     /// `4 daemons: 2 periodic, 1 watcher, 1 rpc` (kinds in the order of ``kinds``; disabled daemons counted
     /// separately).
     public var summary: String {
+        var perKind: [String: Int] = [:]
+        for index in daemons.indices { perKind[daemons[index].kindName, default: 0] += 1 }
         let counts = kinds.names.compactMap { kind -> String? in
-            let count = daemons.filter { $0.kindName == kind }.count
-            return count > 0 ? "\(count) \(kind)" : nil
+            guard let count = perKind[kind] else { return nil }
+            return "\(count) \(kind)"
         }
         let noun = daemons.count == 1 ? "daemon" : "daemons"
         var text = "\(daemons.count) \(noun)"
         if !counts.isEmpty { text += ": " + counts.joined(separator: ", ") }
-        let disabled = daemons.filter { !$0.enabled }.count
+        let disabled = daemons.count { !$0.enabled }
         if disabled > 0 { text += " (\(disabled) disabled)" }
         return text
     }

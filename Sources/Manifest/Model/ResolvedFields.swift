@@ -59,7 +59,8 @@ public struct ResolvedFields: Sendable {
 
     /// The mapping under `key` (`.object(…)` shapes), read the same way.
     public func object(_ key: String) -> ResolvedFields? {
-        node[key].flatMap { $0.pairs == nil ? nil : reading($0) }
+        guard let child = node[key], case .mapping = child.content else { return nil }
+        return reading(child)
     }
 
     /// The entries of the mapping under `key` whose values are mappings (`.dictionary(key:value: .object(…))`

@@ -70,8 +70,22 @@ public enum ScalarFormat: Hashable, Sendable {
 
     /// Reads `node` (a scalar); the canonical value for `config`, or why it is not valid.
     func read(_ node: YAMLNode) -> Result<JSONValue, FormatFailure> {
+        if let failure = failure(node) { return .failure(failure) }
+        guard case .scalar(let text, _) = node.content else { return .success(.string("")) }
+        switch self {
+        case .duration: return .success(.string(DurationText.format(DurationText.parse(text)!)))
+        case .size: return .success(.string(SizeText.format(SizeText.parse(text)!)))
+        case .listen: return .success(.string(ListenAddress(parsing: text)!.description))
+        case .signal: return .success(.string(Signal(name: text)!.name))
+        default: return .success(.string(text))
+        }
+    }
+
+    /// Why `node` is not valid in this format, or nil when it is. The validator only needs this: making the
+    /// canonical value (``read(_:)``) costs more than checking it.
+    func failure(_ node: YAMLNode) -> FormatFailure? {
         guard case .scalar(let text, let style) = node.content, !node.isNull else {
-            return .failure(FormatFailure("expected \(expectation), found \(node.found)"))
+            return FormatFailure("expected \(expectation), found \(node.found)")
         }
         // Typed only where a format needs it: it costs more than most reads.
         var plainType: CoreSchema.PlainType { style == .plain ? CoreSchema.type(ofPlain: text) : .string }
@@ -79,94 +93,86 @@ public enum ScalarFormat: Hashable, Sendable {
         var mismatch: FormatFailure { FormatFailure("expected \(expectation), found \(node.found)") }
         switch self {
         case .text:
-            return .success(.string(text))
+            return nil
         case .nonEmptyText, .path:
-            return text.isEmpty ? .failure(mismatch) : .success(.string(text))
+            return text.isEmpty ? mismatch : nil
         case .name(let first, let rest, _):
-            guard [.string, .integer].contains(plainType), let head = text.unicodeScalars.first,
-                Self.characterClass(first, contains: head),
-                text.unicodeScalars.dropFirst().allSatisfy({ Self.characterClass(rest, contains: $0) })
-            else { return .failure(mismatch) }
-            return .success(.string(text))
+            let type = plainType
+            guard type == .string || type == .integer, Self.isName(text, first: first, rest: rest) else {
+                return mismatch
+            }
+            return nil
         case .duration(let min, let max):
             if style == .plain, text.utf8.last.map({ $0 >= 48 && $0 <= 57 }) == true, text != "0",
                 [.integer, .float].contains(plainType)
             {
-                return .failure(
-                    FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)")
-                )
+                return FormatFailure("expected \(expectation), found \(node.found) (add a unit, such as \(text)s)")
             }
-            guard let duration = DurationText.parse(text) else { return .failure(mismatch) }
+            guard let duration = DurationText.parse(text) else { return mismatch }
             if duration < min {
-                return .failure(
-                    FormatFailure("expected a duration of at least \(DurationText.format(min)), found \(text)")
-                )
+                return FormatFailure("expected a duration of at least \(DurationText.format(min)), found \(text)")
             }
             if let max, duration > max {
-                return .failure(
-                    FormatFailure("expected a duration of at most \(DurationText.format(max)), found \(text)")
-                )
+                return FormatFailure("expected a duration of at most \(DurationText.format(max)), found \(text)")
             }
-            return .success(.string(DurationText.format(duration)))
+            return nil
         case .size(let min, let max):
-            guard let bytes = SizeText.parse(text) else { return .failure(mismatch) }
+            guard let bytes = SizeText.parse(text) else { return mismatch }
             if bytes < min {
-                return .failure(FormatFailure("expected a size of at least \(SizeText.format(min)), found \(text)"))
+                return FormatFailure("expected a size of at least \(SizeText.format(min)), found \(text)")
             }
             if let max, bytes > max {
-                return .failure(FormatFailure("expected a size of at most \(SizeText.format(max)), found \(text)"))
+                return FormatFailure("expected a size of at most \(SizeText.format(max)), found \(text)")
             }
-            return .success(.string(SizeText.format(bytes)))
+            return nil
         case .listen(let allowUnix):
             guard plainType == .string, let address = ListenAddress(parsing: text) else {
                 if text.contains(":"), let port = text.split(separator: ":").last, let number = Int(port),
                     !(0...65_535).contains(number)
                 {
-                    return .failure(FormatFailure("port \(number) is out of range 0-65535"))
+                    return FormatFailure("port \(number) is out of range 0-65535")
                 }
-                return .failure(mismatch)
+                return mismatch
             }
             if case .unix = address, !allowUnix {
-                return .failure(FormatFailure("expected a TCP address like 127.0.0.1:9400, found '\(text)'"))
+                return FormatFailure("expected a TCP address like 127.0.0.1:9400, found '\(text)'")
             }
-            return .success(.string(address.description))
+            return nil
         case .cron:
             do {
                 _ = try CronSchedule(parsing: text)
-                return .success(.string(text))
+                return nil
             } catch {
-                return .failure(FormatFailure("invalid cron expression '\(text)': \(error.message)"))
+                return FormatFailure("invalid cron expression '\(text)': \(error.message)")
             }
         case .glob:
             do {
                 _ = try GlobCache.shared.glob(text)
-                return .success(.string(text))
+                return nil
             } catch {
-                return .failure(FormatFailure("invalid glob '\(text)': \(error.message)"))
+                return FormatFailure("invalid glob '\(text)': \(error.message)")
             }
         case .signal:
-            guard let signal = Signal(name: text) else {
-                return .failure(
-                    FormatFailure(
-                        "expected \(expectation), found \(node.found)",
-                        candidates: Signal.all.map(\.name),
-                        given: text.uppercased().hasPrefix("SIG") ? text.uppercased() : "SIG" + text.uppercased()
-                    )
+            guard Signal(name: text) != nil else {
+                return FormatFailure(
+                    "expected \(expectation), found \(node.found)",
+                    candidates: Signal.all.map(\.name),
+                    given: text.uppercased().hasPrefix("SIG") ? text.uppercased() : "SIG" + text.uppercased()
                 )
             }
-            return .success(.string(signal.name))
+            return nil
         case .regex:
             do {
                 _ = try Regex(text)
-                return .success(.string(text))
+                return nil
             } catch {
-                return .failure(FormatFailure("invalid regular expression '\(text)': \(error)"))
+                return FormatFailure("invalid regular expression '\(text)': \(error)")
             }
         case .httpURL:
             guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
                 scheme == "http", let host = url.host, !host.isEmpty
-            else { return .failure(mismatch) }
-            return .success(.string(text))
+            else { return mismatch }
+            return nil
         }
     }
 }
@@ -174,6 +180,18 @@ public enum ScalarFormat: Hashable, Sendable {
 extension ScalarFormat {
     /// The regular expression a ``name(first:rest:expectation:)`` stands for, for the JSON Schema.
     static func namePattern(first: String, rest: String) -> String { "^[\(first)][\(rest)]*$" }
+
+    /// Whether `text` is a name: its first character in the class `first`, the others in `rest`. ASCII text is
+    /// checked byte by byte against a mask of each class, made once per call, since every daemon's name is read.
+    static func isName(_ text: String, first: String, rest: String) -> Bool {
+        guard let firstMask = ASCIIMask(first), let restMask = ASCIIMask(rest), text.utf8.allSatisfy({ $0 < 128 })
+        else {
+            guard let head = text.unicodeScalars.first, characterClass(first, contains: head) else { return false }
+            return text.unicodeScalars.dropFirst().allSatisfy { characterClass(rest, contains: $0) }
+        }
+        guard let head = text.utf8.first, firstMask.contains(head) else { return false }
+        return text.utf8.dropFirst().allSatisfy { restMask.contains($0) }
+    }
 
     /// Whether `scalar` is in a class written like `A-Za-z0-9._-` (ranges, and a `-` last is literal).
     static func characterClass(_ set: String, contains scalar: Unicode.Scalar) -> Bool {
@@ -189,6 +207,45 @@ extension ScalarFormat {
             }
         }
         return false
+    }
+}
+
+/// The ASCII characters of a class written like `A-Za-z0-9._-` (read as ``ScalarFormat/characterClass(_:contains:)``
+/// reads it), as a bit mask.
+private struct ASCIIMask {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    /// The mask of `set`; nil when the set holds a character outside ASCII.
+    init?(_ set: String) {
+        guard let mask = set.utf8.withContiguousStorageIfAvailable({ ASCIIMask(members: $0) }) ?? nil else {
+            return nil
+        }
+        self = mask
+    }
+
+    private init?(members: UnsafeBufferPointer<UInt8>) {
+        guard members.allSatisfy({ $0 < 128 }) else { return nil }
+        var index = 0
+        while index < members.count {
+            if index + 2 < members.count, members[index + 1] == UInt8(ascii: "-") {
+                if members[index] <= members[index + 2] {
+                    for byte in members[index]...members[index + 2] { insert(byte) }
+                }
+                index += 3
+            } else {
+                insert(members[index])
+                index += 1
+            }
+        }
+    }
+
+    private mutating func insert(_ byte: UInt8) {
+        if byte < 64 { low |= 1 << UInt64(byte) } else { high |= 1 << UInt64(byte - 64) }
+    }
+
+    func contains(_ byte: UInt8) -> Bool {
+        byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte - 64)) != 0
     }
 }
 
@@ -219,12 +276,14 @@ public enum DurationText {
         let digits = text.utf8.prefix { $0 >= 48 && $0 <= 57 }
         if !digits.isEmpty, digits.count <= 9 {
             let value = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
-            switch String(decoding: text.utf8.dropFirst(digits.count), as: UTF8.self) {
-            case "ms": return .milliseconds(value)
-            case "s": return .seconds(value)
-            case "m": return .seconds(value * 60)
-            case "h": return .seconds(value * 3_600)
-            case "d": return .seconds(value * 86_400)
+            // The unit's bytes, compared as they are: making a String of them costs more than the rest.
+            let unit = text.utf8.dropFirst(digits.count)
+            switch (unit.count, unit.first) {
+            case (2, UInt8(ascii: "m")) where unit.last == UInt8(ascii: "s"): return .milliseconds(value)
+            case (1, UInt8(ascii: "s")): return .seconds(value)
+            case (1, UInt8(ascii: "m")): return .seconds(value * 60)
+            case (1, UInt8(ascii: "h")): return .seconds(value * 3_600)
+            case (1, UInt8(ascii: "d")): return .seconds(value * 86_400)
             default: break
             }
         }

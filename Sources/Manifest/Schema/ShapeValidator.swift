@@ -26,7 +26,7 @@ struct ShapeValidator {
     private mutating func walk(_ node: YAMLNode, as shape: Shape) -> YAMLNode {
         switch shape {
         case .scalar(let format):
-            if case .failure(let failure) = format.read(node) {
+            if let failure = format.failure(node) {
                 fail(
                     .invalidValue,
                     node.origin,
@@ -77,10 +77,15 @@ struct ShapeValidator {
             if items.count < minCount {
                 fail(.invalidValue, node.origin, trail, "expected at least \(minCount) item(s), found an empty list")
             }
+            // Items that resolve to themselves (scalars) are only checked: the list stays as it is.
+            guard !item.resolvesToItself else {
+                for index in items.indices { _ = descend(Self.segment(index)) { $0.walk(items[index], as: item) } }
+                return node
+            }
             var resolved: [YAMLNode] = []
             resolved.reserveCapacity(items.count)
-            for (index, child) in items.enumerated() {
-                resolved.append(descend("[\(index)]") { $0.walk(child, as: item) })
+            for index in items.indices {
+                resolved.append(descend(Self.segment(index)) { $0.walk(items[index], as: item) })
             }
             return YAMLNode(.sequence(resolved), origin: node.origin)
         case .dictionary(let keyFormat, let value):
@@ -88,25 +93,24 @@ struct ShapeValidator {
                 fail(.invalidValue, node.origin, trail, "expected a mapping, found \(node.found)")
                 return node
             }
+            // Values that resolve to themselves (env's strings) are only checked: the mapping stays as it is.
+            let keepsNode = value.resolvesToItself
             var resolved: [YAMLNode.Pair] = []
-            for pair in pairs {
-                let keyNode = YAMLNode(.scalar(pair.key.text, .quoted), origin: pair.key.origin)
-                if case .failure(let failure) = keyFormat.read(keyNode) {
-                    fail(
-                        .invalidValue,
-                        pair.key.origin,
-                        Self.dotted(trail + [pair.key.text]),
-                        "invalid key: " + failure.message
-                    )
+            if !keepsNode { resolved.reserveCapacity(pairs.count) }
+            for index in pairs.indices {
+                let key = pairs[index].key
+                if let failure = keyFormat.failure(YAMLNode(.scalar(key.text, .quoted), origin: key.origin)) {
+                    fail(.invalidValue, key.origin, Self.dotted(trail + [key.text]), "invalid key: " + failure.message)
                 }
                 // A null value in a mapping of strings (env) is kept: it means "take it from the environment".
-                if case .scalar = value, pair.value.isNull {
-                    resolved.append(pair)
+                if case .scalar = value, pairs[index].value.isNull {
+                    if !keepsNode { resolved.append(pairs[index]) }
                     continue
                 }
-                resolved.append(YAMLNode.Pair(pair.key, descend(pair.key.text) { $0.walk(pair.value, as: value) }))
+                let child = descend(key.text) { $0.walk(pairs[index].value, as: value) }
+                if !keepsNode { resolved.append(YAMLNode.Pair(key, child)) }
             }
-            return YAMLNode(.mapping(resolved), origin: node.origin)
+            return keepsNode ? node : YAMLNode(.mapping(resolved), origin: node.origin)
         case .object(let object):
             return walk(node, as: object, siblings: nil)
         case .either(let shapes):
@@ -125,8 +129,8 @@ struct ShapeValidator {
                 )
                 return node
             }
-            let tags = tagged.variants.map(\.tag)
             guard let tagNode = node[tagged.key], !tagNode.isNull else {
+                let tags = tagged.variants.map(\.tag)
                 fail(
                     .missingKey,
                     node.origin,
@@ -136,6 +140,7 @@ struct ShapeValidator {
                 return node
             }
             guard let tag = tagNode.scalarText, let variant = tagged.variant(tag) else {
+                let tags = tagged.variants.map(\.tag)
                 fail(
                     .invalidValue,
                     tagNode.origin,
@@ -150,54 +155,71 @@ struct ShapeValidator {
     }
 
     private mutating func walk(_ node: YAMLNode, as object: ObjectShape, siblings: TaggedShape?) -> YAMLNode {
-        guard let pairs = node.pairs else {
+        guard case .mapping(let pairs) = node.content else {
             fail(.invalidValue, node.origin, trail, "expected a mapping (\(object.title)), found \(node.found)")
             return node
         }
+        let properties = object.properties
         // Slots in the model's order, so that `config` prints every daemon the same way; a filled slot
-        // also says the key is present.
-        var slots = [YAMLNode.Pair?](repeating: nil, count: object.properties.count)
-        var misspelt: Set<String> = []
-        for pair in pairs {
-            guard let position = object.positions[pair.key.text] else {
-                if object.allowsExtensions, pair.key.text.hasPrefix("x-") { continue }
-                if let meant = unknownKey(pair.key, in: object, siblings: siblings) { misspelt.insert(meant) }
-                continue
+        // also says the key is present. They are on the stack: an object is walked for every daemon.
+        let resolved = withUnsafeTemporaryAllocation(of: YAMLNode.Pair?.self, capacity: properties.count) { slots in
+            slots.initialize(repeating: nil)
+            defer { slots.deinitialize() }
+            var misspelt: Set<String> = []
+            for index in pairs.indices {
+                let key = pairs[index].key
+                guard let position = object.positions[key.text] else {
+                    if object.allowsExtensions, key.text.hasPrefix("x-") { continue }
+                    if let meant = unknownKey(key, in: object, siblings: siblings) { misspelt.insert(meant) }
+                    continue
+                }
+                // An explicit null means "not set": the default applies, as if the key were absent.
+                if pairs[index].value.isNull, !properties[position].required { continue }
+                trail.append(properties[position].name)
+                slots[position] = YAMLNode.Pair(key, walk(pairs[index].value, as: properties[position].shape))
+                trail.removeLast()
             }
-            let property = object.properties[position]
-            // An explicit null means "not set": the default applies, as if the key were absent.
-            if pair.value.isNull, !property.required { continue }
-            slots[position] = YAMLNode.Pair(
-                pair.key,
-                descend(property.name) { $0.walk(pair.value, as: property.shape) }
-            )
-        }
-        for (position, property) in object.properties.enumerated() where slots[position] == nil {
-            if property.required {
-                fail(.missingKey, node.origin, trail, "missing key '\(property.name)' (\(object.title) needs it)")
-            } else if let defaultNode = property.defaultNode {
-                slots[position] = YAMLNode.Pair(YAMLNode.Key(text: property.name, origin: .builtInDefault), defaultNode)
+            var resolved: [YAMLNode.Pair] = []
+            resolved.reserveCapacity(properties.count)
+            for position in properties.indices {
+                if let pair = slots[position].take() {
+                    resolved.append(pair)
+                } else if properties[position].required {
+                    let name = properties[position].name
+                    fail(.missingKey, node.origin, trail, "missing key '\(name)' (\(object.title) needs it)")
+                } else if let defaultNode = properties[position].defaultNode {
+                    let key = YAMLNode.Key(text: properties[position].name, origin: .builtInDefault)
+                    resolved.append(YAMLNode.Pair(key, defaultNode))
+                }
             }
-        }
-        let resolved = slots.compactMap { $0 }
-        if !object.exactlyOneOf.isEmpty {
-            let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
-            let names = object.exactlyOneOf.map { "'\($0)'" }
-            // `intervall: 5s` already says "did you mean 'interval'?"; "needs 'interval' or 'cron'" would repeat it.
-            if present.isEmpty, misspelt.isDisjoint(with: object.exactlyOneOf) {
-                let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
-                fail(.missingKey, node.origin, trail, "\(object.title) needs one of \(list)")
-            } else if present.count > 1 {
-                let origin = resolved.first { $0.key.text == present[1] }?.key.origin ?? node.origin
-                fail(
-                    .invalidValue,
-                    origin,
-                    trail,
-                    "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one"
-                )
-            }
+            if !object.exactlyOneOf.isEmpty { checkExactlyOne(of: object, in: resolved, misspelt: misspelt, at: node) }
+            return resolved
         }
         return YAMLNode(.mapping(resolved), origin: node.origin)
+    }
+
+    /// Reports an object that has none, or more than one, of its ``ObjectShape/exactlyOneOf`` keys.
+    private mutating func checkExactlyOne(
+        of object: ObjectShape,
+        in resolved: [YAMLNode.Pair],
+        misspelt: Set<String>,
+        at node: YAMLNode
+    ) {
+        let present = object.exactlyOneOf.filter { name in resolved.contains { $0.key.text == name } }
+        // `intervall: 5s` already says "did you mean 'interval'?"; "needs 'interval' or 'cron'" would repeat it.
+        if present.isEmpty, misspelt.isDisjoint(with: object.exactlyOneOf) {
+            let names = object.exactlyOneOf.map { "'\($0)'" }
+            let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
+            fail(.missingKey, node.origin, trail, "\(object.title) needs one of \(list)")
+        } else if present.count > 1 {
+            let origin = resolved.first { $0.key.text == present[1] }?.key.origin ?? node.origin
+            fail(
+                .invalidValue,
+                origin,
+                trail,
+                "\(present.map { "'\($0)'" }.joined(separator: " and ")) cannot be used together; keep one"
+            )
+        }
     }
 
     /// Reports an unknown key; returns the property it was probably meant to be.
@@ -236,6 +258,15 @@ struct ShapeValidator {
 }
 
 extension ShapeValidator {
+    /// The path segments of the first list positions, made once: a manifest has thousands of list items, and
+    /// interpolating `[0]` for each costs more than checking the item.
+    private static let indexSegments = (0..<32).map { "[\($0)]" }
+
+    /// The path segment of list position `index`: `[3]`.
+    static func segment(_ index: Int) -> String {
+        index < indexSegments.count ? indexSegments[index] : "[\(index)]"
+    }
+
     /// `daemons.web.patterns[0]`: keys joined by dots, list indexes in brackets.
     static func dotted(_ path: [String]) -> String {
         path.reduce(into: "") { text, segment in
@@ -246,6 +277,18 @@ extension ShapeValidator {
 }
 
 extension Shape {
+    /// Whether the validator returns a node of this shape as it is (no defaults to fill in, nothing to drop), so
+    /// that a list or mapping of such values need not be rebuilt.
+    var resolvesToItself: Bool {
+        switch self {
+        case .scalar, .integer, .boolean, .choice: true
+        case .list(let item, _): item.resolvesToItself
+        case .dictionary(_, let value): value.resolvesToItself
+        case .either(let shapes): shapes.allSatisfy(\.resolvesToItself)
+        case .object, .tagged: false
+        }
+    }
+
     /// Whether `node`'s type (scalar, list or mapping) fits this shape, to choose among ``Shape/either(_:)``.
     func accepts(_ node: YAMLNode) -> Bool {
         switch (self, node.content) {

@@ -21,7 +21,20 @@ public enum Suggestion {
 
     /// Lower-cased, with `-` and `.` read as `_`: the equivalence overrides and suggestions use.
     static func normalize(_ text: String) -> String {
-        String(text.lowercased().map { $0 == "-" || $0 == "." ? "_" : $0 })
+        // ASCII text (nearly every key and name) is mapped byte by byte: overrides compare a daemon name with each.
+        if text.utf8.allSatisfy({ $0 < 128 }) {
+            return String(
+                decoding: text.utf8.map { byte in
+                    switch byte {
+                    case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+                    case UInt8(ascii: "-"), UInt8(ascii: "."): UInt8(ascii: "_")
+                    default: byte
+                    }
+                },
+                as: UTF8.self
+            )
+        }
+        return String(text.lowercased().map { $0 == "-" || $0 == "." ? "_" : $0 })
     }
 
     /// Levenshtein distance with adjacent transpositions counted as one edit.

@@ -105,10 +105,14 @@ extension YAMLNode {
 
     /// Whether this is a plain scalar that YAML's core schema reads as null (`~`, `null`, or nothing).
     public var isNull: Bool {
-        if case .scalar(let text, .plain) = content {
-            return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
+        guard case .scalar(let text, .plain) = content else { return false }
+        // By length first: this runs for nearly every value, and most are neither 1 nor 4 bytes long.
+        switch text.utf8.count {
+        case 0: return true
+        case 1: return text == "~"
+        case 4: return text == "null" || text == "Null" || text == "NULL"
+        default: return false
         }
-        return false
     }
 
     /// The pairs of a mapping, nil for other nodes.
@@ -125,12 +129,16 @@ extension YAMLNode {
 
     /// The value under `key` in a mapping.
     public subscript(key: String) -> YAMLNode? {
-        pairs?.first { $0.key.text == key }?.value
+        // A loop over indices rather than `first(where:)`: it copies no entry but the one found.
+        guard case .mapping(let pairs) = content else { return nil }
+        for index in pairs.indices where pairs[index].key.text == key { return pairs[index].value }
+        return nil
     }
 
     /// Sets or replaces the value under `key` in a mapping (appending new keys); does nothing to other nodes.
     public mutating func set(_ key: String, to value: YAMLNode, keyOrigin: ValueOrigin? = nil) {
         guard case .mapping(var pairs) = content else { return }
+        content = .mapping([])  // `pairs` is then the only reference: it changes in place
         if let index = pairs.firstIndex(where: { $0.key.text == key }) {
             pairs[index].value = value
         } else {
@@ -142,6 +150,7 @@ extension YAMLNode {
     /// Removes `key` from a mapping.
     public mutating func remove(_ key: String) {
         guard case .mapping(var pairs) = content else { return }
+        content = .mapping([])  // `pairs` is then the only reference: it changes in place
         pairs.removeAll { $0.key.text == key }
         content = .mapping(pairs)
     }
@@ -170,10 +179,13 @@ enum CoreSchema {
     enum PlainType { case null, boolean, integer, float, string }
 
     static func type(ofPlain text: String) -> PlainType {
-        switch text {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
-        default: break
+        // The null and boolean words are at most 5 bytes long: longer text skips comparing with each.
+        if text.utf8.count <= 5 {
+            switch text {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE", "false", "False", "FALSE": return .boolean
+            default: break
+            }
         }
         if integer(text) != nil { return .integer }
         if isFloat(text) || [".inf", ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN"].contains(text) {
@@ -183,7 +195,8 @@ enum CoreSchema {
     }
 
     static func boolean(_ text: String) -> Bool? {
-        switch text {
+        guard text.utf8.count == 4 || text.utf8.count == 5 else { return nil }
+        return switch text {
         case "true", "True", "TRUE": true
         case "false", "False", "FALSE": false
         default: nil
@@ -191,6 +204,11 @@ enum CoreSchema {
     }
 
     static func integer(_ text: String) -> Int? {
+        // Plain decimal digits, nearly every integer of a manifest, are added up without the general parse.
+        let utf8 = text.utf8
+        if !utf8.isEmpty, utf8.count <= 18, utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            return utf8.reduce(0) { $0 * 10 + Int($1 - 48) }
+        }
         if text.hasPrefix("0x") { return Int(text.dropFirst(2), radix: 16) }
         if text.hasPrefix("0o") { return Int(text.dropFirst(2), radix: 8) }
         var digits = Substring(text)

@@ -110,13 +110,6 @@ private struct TreeBuilder {
         var keyIndex: [String: Int] = [:]
         static let scanLimit = 16
 
-        /// The entry already holding `key`, if any.
-        func existing(_ key: String) -> YAMLNode.Pair? {
-            if let index = pairs.prefix(Frame.scanLimit).firstIndex(where: { $0.key.text == key }) {
-                return pairs[index]
-            }
-            return keyIndex[key].map { pairs[$0] }
-        }
         var merged: [YAMLNode.Pair] = []
         var pendingKey: YAMLNode?
         /// The pending key was not a scalar: its value is dropped after the error.
@@ -149,7 +142,8 @@ private struct TreeBuilder {
         case YAML_SCALAR_EVENT:
             let scalar = event.data.scalar
             // Scalars may contain NUL: build them from the length, not as C strings.
-            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(start: scalar.value, count: scalar.length)
+            let text = String(decoding: bytes, as: UTF8.self)
             var style: YAMLNode.ScalarStyle = scalar.plain_implicit == 1 ? .plain : .quoted
             if let tag = scalar.tag.map({ String(cString: $0) }) {
                 switch tag {
@@ -165,9 +159,10 @@ private struct TreeBuilder {
                     )
                 }
             }
-            guard count(1, at: origin(mark)) else { return false }
+            let origin = origin(mark)
+            guard count(1, at: origin) else { return false }
             return add(
-                YAMLNode(.scalar(text, style), origin: origin(mark), containsDollar: text.utf8.contains(36)),
+                YAMLNode(.scalar(text, style), origin: origin, containsDollar: bytes.contains(36)),
                 size: 1,
                 anchor: scalar.anchor.map { String(cString: $0) }
             )
@@ -226,22 +221,24 @@ private struct TreeBuilder {
         return false
     }
 
+    /// Adds `node` to the collection being built. The frame is changed where it lies in the stack: taking it out
+    /// and putting it back copies it, for every node of the document.
     private mutating func add(_ node: YAMLNode, size: Int, anchor: String?) -> Bool {
         if let anchor { anchors[anchor] = Anchored(node: node, size: size) }
-        guard var frame = stack.popLast() else {
+        let top = stack.count - 1
+        guard top >= 0 else {
             root = node
             return true
         }
-        defer { stack.append(frame) }
-        guard frame.isMapping else {
-            frame.containsDollar = frame.containsDollar || node.containsDollar
-            frame.items.append(node)
+        guard stack[top].isMapping else {
+            stack[top].containsDollar = stack[top].containsDollar || node.containsDollar
+            stack[top].items.append(node)
             return true
         }
-        guard let key = frame.pendingKey else {
-            frame.pendingKey = node
-            frame.dropValue = node.scalarText == nil
-            if frame.dropValue {
+        guard let key = stack[top].pendingKey else {
+            stack[top].pendingKey = node
+            stack[top].dropValue = node.scalarText == nil
+            if stack[top].dropValue {
                 errors.append(
                     ManifestError(
                         code: .invalidValue,
@@ -253,12 +250,15 @@ private struct TreeBuilder {
             }
             return true
         }
-        frame.pendingKey = nil
-        if frame.dropValue { return true }
+        stack[top].pendingKey = nil
+        if stack[top].dropValue { return true }
         let keyText = key.scalarText ?? ""
         if keyText == "<<", case .scalar(_, .plain) = key.content {
-            merge(node, into: &frame.merged)
-        } else if let first = frame.existing(keyText) {
+            var merged = stack[top].merged
+            stack[top].merged = []
+            merge(node, into: &merged)
+            stack[top].merged = merged
+        } else if let first = existingEntry(keyText, in: top) {
             errors.append(
                 ManifestError(
                     code: .duplicateKey,
@@ -268,11 +268,22 @@ private struct TreeBuilder {
                 )
             )
         } else {
-            if frame.pairs.count >= Frame.scanLimit { frame.keyIndex[keyText] = frame.pairs.count }
-            frame.containsDollar = frame.containsDollar || node.containsDollar
-            frame.pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
+            let count = stack[top].pairs.count
+            if count >= Frame.scanLimit { stack[top].keyIndex[keyText] = count }
+            stack[top].containsDollar = stack[top].containsDollar || node.containsDollar
+            stack[top].pairs.append(YAMLNode.Pair(YAMLNode.Key(text: keyText, origin: key.origin), node))
         }
         return true
+    }
+
+    /// The entry of the mapping at `frame` in the stack already holding `key`, if any. The frame's fields are read
+    /// where they lie: a method of the frame could copy it.
+    private func existingEntry(_ key: String, in frame: Int) -> YAMLNode.Pair? {
+        let count = stack[frame].pairs.count
+        for index in 0..<min(count, Frame.scanLimit) where stack[frame].pairs[index].key.text == key {
+            return stack[frame].pairs[index]
+        }
+        return stack[frame].keyIndex[key].map { stack[frame].pairs[$0] }
     }
 
     /// `<<: *base` or `<<: [*a, *b]`: earlier sources win over later ones, as in YAML 1.1's merge key.
