@@ -22,6 +22,7 @@ struct ControlAPI: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: MemoryReleaseMiddleware(release: supervisor.memoryRelease))
         if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
         router.add(middleware: VersionMiddleware())
         router.add(
@@ -185,6 +186,21 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
                 "unknown API version '\(version)'; this supervisor speaks v1 (such as GET /v1/status)"
             )
         }
+        return try await next(request, context)
+    }
+}
+
+/// Tells the supervisor's ``MemoryRelease`` that a request was answered: the code a request ran (encoding a
+/// status, say) is given back once requests stop coming.
+struct MemoryReleaseMiddleware<Context: RequestContext>: RouterMiddleware {
+    let release: MemoryRelease
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        defer { release.settled() }
         return try await next(request, context)
     }
 }
