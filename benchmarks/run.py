@@ -612,7 +612,7 @@ def lateness_scenario(binary: str, scale: Scale, env: dict[str, str], interval_m
     if not jitter_ms:
         # Every instant is a burst of `daemons` spawns: measured against the floor of such a burst, taken here, in
         # the same run, right after the supervisor stopped.
-        figures["target"] = "p99 ≤ 1.25 × spawn floor"
+        figures["target"] = "p99 ≤ 1.25× spawn floor"
         figures["spawn_floor_ms"] = floor["median_ms"]
         figures["spawn_floor_runs"] = floor["runs"]
         if late and floor["median_ms"]:

@@ -227,6 +227,11 @@ static void open_null(void) {
     null_descriptor = open("/dev/null", O_RDWR | O_CLOEXEC);
 }
 
+// Puts /dev/null back in the first `count` slots.
+static void empty_slots(const int *slots, int count) {
+    for (int index = 0; index < count; index++) dup3(null_descriptor, slots[index], O_CLOEXEC);
+}
+
 int csupport_reserve_spawn_slots(int slots[3]) {
     pthread_once(&null_once, open_null);
     if (null_descriptor < 0) return -1;
@@ -254,7 +259,7 @@ pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], c
         for (int index = 0; index < 3; index++) {
             if (dup3(targets[index], slots[index], O_CLOEXEC) < 0) {
                 int saved = errno;
-                for (int reset = 0; reset < index; reset++) dup3(null_descriptor, slots[reset], O_CLOEXEC);
+                empty_slots(slots, index);
                 errno = saved;
                 return -1;
             }
@@ -285,7 +290,7 @@ pid_t csupport_spawn(const char *path, char *const argv[], char *const envp[], c
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (request.shares_files) {
         // The slots let go of the child's descriptors, or the output pipe would never see end-of-file.
-        for (int index = 0; index < 3; index++) dup3(null_descriptor, slots[index], O_CLOEXEC);
+        empty_slots(slots, 3);
     }
     if (pid < 0) {
         errno = saved;

@@ -8,42 +8,8 @@ public enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `127.0.0.1:8420`, `[::1]:8420`, `localhost:0`, `:8420` (every interface) or `unix:PATH`.
     /// Returns nil for text that is not such an address (including a port outside 0-65535).
     public init?(parsing text: String) {
-        // ASCII text, nearly every address, is read byte by byte: characters cost more, and every daemon that
-        // listens is parsed several times while a manifest loads.
-        if text.utf8.allSatisfy({ $0 < 128 }) {
-            guard let address = Self(parsingASCII: text) else { return nil }
-            self = address
-            return
-        }
-        if text.hasPrefix("unix:") {
-            let path = String(text.dropFirst(5))
-            guard !path.isEmpty else { return nil }
-            self = .unix(path: path)
-            return
-        }
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portText = rest.dropFirst()
-            guard host.contains(":") else { return nil }
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-            guard !host.contains(":"), !host.contains(" ") else { return nil }
-        }
-        guard !portText.isEmpty, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
-            portText.count <= 5, let port = Int(portText), (0...65_535).contains(port)
-        else { return nil }
-        self = .tcp(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
-    }
-
-    /// ``init(parsing:)`` for ASCII text, where each byte is a character.
-    private init?(parsingASCII text: String) {
+        // Read byte by byte (every daemon that listens is parsed several times while a manifest loads): the
+        // delimiters and digits are ASCII, and no byte of a multi-byte UTF-8 character is.
         let bytes = text.utf8
         if bytes.starts(with: "unix:".utf8) {
             guard bytes.count > 5 else { return nil }

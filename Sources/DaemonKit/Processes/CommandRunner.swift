@@ -209,7 +209,7 @@ public struct CommandRunner: Sendable {
         // awaiting task next gets a thread (which, with a hundred spawns at once, can be many milliseconds later).
         let (pid, number, startedAt, instant) = await SpawnThread.shared.perform {
             slots -> (Int32, Int32, Date, ContinuousClock.Instant) in
-            let reserved = slots.map { [$0.input, $0.output, $0.error] } ?? []
+            let reserved = slots ?? []
             let pid = withCStrings(argv) { argv in
                 withCStrings(environment) { envp in
                     reserved.withUnsafeBufferPointer { reserved in

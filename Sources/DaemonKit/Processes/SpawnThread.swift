@@ -16,21 +16,15 @@ import Synchronization
 final class SpawnThread: Sendable {
     static let shared = SpawnThread(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// Three descriptors a spawn thread holds for the child's stdin, stdout and stderr while it spawns (see
-    /// `csupport_spawn`); reserved when the threads are made, so they are low numbers when that is early.
-    struct Slots: Sendable {
-        var input, output, error: Int32
-    }
-
-    private let jobs = Mutex<[@Sendable (Slots?) -> Void]>([])
+    private let jobs = Mutex<[@Sendable ([Int32]?) -> Void]>([])
     private let wake = DispatchSemaphore(value: 0)
 
     private init(threads: Int) {
         for index in 0..<threads {
+            // Three descriptors this thread holds for a child's stdin, stdout and stderr while it spawns (see
+            // `csupport_spawn`); reserved now, so they are low numbers when the threads are made early.
             var reserved: [Int32] = [-1, -1, -1]
-            let slots =
-                csupport_reserve_spawn_slots(&reserved) == 0
-                ? Slots(input: reserved[0], output: reserved[1], error: reserved[2]) : nil
+            let slots = csupport_reserve_spawn_slots(&reserved) == 0 ? reserved : nil
             NamedThread.start(named: "spawn-\(index)") { [self] in
                 while true {
                     wake.wait()
@@ -47,7 +41,7 @@ final class SpawnThread: Sendable {
 
     /// Runs `body` on a spawn thread, with that thread's slots (nil if they could not be reserved), and returns its
     /// result.
-    func perform<Result: Sendable>(_ body: @escaping @Sendable (Slots?) -> Result) async -> Result {
+    func perform<Result: Sendable>(_ body: @escaping @Sendable ([Int32]?) -> Result) async -> Result {
         await withCheckedContinuation { continuation in
             jobs.withLock { $0.append { slots in continuation.resume(returning: body(slots)) } }
             wake.signal()

@@ -15,14 +15,10 @@ public final class MemoryRelease: Sendable {
     /// How long after the last burst the release runs.
     public let delay: Duration
     private let release: @Sendable () -> Void
-    private let state = Mutex(State())
 
-    private struct State {
-        /// When the release is due; nil when nothing is pending.
-        var deadline: ContinuousClock.Instant?
-        /// Whether a timer is pending (it re-arms itself while the deadline moves on).
-        var armed = false
-    }
+    /// When the release is due; nil when nothing is pending. A timer is pending exactly while it is set (the timer
+    /// waits again while the deadline moves on).
+    private let deadline = Mutex<ContinuousClock.Instant?>(nil)
 
     /// A release that runs `delay` after the last ``settled()``; `release` is what it does (by default
     /// ``releaseNow()``).
@@ -33,10 +29,9 @@ public final class MemoryRelease: Sendable {
 
     /// Says that a burst of work just ended: the release runs after ``delay`` unless another burst ends before.
     public func settled() {
-        let arm = state.withLock { state -> Bool in
-            state.deadline = .now + delay
-            defer { state.armed = true }
-            return !state.armed
+        let arm = deadline.withLock { deadline in
+            defer { deadline = .now + delay }
+            return deadline == nil
         }
         if arm { wait(delay) }
     }
@@ -47,15 +42,9 @@ public final class MemoryRelease: Sendable {
 
     /// The timer went off: releases if the deadline has passed, else waits for what is left of it.
     private func fire() {
-        let left = state.withLock { state -> Duration? in
-            guard let deadline = state.deadline else {
-                state.armed = false
-                return nil
-            }
-            let left = ContinuousClock.now.duration(to: deadline)
-            if left > .zero { return left }
-            state.deadline = nil
-            state.armed = false
+        let left = deadline.withLock { deadline -> Duration? in
+            if let due = deadline, case let left = ContinuousClock.now.duration(to: due), left > .zero { return left }
+            deadline = nil
             return nil
         }
         if let left {

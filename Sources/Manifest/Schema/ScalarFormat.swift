@@ -181,71 +181,32 @@ extension ScalarFormat {
     /// The regular expression a ``name(first:rest:expectation:)`` stands for, for the JSON Schema.
     static func namePattern(first: String, rest: String) -> String { "^[\(first)][\(rest)]*$" }
 
-    /// Whether `text` is a name: its first character in the class `first`, the others in `rest`. ASCII text is
-    /// checked byte by byte against a mask of each class, made once per call, since every daemon's name is read.
+    /// Whether `text` is a name: its first character in the class `first`, the others in `rest`. Each class is
+    /// read once per call, not once per character: every daemon's name is checked.
     static func isName(_ text: String, first: String, rest: String) -> Bool {
-        guard let firstMask = ASCIIMask(first), let restMask = ASCIIMask(rest), text.utf8.allSatisfy({ $0 < 128 })
-        else {
-            guard let head = text.unicodeScalars.first, characterClass(first, contains: head) else { return false }
-            return text.unicodeScalars.dropFirst().allSatisfy { characterClass(rest, contains: $0) }
+        let (head, tail) = (characterClass(first), characterClass(rest))
+        guard let initial = text.unicodeScalars.first, head.contains(where: { $0.contains(initial) }) else {
+            return false
         }
-        guard let head = text.utf8.first, firstMask.contains(head) else { return false }
-        return text.utf8.dropFirst().allSatisfy { restMask.contains($0) }
+        return text.unicodeScalars.dropFirst().allSatisfy { scalar in tail.contains { $0.contains(scalar) } }
     }
 
-    /// Whether `scalar` is in a class written like `A-Za-z0-9._-` (ranges, and a `-` last is literal).
-    static func characterClass(_ set: String, contains scalar: Unicode.Scalar) -> Bool {
+    /// The ranges of a class written like `A-Za-z0-9._-` (a `-` between two characters makes a range; elsewhere,
+    /// as last, it is literal).
+    static func characterClass(_ set: String) -> [ClosedRange<Unicode.Scalar>] {
         let members = Array(set.unicodeScalars)
+        var ranges: [ClosedRange<Unicode.Scalar>] = []
         var index = 0
         while index < members.count {
             if index + 2 < members.count, members[index + 1] == "-" {
-                if (members[index]...members[index + 2]).contains(scalar) { return true }
+                ranges.append(members[index]...members[index + 2])
                 index += 3
             } else {
-                if members[index] == scalar { return true }
+                ranges.append(members[index]...members[index])
                 index += 1
             }
         }
-        return false
-    }
-}
-
-/// The ASCII characters of a class written like `A-Za-z0-9._-` (read as ``ScalarFormat/characterClass(_:contains:)``
-/// reads it), as a bit mask.
-private struct ASCIIMask {
-    private var low: UInt64 = 0
-    private var high: UInt64 = 0
-
-    /// The mask of `set`; nil when the set holds a character outside ASCII.
-    init?(_ set: String) {
-        guard let mask = set.utf8.withContiguousStorageIfAvailable({ ASCIIMask(members: $0) }) ?? nil else {
-            return nil
-        }
-        self = mask
-    }
-
-    private init?(members: UnsafeBufferPointer<UInt8>) {
-        guard members.allSatisfy({ $0 < 128 }) else { return nil }
-        var index = 0
-        while index < members.count {
-            if index + 2 < members.count, members[index + 1] == UInt8(ascii: "-") {
-                if members[index] <= members[index + 2] {
-                    for byte in members[index]...members[index + 2] { insert(byte) }
-                }
-                index += 3
-            } else {
-                insert(members[index])
-                index += 1
-            }
-        }
-    }
-
-    private mutating func insert(_ byte: UInt8) {
-        if byte < 64 { low |= 1 << UInt64(byte) } else { high |= 1 << UInt64(byte - 64) }
-    }
-
-    func contains(_ byte: UInt8) -> Bool {
-        byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte - 64)) != 0
+        return ranges
     }
 }
 
