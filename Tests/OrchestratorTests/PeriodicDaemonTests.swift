@@ -127,12 +127,15 @@ struct PeriodicDaemonTests {
             kind: periodic
             interval: 50ms
             overlap: skip
-            command: 'mkdir busy 2>/dev/null || echo overlap >> runs.txt; echo "$$ORCHESTRATE_RUN" >> runs.txt; sleep 0.3; rmdir busy'
+            command: 'mkdir busy 2>/dev/null || echo overlap >> runs.txt; echo "$$ORCHESTRATE_RUN" >> runs.txt; while [ -e hold ]; do sleep 0.01; done; sleep 0.2; rmdir busy'
             """
         )
+        // The first run holds until the trigger has been answered, so a loaded machine cannot end it first.
+        _ = try harness.directory.write("hold", "")
         let task = harness.start(PeriodicDaemon(spec: harness.spec))
         #expect(await waitUntil { harness.record.state == .running })
         #expect(await harness.trigger() == .skipped)
+        unlink(harness.directory.url("hold"))
         #expect(await waitUntil { harness.lines("runs.txt").count >= 3 })
         task.cancel()
         try await task.value
