@@ -10,18 +10,28 @@ import Glibc
 
 /// What every command that talks to a running supervisor shares.
 ///
-/// The supervisor is found through the manifest's state folder. When the manifest on disk is not valid (a bad
-/// save, which the running supervisor refuses while it keeps the last good version), the state folder that
-/// supervisor recorded at `up` is used instead, with a warning, so that `status`, `reload` and the others
-/// still reach it.
+/// A supervisor running for the manifest file is found through the state folder it recorded at `up`, without
+/// loading the manifest: the command then costs a process start and one request, and it reaches the supervisor
+/// whatever the file on disk holds now (`status` shows a save that was not applied as the last reload). With
+/// `--set`, which may move the state folder, or when none runs, the manifest is loaded; when it is not valid but a
+/// supervisor recorded for the file runs, that one is used, with a warning.
 struct ControlContext {
     /// The manifest file, absolute.
     let file: String
-    /// The manifest, when the file on disk is valid now.
+    /// The manifest, when it was loaded and is valid (not when the running supervisor was found by its record).
     let manifest: Manifest?
     let client: SupervisorClient
 
     init(_ options: ManifestOptions) throws {
+        if options.set.isEmpty, let location = try? ManifestLocator().locate(explicit: options.file),
+            let stateFolder = StateFolder.running(manifest: location.path),
+            PIDLock.isRunning(path: stateFolder.lockFile)
+        {
+            manifest = nil
+            file = location.path
+            client = SupervisorClient(stateFolder: stateFolder)
+            return
+        }
         do {
             let loaded = try options.load()
             manifest = loaded.manifest

@@ -91,7 +91,7 @@ public final class ProcessGroupLedger: Sendable {
             }
             try? FileManager.default.removeItem(atPath: path)
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        guard let text = FileBytes.text(path) else { return [] }
         let recorded = Self.recordedGroups(in: text)
         guard !recorded.isEmpty else { return [] }
         var killed: [Int32] = []
@@ -127,18 +127,13 @@ public final class ProcessGroupLedger: Sendable {
     private func compact(_ state: inout State) {
         let text = state.groups.keys.sorted().map { "+\($0) \(state.groups[$0]!)\n" }.joined()
         state.lines = state.groups.count
-        let temporary = path + ".tmp"
-        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
-        var opened = FileDescriptorIO.openFile(temporary, flags: flags)
-        if case .failure(let failure) = opened, failure.errno == ENOENT {
-            try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
-            opened = FileDescriptorIO.openFile(temporary, flags: flags)
-        }
-        guard case .success(let descriptor) = opened else { return }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { FileDescriptorIO.writeFully(descriptor, $0) }
-        FileDescriptorIO.closeFile(descriptor)
-        guard written.errno == nil, rename(temporary, path) == 0 else { return }
+        // The folder removed under a running supervisor is made again, as by `open`.
+        guard
+            FileBytes.replace(path, with: bytes)
+                || ((try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)) != nil
+                    && FileBytes.replace(path, with: bytes))
+        else { return }
         // Appends go to the new file from now on.
         state.descriptor.map(FileDescriptorIO.closeFile)
         state.descriptor = nil

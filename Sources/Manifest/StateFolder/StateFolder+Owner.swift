@@ -13,12 +13,9 @@ extension StateFolder {
     /// Records `manifest` as the folder's owner (mode 0600); failures are ignored, as the record only serves the
     /// checks.
     public func recordOwner(manifest: String) {
-        let path = ownerRecord
-        guard (try? String(contentsOfFile: path, encoding: .utf8)) != manifest + "\n" else { return }
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data((manifest + "\n").utf8)) else { return }
-        chmod(temporary, 0o600)
-        rename(temporary, path)
+        let contents = Array((manifest + "\n").utf8)
+        guard FileBytes.read(ownerRecord) != contents else { return }
+        FileBytes.replace(ownerRecord, with: contents)
     }
 
     /// The other manifest whose state folder holds `path` (or is `path`), with that folder; nil when there is none.
@@ -33,7 +30,7 @@ extension StateFolder {
         let ownManifest = resolvingSymbolicLinks(manifest)
         var folder = resolved
         while true {
-            if let owner = try? String(contentsOfFile: StateFolder(folder).ownerRecord, encoding: .utf8) {
+            if let owner = FileBytes.text(StateFolder(folder).ownerRecord) {
                 let other = resolvingSymbolicLinks(owner.trimmingWhitespace())
                 let otherFolder = PathText.folder(of: other)
                 if other != ownManifest, FileManager.default.fileExists(atPath: other),

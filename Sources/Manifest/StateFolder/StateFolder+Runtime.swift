@@ -14,7 +14,7 @@ extension StateFolder {
     /// the runtime folder cannot be made safely.
     public func recordRunning(manifest: String) {
         guard let folder = Self.runtimeFolder(create: true) else { return }
-        try? path.write(toFile: folder + "/" + Self.recordName(manifest), atomically: true, encoding: .utf8)
+        FileBytes.replace(folder + "/" + Self.recordName(manifest), with: Array(path.utf8))
     }
 
     /// Removes the record of `manifest` if it still names this folder (its supervisor stopping).
@@ -26,7 +26,7 @@ extension StateFolder {
     /// The state folder recorded for `manifest` by a running supervisor, if any.
     public static func running(manifest: String) -> StateFolder? {
         guard let folder = runtimeFolder(create: false),
-            let text = try? String(contentsOfFile: folder + "/" + recordName(manifest), encoding: .utf8)
+            let text = FileBytes.text(folder + "/" + recordName(manifest))
         else { return nil }
         let path = text.trimmingWhitespace()
         return path.isEmpty ? nil : StateFolder(path)

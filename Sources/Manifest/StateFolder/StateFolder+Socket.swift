@@ -13,7 +13,7 @@ extension StateFolder {
 
     /// The socket a client should connect to: the recorded path when there is one, else ``socket(environment:)``.
     public func locateSocket() -> String {
-        if let recorded = try? String(contentsOfFile: socketRecord, encoding: .utf8) {
+        if let recorded = FileBytes.text(socketRecord) {
             let path = recorded.trimmingWhitespace()
             if !path.isEmpty { return path }
         }
@@ -23,7 +23,7 @@ extension StateFolder {
     /// Records where the control socket is, when it is not the preferred path (a folder too deep for one).
     public func recordSocket(_ socket: String) {
         guard socket != preferredSocket else { return }
-        try? socket.write(toFile: socketRecord, atomically: true, encoding: .utf8)
+        FileBytes.replace(socketRecord, with: Array(socket.utf8))
     }
 
     /// FNV-1a of the text, in hex: the same folder always maps to the same fallback socket and record.
