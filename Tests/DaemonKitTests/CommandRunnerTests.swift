@@ -324,6 +324,71 @@ struct CommandRunnerTests {
         #expect(!ProcessGroup(id: result.processGroupID).exists)
     }
 
+    // MARK: - Scheduled starts
+
+    @Test func aScheduledStartSpawnsWhenDueAndNotBefore() async throws {
+        let clock = ContinuousClock()
+        let due = clock.now + .milliseconds(300)
+        var beganBeforeDue = true
+        let began = Box<ContinuousClock.Instant?>(nil)
+        let start = ScheduledStart(due: due) { began.withLock { $0 = ContinuousClock.now } }
+        let result = try await CommandRunner(.argv(["true"])).run(
+            at: start,
+            onStart: { running in beganBeforeDue = running.startInstant < due },
+            output: { _ in }
+        )
+        #expect(result.succeeded)
+        #expect(!beganBeforeDue, "the child was spawned only once its instant had come")
+        #expect(try #require(began.withLock { $0 }) >= due)
+        #expect(!start.cancel(), "a spawn that has begun cannot be called off")
+    }
+
+    /// Called off long before its instant, by its owner or by the task's cancellation: the run ends at once, with
+    /// nothing spawned.
+    @Test(arguments: [false, true])
+    func aScheduledStartCalledOffSpawnsNothing(byCancellingTheTask: Bool) async throws {
+        let folder = try TemporaryDirectory(prefix: "runner-scheduled")
+        defer { folder.remove() }
+        let marker = folder.url("ran")
+        let start = ScheduledStart(due: .now + .seconds(30))
+        let task = Task {
+            try await CommandRunner(.argv(["touch", marker])).run(at: start, output: { _ in })
+        }
+        let clock = ContinuousClock()
+        let begin = clock.now
+        if byCancellingTheTask {
+            task.cancel()
+        } else {
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(start.cancel())
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(clock.now - begin < .seconds(5))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(!start.cancel(), "called off once")
+    }
+
+    @Test func manyStartsDueAtOneInstantAllRunAndEarlierOnesFirst() async throws {
+        let due = ContinuousClock.now + .milliseconds(500)
+        let order = Box<[Int]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                // Ten of them due 250 ms earlier, queued last: they are spawned first all the same.
+                let start = ScheduledStart(due: index >= 30 ? due - .milliseconds(250) : due) {
+                    order.withLock { $0.append(index) }
+                }
+                group.addTask {
+                    let result = try await CommandRunner(.argv(["true"])).run(at: start, output: { _ in })
+                    #expect(result.succeeded)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let began = order.withLock { $0 }
+        #expect(began.count == 40)
+        #expect(Set(began.prefix(10)) == Set(30..<40))
+    }
+
     @Test func stopAfterTheRunEndedIsHarmless() async throws {
         let handle = Box<RunningCommand?>(nil)
         let result = try await CommandRunner(.argv(["true"]))

@@ -44,6 +44,26 @@ private struct SeededGenerator: RandomNumberGenerator, Sendable {
         )
     }
 
+    @Test func theScheduledRunNumberIsTheOneTheNextTickStartsAndOnlyWhenIdle() throws {
+        var machine = machine(every: .seconds(10), retry: RetryPolicy(attempts: 1, backoff: .seconds(1)))
+        #expect(machine.scheduledRunNumber == nil, "not started")
+        _ = machine.start(at: base)
+        #expect(machine.scheduledRunNumber == 1)
+        // However late the tick, the predicted run is the one it starts.
+        #expect(machine.tick(at: at(10.5)).first == .startRun(number: 1, attempt: 1))
+        #expect(machine.scheduledRunNumber == nil, "a run in progress: the overlap policy decides at the tick")
+        _ = machine.runFinished(number: 1, at: at(11), success: false)
+        #expect(machine.scheduledRunNumber == nil, "a retry is due first")
+        _ = machine.tick(at: at(12))
+        _ = machine.runFinished(number: 1, at: at(12.5), success: true)
+        #expect(machine.scheduledRunNumber == 2)
+        // A trigger takes the number; the schedule's run is then the next one.
+        #expect(machine.trigger(at: at(13)).first == .startRun(number: 2, attempt: 1))
+        _ = machine.runFinished(number: 2, at: at(14), success: true)
+        #expect(machine.scheduledRunNumber == 3)
+        #expect(machine.tick(at: at(20)).first == .startRun(number: 3, attempt: 1))
+    }
+
     @Test func intervalSlotsStayAnchoredThroughAThousandLateTicks() throws {
         var machine = machine()
         var lateness = SeededGenerator(state: 42)

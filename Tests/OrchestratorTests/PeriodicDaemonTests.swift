@@ -145,6 +145,39 @@ struct PeriodicDaemonTests {
         #expect(lines == (0..<lines.count).map { String($0 + 1) })
     }
 
+    @Test func triggersRacingPreparedRunsNeverOverlapThemOrSkipANumber() async throws {
+        // Runs are prepared 250 ms ahead of their due times; triggers land before, at and after those times.
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 120ms
+            overlap: skip
+            command: 'mkdir busy 2>/dev/null || echo overlap >> runs.txt; echo "$$ORCHESTRATE_RUN" >> runs.txt; sleep 0.02; rmdir busy'
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
+        #expect(await waitUntil { harness.record.state == .idle })
+        var answers: [TriggerOutcome] = []
+        for index in 0..<40 {
+            try await Task.sleep(for: .milliseconds(17 + index % 5 * 9))
+            if let outcome = await harness.trigger() { answers.append(outcome) }
+        }
+        #expect(answers.count == 40)
+        try await Task.sleep(for: .milliseconds(400))
+        task.cancel()
+        try await task.value
+        let lines = harness.lines("runs.txt")
+        #expect(!lines.contains("overlap"))
+        #expect(lines == (0..<lines.count).map { String($0 + 1) })
+        let record = harness.record
+        // The last run may have been stopped as it started, before its shell wrote its number.
+        #expect(record.runs - lines.count <= 1)
+        // Triggers answered as finished runs came on top of the schedule's (every 120 ms over about 2 s).
+        let finished = answers.filter { $0.outcome == .finished }.count
+        #expect(lines.count > finished, "the schedule's runs went on between the triggers: \(lines.count) runs")
+    }
+
     @Test func aTriggerWhileIdleRunsNowAndRepliesWithTheResult() async throws {
         let harness = try KindHarness(
             "sync",

@@ -88,8 +88,14 @@ public struct CommandRunner: Sendable {
     ///     process group and a handle to stop it.
     ///   - output: Receives stdout and stderr chunks, interleaved as written, on a private queue, in order.
     ///     A chunk ends wherever the read ended, not at a line break.
-    /// - Throws: ``DaemonKitError`` with code `commandNotFound` or `spawnFailed` when there is no child.
+    ///   - start: When to spawn the child: as soon as its instant has come, from the spawn thread that keeps the
+    ///     time (see ``SpawnThread``); nil for now. Everything else (the pipes, the arguments and environment) is
+    ///     made before, so that nothing but the spawn is left for the instant.
+    /// - Throws: ``DaemonKitError`` with code `commandNotFound` or `spawnFailed` when there is no child;
+    ///   `CancellationError` when `start` was called off, or the task cancelled, before it began (nothing was
+    ///   spawned).
     public func run(
+        at start: ScheduledStart? = nil,
         onStart: (RunningCommand) -> Void = { _ in },
         output: @escaping @Sendable (ArraySlice<UInt8>) -> Void,
         errorOutput: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil
@@ -124,23 +130,26 @@ public struct CommandRunner: Sendable {
             )
         }
 
-        ChildRegistry.shared.willSpawn()
-        let spawned = await spawn(launch, input: input.readEnd, output: pipe.writeEnd, error: errorDescriptor)
+        let spawned = await spawn(
+            launch,
+            input: input.readEnd,
+            output: pipe.writeEnd,
+            error: errorDescriptor,
+            at: start
+        )
         // The child has its copies; the parent's go, or the output pipe would never see end-of-file.
         close(input.readEnd)
         close(pipe.writeEnd)
         close(errorDescriptor)
-        guard case .success(let (pid, startedAt, startInstant)) = spawned else {
-            ChildRegistry.shared.spawned(nil)
+        guard case .success(let (pid, startedAt, startInstant))? = spawned else {
             input.abandon()
             for pipe in [pipe] + (errorPipe.map { [$0] } ?? []) {
                 pipe.stopReading(after: .zero)
                 await pipe.finished()
             }
-            if case .failure(let error) = spawned { throw error }
-            throw DaemonKitError(code: .spawnFailed, message: "'\(command)' was not started")
+            if case .failure(let error)? = spawned { throw error }
+            throw CancellationError()
         }
-        ChildRegistry.shared.spawned(pid)
         input.finishWriting()
         let limits = RunLimits(group: ProcessGroup(id: pid), stopSignal: stopSignal, stopTimeout: stopTimeout)
         onStart(
@@ -192,44 +201,51 @@ public struct CommandRunner: Sendable {
     static let inheritedEnvironment = ProcessInfo.processInfo.environment
 
     /// Spawns the launch in a new session and process group, with the runner's folder and environment on top of
-    /// this process's, from a ``SpawnThread`` thread.
+    /// this process's, from a ``SpawnThread`` thread, at `start` (nil: now); nil when it was called off before.
     private func spawn(
         _ launch: Launch,
         input: Int32,
         output: Int32,
-        error: Int32
-    ) async -> Result<(pid: Int32, at: Date, instant: ContinuousClock.Instant), DaemonKitError> {
+        error: Int32,
+        at start: ScheduledStart?
+    ) async -> Result<(pid: Int32, at: Date, instant: ContinuousClock.Instant), DaemonKitError>? {
         var variables = Self.inheritedEnvironment
         variables.merge(environment) { _, own in own }
-        let argv = [launch.argv0] + launch.arguments
-        let environment = variables.map { "\($0)=\($1)" }
-        let workingDirectory = workingDirectory
+        let argv = CStrings([launch.argv0] + launch.arguments)
+        let environment = CStrings(variables.map { "\($0)=\($1)" })
+        let (path, workingDirectory) = (launch.path, workingDirectory)
         let deathSignal = launch.parentDeathSignal?.number ?? 0
         // The instant is taken on the spawn thread as the spawn returns: the run started then, not when the
         // awaiting task next gets a thread (which, with a hundred spawns at once, can be many milliseconds later).
-        let (pid, number, startedAt, instant) = await SpawnThread.shared.perform {
-            slots -> (Int32, Int32, Date, ContinuousClock.Instant) in
+        // The child is registered there too, so that the orphan reaper is held off only during the spawn itself.
+        let body = { @Sendable (slots: [Int32]?) -> (Int32, Int32, Date, ContinuousClock.Instant) in
             let reserved = slots ?? []
-            let pid = withCStrings(argv) { argv in
-                withCStrings(environment) { envp in
-                    reserved.withUnsafeBufferPointer { reserved in
-                        csupport_spawn(
-                            launch.path,
-                            argv,
-                            envp,
-                            workingDirectory,
-                            input,
-                            output,
-                            error,
-                            deathSignal,
-                            getpid(),
-                            reserved.isEmpty ? nil : reserved.baseAddress
-                        )
-                    }
-                }
+            ChildRegistry.shared.willSpawn()
+            let pid = reserved.withUnsafeBufferPointer { reserved in
+                csupport_spawn(
+                    path,
+                    argv.pointers,
+                    environment.pointers,
+                    workingDirectory,
+                    input,
+                    output,
+                    error,
+                    deathSignal,
+                    getpid(),
+                    reserved.isEmpty ? nil : reserved.baseAddress
+                )
             }
-            return (pid, pid > 0 ? 0 : errno, Date(), ContinuousClock.now)
+            let number = pid > 0 ? 0 : errno
+            ChildRegistry.shared.spawned(pid > 0 ? pid : nil)
+            return (pid, number, Date(), ContinuousClock.now)
         }
+        let spawned =
+            if let start {
+                await SpawnThread.shared.perform(at: start, body)
+            } else {
+                await SpawnThread.shared.perform(body)
+            }
+        guard let (pid, number, startedAt, instant) = spawned else { return nil }
         guard pid > 0 else {
             let name = command.arguments.first ?? ""
             return .failure(
@@ -317,8 +333,18 @@ final class RunLimits: Sendable {
 }
 
 /// Runs `body` with `strings` as a NULL-terminated array of C strings, valid for the call.
-private func withCStrings<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { for pointer in pointers { free(pointer) } }
-    return body(pointers)
+/// A NULL-terminated array of C strings (an `argv` or `envp`), made before a spawn and freed with the object.
+///
+/// `@unchecked Sendable` is safe because the strings are written only by `init` and freed only by `deinit`: in
+/// between, the spawn thread only reads them, while the task that made them awaits the spawn and keeps them alive.
+private final class CStrings: @unchecked Sendable {
+    let pointers: [UnsafeMutablePointer<CChar>?]
+
+    init(_ strings: [String]) {
+        pointers = strings.map { strdup($0) } + [nil]
+    }
+
+    deinit {
+        for pointer in pointers { free(pointer) }
+    }
 }

@@ -13,13 +13,42 @@ import Synchronization
 /// A spawn holds its thread until the child has exec'd (vfork), a few hundred microseconds, so there is one thread
 /// per core (at least two): a hundred periodic daemons due at the same moment are spawned on every core at once
 /// instead of one after another.
+///
+/// A spawn may be due at an instant (``perform(at:_:)``): the threads then sleep until the earliest one, and every
+/// thread wakes for it, so a run due at a known time is spawned by the thread that keeps the time, with no hop
+/// through a timer queue or the task pool between its due time and its `execve`.
 final class SpawnThread: Sendable {
     static let shared = SpawnThread(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
 
-    private let jobs = Mutex<[@Sendable ([Int32]?) -> Void]>([])
+    /// The spawns waiting for a thread: those due now in order, then those due later by instant.
+    private struct Queue {
+        var now: [Job] = []
+        var later: [Job] = []
+        var nextID: UInt64 = 0
+
+        /// The job to run now, taken out of the queue, or the instant the earliest later job is due.
+        mutating func take(at instant: ContinuousClock.Instant) -> (job: Job?, wake: ContinuousClock.Instant?) {
+            if !now.isEmpty { return (now.removeFirst(), nil) }
+            guard let first = later.first else { return (nil, nil) }
+            guard first.due! <= instant else { return (nil, first.due) }
+            return (later.removeFirst(), nil)
+        }
+    }
+
+    /// One spawn: its body and, for a timed one, its due instant and the claim that decides between its thread
+    /// and its cancellation.
+    private struct Job {
+        let id: UInt64
+        let due: ContinuousClock.Instant?
+        let run: @Sendable ([Int32]?) -> Void
+    }
+
+    private let queue = Mutex(Queue())
     private let wake = DispatchSemaphore(value: 0)
+    private let threads: Int
 
     private init(threads: Int) {
+        self.threads = threads
         for index in 0..<threads {
             // Three descriptors this thread holds for a child's stdin, stdout and stderr while it spawns (see
             // `csupport_spawn`); reserved now, so they are low numbers when the threads are made early.
@@ -27,9 +56,16 @@ final class SpawnThread: Sendable {
             let slots = csupport_reserve_spawn_slots(&reserved) == 0 ? reserved : nil
             NamedThread.start(named: "spawn-\(index)") { [self] in
                 while true {
-                    wake.wait()
-                    let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-                    job?(slots)
+                    let (job, due) = queue.withLock { $0.take(at: .now) }
+                    if let job {
+                        job.run(slots)
+                    } else if let due {
+                        // Woken at the instant, or earlier by a new job; either way the queue is looked at again.
+                        let wait = ContinuousClock.now.duration(to: due)
+                        _ = wake.wait(timeout: .now() + wait.dispatchInterval)
+                    } else {
+                        wake.wait()
+                    }
                 }
             }
         }
@@ -43,8 +79,111 @@ final class SpawnThread: Sendable {
     /// result.
     func perform<Result: Sendable>(_ body: @escaping @Sendable ([Int32]?) -> Result) async -> Result {
         await withCheckedContinuation { continuation in
-            jobs.withLock { $0.append { slots in continuation.resume(returning: body(slots)) } }
+            queue.withLock { queue in
+                queue.nextID += 1
+                queue.now.append(Job(id: queue.nextID, due: nil) { continuation.resume(returning: body($0)) })
+            }
             wake.signal()
         }
+    }
+
+    /// Runs `body` on a spawn thread as soon as `start`'s instant has come, and returns its result; nil when the
+    /// start was called off (``ScheduledStart/cancel()``, or the calling task cancelled) before then: `body` then
+    /// never runs.
+    func perform<Result: Sendable>(
+        at start: ScheduledStart,
+        _ body: @escaping @Sendable ([Int32]?) -> Result
+    ) async -> Result? {
+        let id = queue.withLock { queue -> UInt64 in
+            queue.nextID += 1
+            return queue.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result?, Never>) in
+                let job = Job(id: id, due: start.due) { slots in
+                    guard start.begin() else { return }
+                    continuation.resume(returning: body(slots))
+                }
+                let withdraw = { @Sendable [self] in
+                    queue.withLock { queue in queue.later.removeAll { $0.id == id } }
+                    continuation.resume(returning: nil)
+                }
+                guard start.wait(withdraw) else {
+                    continuation.resume(returning: nil)
+                    return
+                }
+                queue.withLock { queue in
+                    let index = queue.later.firstIndex { $0.due! > start.due } ?? queue.later.endIndex
+                    queue.later.insert(job, at: index)
+                }
+                // Every thread looks again: a burst due at this instant is spawned by all of them at once.
+                for _ in 0..<threads { wake.signal() }
+            }
+        } onCancel: {
+            _ = start.cancel()
+        }
+    }
+}
+
+/// A spawn due at an instant (``CommandRunner/run(at:onStart:output:errorOutput:)``), which its owner can call off
+/// until a spawn thread begins it.
+public final class ScheduledStart: Sendable {
+    /// When the spawn is due.
+    public let due: ContinuousClock.Instant
+    /// Called on the spawn thread as it begins the spawn, before the child exists.
+    private let onBegin: @Sendable () -> Void
+    private let state = Mutex(State.initial)
+
+    private enum State {
+        case initial
+        /// Queued on the spawn threads; the closure takes it off the queue and ends the wait with nothing.
+        case waiting(withdraw: @Sendable () -> Void)
+        case begun
+        case cancelled
+    }
+
+    /// A spawn due at `due`; `onBegin` runs on the spawn thread as it begins.
+    public init(due: ContinuousClock.Instant, onBegin: @escaping @Sendable () -> Void = {}) {
+        self.due = due
+        self.onBegin = onBegin
+    }
+
+    /// Calls the spawn off unless it has begun: true when it is called off (it never will begin), false when it
+    /// has begun (or was called off before).
+    public func cancel() -> Bool {
+        let (cancelled, withdraw) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
+            switch state {
+            case .initial:
+                state = .cancelled
+                return (true, nil)
+            case .waiting(let withdraw):
+                state = .cancelled
+                return (true, withdraw)
+            case .begun, .cancelled:
+                return (false, nil)
+            }
+        }
+        withdraw?()
+        return cancelled
+    }
+
+    /// Records how to withdraw the queued spawn; false when it was called off first.
+    fileprivate func wait(_ withdraw: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard case .initial = state else { return false }
+            state = .waiting(withdraw: withdraw)
+            return true
+        }
+    }
+
+    /// Begins the spawn, on its thread; false when it was called off first.
+    fileprivate func begin() -> Bool {
+        let begun = state.withLock { state in
+            guard case .waiting = state else { return false }
+            state = .begun
+            return true
+        }
+        if begun { onBegin() }
+        return begun
     }
 }

@@ -154,6 +154,15 @@ public struct PeriodicStateMachine: Sendable {
         return nextScheduled.map { min($0, until) } ?? until
     }
 
+    /// The number of the run the schedule starts at ``nextDue`` if no other event comes first: `tick(at:)` at
+    /// that instant then returns `.startRun(number:attempt: 1)` with it. Nil when something else is due then (a
+    /// retry) or a run is in progress (the overlap policy decides at the tick), so that a runner can prepare the
+    /// run ahead and start it exactly on time.
+    public var scheduledRunNumber: Int? {
+        guard state == .idle, let nextScheduled, nextDue == nextScheduled else { return nil }
+        return lastRunNumber + 1
+    }
+
     /// The wall-clock date of ``nextDue``, for `status`' next run; `nil` when ``nextDue`` is.
     ///
     /// A cron time is the date the expression named (jitter added), exactly: the instant it was turned into

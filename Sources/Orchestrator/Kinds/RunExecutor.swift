@@ -39,15 +39,18 @@ struct RunExecutor: Sendable {
 
     /// Runs attempt `attempt` of run `number` with `environment` added to the daemon's, until it ends (or is
     /// stopped through `control`, or the task is cancelled). `scheduled` is the time a schedule started the
-    /// run for; the run record then has its lateness.
+    /// run for; the run record then has its lateness. With `start`, the command is spawned as soon as its instant
+    /// has come (``CommandRunner/run(at:onStart:output:errorOutput:)``), and nil is returned when it was called
+    /// off before: nothing ran and nothing was recorded. Without it, the result is never nil.
     func run(
         number: Int,
         attempt: Int,
         environment: [String: String],
         context: DaemonContext,
         control: RunControl,
-        scheduled: ContinuousClock.Instant? = nil
-    ) async -> Outcome {
+        scheduled: ContinuousClock.Instant? = nil,
+        at start: ScheduledStart? = nil
+    ) async -> Outcome? {
         var runner = runner
         runner.environment.merge(environment) { _, added in added }
         runner.environment[CommandVariable.daemon.name] = context.name
@@ -58,6 +61,7 @@ struct RunExecutor: Sendable {
         let result: CommandRunResult
         do {
             result = try await runner.run(
+                at: start,
                 onStart: { command in
                     let late = scheduled.map { Self.lateness(of: $0, startedAt: command.startInstant) }
                     context.note("\(label) started (pid \(command.pid))")
@@ -72,6 +76,8 @@ struct RunExecutor: Sendable {
                 },
                 output: { bytes in log.write(bytes) }
             )
+        } catch is CancellationError {
+            return nil
         } catch {
             // No child: count it as a failed run with the status a shell gives a missing command.
             let now = Date()

@@ -198,13 +198,16 @@ extension WatcherDaemon {
             ]
             let (number, attempt, executor, context, sink) = (job.number, job.attempt, executor, context, sink)
             group.addTask {
-                let outcome = await executor.run(
-                    number: number,
-                    attempt: attempt,
-                    environment: environment,
-                    context: context,
-                    control: control
-                )
+                // A run started now always has an outcome (only one due later can be cancelled before it starts).
+                guard
+                    let outcome = await executor.run(
+                        number: number,
+                        attempt: attempt,
+                        environment: environment,
+                        context: context,
+                        control: control
+                    )
+                else { return }
                 sink.yield(.finished(number: number, attempt: attempt, outcome: outcome))
             }
             return nil
