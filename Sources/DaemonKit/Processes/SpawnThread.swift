@@ -35,13 +35,16 @@ final class SpawnThread: Sendable {
         }
     }
 
-    /// One spawn: its body and, for a timed one, its due instant and the claim that decides between its thread
-    /// and its cancellation.
+    /// One spawn: its body, which spawns and returns what is left to do (hand the result over), and, for a timed
+    /// one, its due instant.
     private struct Job {
         let id: UInt64
         let due: ContinuousClock.Instant?
-        let run: @Sendable ([Int32]?) -> Void
+        let run: @Sendable ([Int32]?) -> (@Sendable () -> Void)?
     }
+
+    /// How many spawns a thread makes in a row before it hands their results over.
+    private static let batch = 128
 
     private let queue = Mutex(Queue())
     private let wake = DispatchSemaphore(value: 0)
@@ -55,10 +58,19 @@ final class SpawnThread: Sendable {
             var reserved: [Int32] = [-1, -1, -1]
             let slots = csupport_reserve_spawn_slots(&reserved) == 0 ? reserved : nil
             NamedThread.start(named: "spawn-\(index)") { [self] in
+                // The results of spawns made back to back are handed over once the spawns due are made (or a batch
+                // is): each wakes a task, and the tasks' work would take the CPU the next children need to exec.
+                var spawned: [@Sendable () -> Void] = []
                 while true {
                     let (job, due) = queue.withLock { $0.take(at: .now) }
                     if let job {
-                        job.run(slots)
+                        if let handOver = job.run(slots) { spawned.append(handOver) }
+                        if spawned.count < Self.batch { continue }
+                    }
+                    for handOver in spawned { handOver() }
+                    spawned.removeAll(keepingCapacity: true)
+                    if job != nil {
+                        continue
                     } else if let due {
                         // Woken at the instant, or earlier by a new job; either way the queue is looked at again.
                         let wait = ContinuousClock.now.duration(to: due)
@@ -81,7 +93,12 @@ final class SpawnThread: Sendable {
         await withCheckedContinuation { continuation in
             queue.withLock { queue in
                 queue.nextID += 1
-                queue.now.append(Job(id: queue.nextID, due: nil) { continuation.resume(returning: body($0)) })
+                queue.now.append(
+                    Job(id: queue.nextID, due: nil) { slots in
+                        let result = body(slots)
+                        return { continuation.resume(returning: result) }
+                    }
+                )
             }
             wake.signal()
         }
@@ -101,8 +118,12 @@ final class SpawnThread: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result?, Never>) in
                 let job = Job(id: id, due: start.due) { slots in
-                    guard start.begin() else { return }
-                    continuation.resume(returning: body(slots))
+                    guard start.begin() else { return nil }
+                    let result = body(slots)
+                    return {
+                        start.began()
+                        continuation.resume(returning: result)
+                    }
                 }
                 let withdraw = { @Sendable [self] in
                     queue.withLock { queue in queue.later.removeAll { $0.id == id } }
@@ -130,7 +151,7 @@ final class SpawnThread: Sendable {
 public final class ScheduledStart: Sendable {
     /// When the spawn is due.
     public let due: ContinuousClock.Instant
-    /// Called on the spawn thread as it begins the spawn, before the child exists.
+    /// Called on the spawn thread once the spawn is made, before its result is handed over.
     private let onBegin: @Sendable () -> Void
     private let state = Mutex(State.initial)
 
@@ -142,7 +163,8 @@ public final class ScheduledStart: Sendable {
         case cancelled
     }
 
-    /// A spawn due at `due`; `onBegin` runs on the spawn thread as it begins.
+    /// A spawn due at `due`; `onBegin` runs on the spawn thread once the spawn is made, before its result is
+    /// handed over to the task waiting for it.
     public init(due: ContinuousClock.Instant, onBegin: @escaping @Sendable () -> Void = {}) {
         self.due = due
         self.onBegin = onBegin
@@ -178,12 +200,13 @@ public final class ScheduledStart: Sendable {
 
     /// Begins the spawn, on its thread; false when it was called off first.
     fileprivate func begin() -> Bool {
-        let begun = state.withLock { state in
+        state.withLock { state in
             guard case .waiting = state else { return false }
             state = .begun
             return true
         }
-        if begun { onBegin() }
-        return begun
     }
+
+    /// Says that the spawn was made, on its thread.
+    fileprivate func began() { onBegin() }
 }

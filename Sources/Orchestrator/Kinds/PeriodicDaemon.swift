@@ -18,7 +18,7 @@ import Glibc
 ///
 /// A scheduled run is prepared ahead: within ``Loop/lead`` of its due time, when the machine says that the
 /// schedule starts it then, its task makes its pipes and environment and hands the spawn to a spawn thread
-/// (``ScheduledStart``), which spawns it the moment it is due and posts the tick that tells the machine. Any
+/// (``ScheduledStart``), which spawns it the moment it is due and then posts the tick that tells the machine. Any
 /// other event first calls the prepared run off (or, when its spawn has begun, tells the machine of it first), so
 /// the machine decides exactly as it would have at a timer's tick.
 public struct PeriodicDaemon: DaemonService {
@@ -287,7 +287,7 @@ public struct PeriodicDaemon: DaemonService {
         }
 
         /// Prepares scheduled run `number`, due at `due`: its task makes everything but the child now, and a spawn
-        /// thread spawns it at `due`, posting this generation's tick as it begins.
+        /// thread spawns it at `due`, then posts this generation's tick.
         mutating func prepare(number: Int, due: ContinuousClock.Instant, in group: inout DiscardingTaskGroup) {
             let control = RunControl()
             let (executor, context, sink, tickGeneration) = (executor, context, sink, generation)
