@@ -22,6 +22,7 @@ import time
 
 POLL = 0.005          # seconds between two polls of a daemon's state
 POLL_PER_PROGRAM = 0.00005  # ... at least this many seconds per program waited for
+FINE_POLL = 0.0005    # ... when a look at the daemon's children is cheap (Children.cheap)
 TIMEOUT = 60.0        # seconds before a wait gives up
 
 
@@ -252,15 +253,20 @@ def inotify_watches(pid: int) -> int:
 
 
 class Children:
-    """The children of one process, read from /proc (this kernel has no /proc/PID/task/TID/children).
-    A PID once seen with another parent is not read again: a process never becomes a child of a process
-    other than the one that forked it, and PIDs are not reused within a benchmark's seconds."""
+    """The children of one process, from /proc: from each of its threads' /proc/PID/task/TID/children where the
+    kernel has them (CONFIG_PROC_CHILDREN; a few small reads, so `cheap` is true and a wait may poll often), else
+    from every process's parent PID. There, a PID once seen with another parent is not read again: a process never
+    becomes a child of a process other than the one that forked it, and PIDs are not reused within a benchmark's
+    seconds."""
 
     def __init__(self, parent: int):
         self.parent = parent
         self.others: set[int] = set()
+        self.cheap = os.path.exists(f"/proc/{parent}/task/{parent}/children")
 
     def __call__(self) -> list[int]:
+        if self.cheap:
+            return self._from_threads()
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit() or int(entry) in self.others:
@@ -270,6 +276,19 @@ class Children:
                 found.append(int(entry))
             elif fields:
                 self.others.add(int(entry))
+        return found
+
+    def _from_threads(self) -> list[int]:
+        found = []
+        try:
+            threads = os.listdir(f"/proc/{self.parent}/task")
+        except FileNotFoundError:
+            return found
+        for thread in threads:
+            try:
+                found += [int(pid) for pid in pathlib.Path(f"/proc/{self.parent}/task/{thread}/children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         return found
 
 
@@ -443,9 +462,11 @@ class Peer(Session):
                              program gone
 
     How "running" is timed: the moment is seen passively in /proc (a child of the daemon, not one of the old PIDs,
-    whose /proc/PID/cmdline is the program's command: it has exec'd), polled every POLL seconds (longer for many
-    programs: one look at 1,000 children costs ~10 ms of this script's CPU, taken from the 2 cores the daemon runs
-    on, so the pause grows to POLL_PER_PROGRAM per program: 50 ms for 1,000). Asking the daemon instead would change
+    whose /proc/PID/cmdline is the program's command: it has exec'd), polled every POLL seconds, or FINE_POLL where
+    the kernel lists each thread's children (Children.cheap; a 5 ms poll added 2.5 ms to a start on average, and a
+    scan of all of /proc took more), and longer for many programs: one look at 1,000 children costs ~10 ms of this
+    script's CPU, taken from the 2 cores the daemon runs on, so the pause grows to POLL_PER_PROGRAM per program: 50
+    ms for 1,000. Asking the daemon instead would change
     what is measured: supervisord sleeps up to 1 s in poll() between two looks at its children, and each request
     wakes it early. Only once the moment is recorded is the daemon's own API asked (untimed) to confirm; `api_lag`
     keeps how much later that confirmation came."""
@@ -570,6 +591,8 @@ class Peer(Session):
         wanted = collections.Counter(tuple(shlex.split(command)) for command in targets.values())
         gone = [old_pids[name] for name in set(targets) | removed if name in old_pids]
         children, exec_done = Children(self.process.pid), {}
+        # Where the children are a few small reads, a look costs little of the 2 cores: poll 10 times as often.
+        poll = FINE_POLL if children.cheap else POLL
         deadline = time.monotonic() + TIMEOUT
         while True:
             missing = collections.Counter(wanted)
@@ -581,7 +604,7 @@ class Peer(Session):
             if not +missing and not any(alive(pid) for pid in gone):
                 return time.perf_counter()
             self._poll_again(deadline, f"processes of {sorted(targets)} not running, or {gone} not gone",
-                             len(targets) * POLL_PER_PROGRAM)
+                             len(targets) * POLL_PER_PROGRAM, poll)
 
     def _wait_api(self, targets: dict[str, str], old_pids: dict[str, int], removed: set[str]) -> None:
         expected = {name: shlex.split(command) for name, command in targets.items()}
@@ -609,11 +632,11 @@ class Peer(Session):
                 return False
         return True
 
-    def _poll_again(self, deadline: float, what: str, pause: float = POLL) -> None:
-        """Sleeps one poll (`pause`, POLL at least); raises if the daemon died or `deadline` (time.monotonic) has
+    def _poll_again(self, deadline: float, what: str, pause: float = POLL, least: float = POLL) -> None:
+        """Sleeps one poll (`pause`, `least` at least); raises if the daemon died or `deadline` (time.monotonic) has
         passed."""
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited ({self.process.returncode}): {self.log_tail()}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"after {TIMEOUT}s: {what}")
-        time.sleep(max(POLL, pause))
+        time.sleep(max(least, pause))
