@@ -145,6 +145,28 @@ struct PeriodicDaemonTests {
         #expect(lines == (0..<lines.count).map { String($0 + 1) })
     }
 
+    @Test func aProgramThatIsNotFoundFailsOncePerScheduledTimeNotInALoop() async throws {
+        // A run is prepared ahead; one that cannot even be made ready must fail at its due time, like any other.
+        let harness = try KindHarness(
+            "sync",
+            """
+            kind: periodic
+            interval: 200ms
+            command: [no-such-program-for-orchestrate]
+            """
+        )
+        let task = harness.start(PeriodicDaemon(spec: harness.spec))
+        #expect(await waitUntil { harness.record.failures >= 2 })
+        try await Task.sleep(for: .milliseconds(600))
+        task.cancel()
+        try await task.value
+        let record = harness.record
+        // About one a 200 ms slot over some 1 s; a loop would have failed thousands of times.
+        #expect(record.failures <= 10, "\(record.failures) failures")
+        #expect(record.runs == record.failures)
+        #expect(record.lastRun?.exitCode == 127)
+    }
+
     @Test func triggersRacingPreparedRunsNeverOverlapThemOrSkipANumber() async throws {
         // Runs are prepared 250 ms ahead of their due times; triggers land before, at and after those times.
         let harness = try KindHarness(

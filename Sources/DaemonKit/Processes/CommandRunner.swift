@@ -100,6 +100,25 @@ public struct CommandRunner: Sendable {
         output: @escaping @Sendable (ArraySlice<UInt8>) -> Void,
         errorOutput: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil
     ) async throws -> CommandRunResult {
+        do {
+            return try await execute(at: start, onStart: onStart, output: output, errorOutput: errorOutput)
+        } catch let error as DaemonKitError {
+            // A run that could not even be made ready (its program not found, no descriptor left) fails at its due
+            // time, as it would have had it been started then: a schedule that prepares its runs ahead would
+            // otherwise meet the failure again at once, and again.
+            if let start, !start.hasBegun {
+                guard await SpawnThread.shared.perform(at: start, { _ in }) != nil else { throw CancellationError() }
+            }
+            throw error
+        }
+    }
+
+    private func execute(
+        at start: ScheduledStart?,
+        onStart: (RunningCommand) -> Void,
+        output: @escaping @Sendable (ArraySlice<UInt8>) -> Void,
+        errorOutput: (@Sendable (ArraySlice<UInt8>) -> Void)?
+    ) async throws -> CommandRunResult {
         _ = Self.ignoreBrokenPipes
         let launch = try resolveLaunch()
         let input = try InputPipe(standardInput ?? [])

@@ -189,6 +189,14 @@ public final class ScheduledStart: Sendable {
         return cancelled
     }
 
+    /// Whether a spawn thread has begun it (spawned, or tried to).
+    var hasBegun: Bool {
+        state.withLock { state in
+            guard case .begun = state else { return false }
+            return true
+        }
+    }
+
     /// Records how to withdraw the queued spawn; false when it was called off first.
     fileprivate func wait(_ withdraw: @escaping @Sendable () -> Void) -> Bool {
         state.withLock { state in
