@@ -239,7 +239,7 @@ private struct ResponseReader {
             }
             guard let lineEnd = Self.find([13, 10], in: buffer) else { return }
             let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingSpaces, radix: 16) else {
+            guard let size = Int(String(sizeText).trimmingWhitespace(), radix: 16) else {
                 throw DaemonKitError(code: .ipc, message: "malformed chunked response from the supervisor")
             }
             buffer.removeSubrange(..<(lineEnd + 2))
@@ -261,7 +261,7 @@ private struct ResponseReader {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = String(line[line.index(after: colon)...]).trimmingSpaces
+            let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
             headers.append((name, value))
             if name == "content-length" { contentLength = Int(value) }
             if name == "transfer-encoding", value.lowercased().contains("chunked") { chunked = true }
@@ -287,11 +287,5 @@ private struct ResponseReader {
             if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
         }
         return nil
-    }
-}
-
-extension StringProtocol {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
