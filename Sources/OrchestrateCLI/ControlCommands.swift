@@ -23,10 +23,7 @@ struct ControlContext {
     let client: SupervisorClient
 
     init(_ options: ManifestOptions) throws {
-        if options.set.isEmpty, let location = try? ManifestLocator().locate(explicit: options.file),
-            let stateFolder = StateFolder.running(manifest: location.path),
-            PIDLock.isRunning(path: stateFolder.lockFile)
-        {
+        if options.set.isEmpty, let (location, stateFolder) = Self.recordedSupervisor(options) {
             manifest = nil
             file = location.path
             client = SupervisorClient(stateFolder: stateFolder)
@@ -38,10 +35,7 @@ struct ControlContext {
             file = loaded.manifest.file
             client = SupervisorClient(manifest: loaded.manifest)
         } catch let failure as CommandFailure {
-            guard let location = try? ManifestLocator().locate(explicit: options.file),
-                let stateFolder = StateFolder.running(manifest: location.path),
-                PIDLock.isRunning(path: stateFolder.lockFile)
-            else { throw failure }
+            guard let (location, stateFolder) = Self.recordedSupervisor(options) else { throw failure }
             Terminal.warning(
                 "\(location.label) is not valid now; its supervisor keeps running the last valid version"
                     + " (`orchestrate reload` lists the errors)"
@@ -50,6 +44,18 @@ struct ControlContext {
             file = location.path
             client = SupervisorClient(stateFolder: stateFolder)
         }
+    }
+
+    /// The manifest file and the state folder of the supervisor running for it, from the record it keeps; nil when
+    /// none runs.
+    private static func recordedSupervisor(
+        _ options: ManifestOptions
+    ) -> (location: ManifestLocator.Location, stateFolder: StateFolder)? {
+        guard let location = try? ManifestLocator().locate(explicit: options.file),
+            let stateFolder = StateFolder.running(manifest: location.path),
+            PIDLock.isRunning(path: stateFolder.lockFile)
+        else { return nil }
+        return (location, stateFolder)
     }
 
     /// With `auto_start: true`, starts a detached supervisor when none runs (saying so on stderr).

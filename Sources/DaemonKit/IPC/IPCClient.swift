@@ -239,7 +239,7 @@ private struct ResponseReader {
             }
             guard let lineEnd = Self.find([13, 10], in: buffer) else { return }
             let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(String(sizeText).trimmingWhitespace(), radix: 16) else {
+            guard let size = Int(sizeText.trimmingWhitespace(), radix: 16) else {
                 throw DaemonKitError(code: .ipc, message: "malformed chunked response from the supervisor")
             }
             buffer.removeSubrange(..<(lineEnd + 2))

@@ -20,27 +20,29 @@ import Synchronization
 final class SpawnThread: Sendable {
     static let shared = SpawnThread(threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
 
+    /// A spawn: it spawns and returns what is left to do (hand the result over), or nil when it was called off.
+    private typealias Job = @Sendable ([Int32]?) -> (@Sendable () -> Void)?
+
+    /// A spawn due at an instant, with the number that finds it again if it is called off.
+    private struct Timed {
+        let id: UInt64
+        let due: ContinuousClock.Instant
+        let job: Job
+    }
+
     /// The spawns waiting for a thread: those due now in order, then those due later by instant.
     private struct Queue {
         var now: [Job] = []
-        var later: [Job] = []
+        var later: [Timed] = []
         var nextID: UInt64 = 0
 
         /// The job to run now, taken out of the queue, or the instant the earliest later job is due.
         mutating func take(at instant: ContinuousClock.Instant) -> (job: Job?, wake: ContinuousClock.Instant?) {
             if !now.isEmpty { return (now.removeFirst(), nil) }
             guard let first = later.first else { return (nil, nil) }
-            guard first.due! <= instant else { return (nil, first.due) }
-            return (later.removeFirst(), nil)
+            guard first.due <= instant else { return (nil, first.due) }
+            return (later.removeFirst().job, nil)
         }
-    }
-
-    /// One spawn: its body, which spawns and returns what is left to do (hand the result over), and, for a timed
-    /// one, its due instant.
-    private struct Job {
-        let id: UInt64
-        let due: ContinuousClock.Instant?
-        let run: @Sendable ([Int32]?) -> (@Sendable () -> Void)?
     }
 
     /// How many spawns a thread makes in a row before it hands their results over.
@@ -64,7 +66,7 @@ final class SpawnThread: Sendable {
                 while true {
                     let (job, due) = queue.withLock { $0.take(at: .now) }
                     if let job {
-                        if let handOver = job.run(slots) { spawned.append(handOver) }
+                        if let handOver = job(slots) { spawned.append(handOver) }
                         if spawned.count < Self.batch { continue }
                     }
                     for handOver in spawned { handOver() }
@@ -92,13 +94,10 @@ final class SpawnThread: Sendable {
     func perform<Result: Sendable>(_ body: @escaping @Sendable ([Int32]?) -> Result) async -> Result {
         await withCheckedContinuation { continuation in
             queue.withLock { queue in
-                queue.nextID += 1
-                queue.now.append(
-                    Job(id: queue.nextID, due: nil) { slots in
-                        let result = body(slots)
-                        return { continuation.resume(returning: result) }
-                    }
-                )
+                queue.now.append { slots in
+                    let result = body(slots)
+                    return { continuation.resume(returning: result) }
+                }
             }
             wake.signal()
         }
@@ -117,7 +116,7 @@ final class SpawnThread: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result?, Never>) in
-                let job = Job(id: id, due: start.due) { slots in
+                let job: Job = { slots in
                     guard start.begin() else { return nil }
                     let result = body(slots)
                     return {
@@ -134,8 +133,8 @@ final class SpawnThread: Sendable {
                     return
                 }
                 queue.withLock { queue in
-                    let index = queue.later.firstIndex { $0.due! > start.due } ?? queue.later.endIndex
-                    queue.later.insert(job, at: index)
+                    let index = queue.later.firstIndex { $0.due > start.due } ?? queue.later.endIndex
+                    queue.later.insert(Timed(id: id, due: start.due, job: job), at: index)
                 }
                 // Every thread looks again: a burst due at this instant is spawned by all of them at once.
                 for _ in 0..<threads { wake.signal() }

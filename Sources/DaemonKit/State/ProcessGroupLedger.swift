@@ -163,8 +163,7 @@ public final class ProcessGroupLedger: Sendable {
     /// Fields 3 (state), 5 (pgrp), 6 (session) and 22 (start time) of `/proc/PID/stat`.
     private static func stat(of pid: Int32) -> ProcessStat? {
         // Read with plain POSIX calls: this runs at every spawn.
-        guard let bytes = FileBytes.read("/proc/\(pid)/stat"), case let text = String(decoding: bytes, as: UTF8.self),
-            let close = text.lastIndex(of: ")")
+        guard let text = FileBytes.text("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")")
         else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let group = Int32(fields[2]), let session = Int32(fields[3]),

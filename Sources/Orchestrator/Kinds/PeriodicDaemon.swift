@@ -149,14 +149,8 @@ public struct PeriodicDaemon: DaemonService {
                 guard tickGeneration == generation else { return }
                 armed = nil
                 perform(machine.tick(at: now), for: nil, in: &group)
-                return
-            case .finished, .request:
-                settlePrepared(in: &group)
-            }
-            switch event {
-            case .tick:
-                break
             case .finished(let number, _, let outcome):
+                settlePrepared(in: &group)
                 runs[number] = nil
                 let actions = machine.runFinished(number: number, at: now, success: !outcome.failed)
                 if !isInProgress(number) {
@@ -166,6 +160,7 @@ public struct PeriodicDaemon: DaemonService {
                 }
                 perform(actions, for: nil, in: &group)
             case .request(let request):
+                settlePrepared(in: &group)
                 switch request.kind {
                 case .trigger:
                     perform(machine.trigger(at: now), for: request, in: &group)
@@ -180,17 +175,15 @@ public struct PeriodicDaemon: DaemonService {
         /// of its start first, as its tick would have.
         mutating func settlePrepared(in group: inout DiscardingTaskGroup) {
             guard let prepared else { return }
-            if prepared.start.cancel() {
-                self.prepared = nil
-                armed = nil
-                generation += 1
-                return
-            }
-            // Begun: its due time has passed, so the tick starts it (adopting the prepared run); the tick its
-            // spawn thread posts is stale from here on.
+            // Either way, the tick its spawn thread posts (or would have posted) is stale from here on.
             generation += 1
             armed = nil
-            perform(machine.tick(at: now), for: nil, in: &group)
+            if prepared.start.cancel() {
+                self.prepared = nil
+            } else {
+                // Begun: its due time has passed, so the tick starts it, adopting the prepared run.
+                perform(machine.tick(at: now), for: nil, in: &group)
+            }
         }
 
         /// Whether run `number` is still the machine's current run (running or waiting for a retry).
