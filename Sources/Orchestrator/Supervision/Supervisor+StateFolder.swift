@@ -85,7 +85,7 @@ extension SupervisorLoop {
         for daemon in machine.daemons.values { daemon.service?.log.reopen() }
         supervisor.processGroups.rewrite()
         stateFolder.recordSocket(supervisor.socketPath)
-        if !socketInPlace {
+        if !socketInPlace, let servers {
             let server = supervisor.controlSocketServer()
             group.addTask { [servers] in await servers.addServiceUnlessShutdown(server) }
         }

@@ -104,6 +104,9 @@ public final class Supervisor: Sendable {
     ///
     /// - Parameter onReady: Called once the control socket answers.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+        // Trapping the signals takes a round trip to Dispatch's queue per signal: it runs while the state folder is
+        // taken, and is awaited before the first daemon starts, so that a SIGTERM never leaves daemons behind.
+        async let trapping = UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         let manifest = self.manifest
         CommandRunner.prepareSpawning()
         let lock = try PIDLock.acquire(path: stateFolder.lockFile)
@@ -125,10 +128,10 @@ public final class Supervisor: Sendable {
         }
         stateFolder.recordSocket(socketPath)
         let services: [String: ServiceSupervisor]
-        let httpServer: IPCServer<BasicRequestContext>?
+        let http: (host: String, port: Int, key: String?)?
         do {
             services = try compile()
-            httpServer = try controlHTTPServer()
+            http = try controlHTTPAddress()
         } catch {
             lock.release()
             throw error
@@ -144,35 +147,32 @@ public final class Supervisor: Sendable {
             "supervisor started",
             metadata: ["pid": "\(getpid())", "manifest": .string(manifest.file), "daemons": "\(services.count)"]
         )
-        // The control servers run in a service group of their own, so that `down` lets them finish the requests in
-        // flight (the `down` that asked for it, above all) before they stop: hummingbird's graceful shutdown.
-        var configuration = ServiceGroupConfiguration(
-            services: [.init(service: controlSocketServer(onReady: onReady))]
-                + (httpServer.map { [.init(service: $0)] } ?? []),
-            logger: logger
-        )
-        configuration.maximumGracefulShutdownDuration = .seconds(1)
-        let servers = ServiceGroup(configuration: configuration)
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+        let signals = await trapping
         var loop = SupervisorLoop(
             supervisor: self,
             machine: Machine(manifest: manifest, services: services),
-            lock: lock,
-            servers: servers
+            lock: lock
         )
         await withDiscardingTaskGroup { serving in
-            serving.addTask { [input, logger] in
-                do {
-                    try await servers.run()
-                } catch  where !Task.isCancelled {
-                    // Without its control API the supervisor could not be told anything: stop rather than run blind.
-                    logger.critical("the control server failed; stopping", metadata: ["error": "\(error)"])
-                    input.yield(.down)
-                } catch {}
-            }
             // A discarding group: the task of every daemon that ends (a stop, a restart, a reload) is released at
             // once instead of being kept until someone awaits its result.
             await withDiscardingTaskGroup { group in
+                // The daemons are launched first: their tasks are queued ahead of the servers', the watches' and the
+                // signals', and the first spawns overlap with making those.
+                let finished = loop.start(in: &group)
+                await Task.yield()  // lets the daemons' tasks run up to their spawns first
+                let servers = controlServers(onReady: onReady, http: http)
+                loop.servers = servers
+                serving.addTask { [input, logger] in
+                    do {
+                        try await servers.run()
+                    } catch  where !Task.isCancelled {
+                        // Without its control API the supervisor could not be told anything: stop rather than run
+                        // blind.
+                        logger.critical("the control server failed; stopping", metadata: ["error": "\(error)"])
+                        input.yield(.down)
+                    } catch {}
+                }
                 group.addTask { [input, logger] in
                     for await signal in signals {
                         if signal == .sighup {
@@ -193,7 +193,7 @@ public final class Supervisor: Sendable {
                         watches.cancelAll()
                     }
                 }
-                await loop.run(in: &group)
+                if !finished { await loop.run(in: &group) }
                 watchSettingsChanged.finish()
                 if adoptsOrphans {
                     // Strays that left their command's process group (by setsid) outlive the group kill: end them.
@@ -209,10 +209,27 @@ public final class Supervisor: Sendable {
             }
             // Event streams end first, then the servers finish the answers in flight and stop.
             registry.finishSubscribers()
-            await servers.triggerGracefulShutdown()
+            await loop.servers?.triggerGracefulShutdown()
         }
         for lock in loop.locks { lock.release() }
         logger.info("supervisor stopped")
+    }
+
+    /// The control servers: the control socket's, and `control.http`'s when the manifest sets it. They run in a
+    /// service group of their own, so that `down` lets them finish the requests in flight (the `down` that asked for
+    /// it, above all) before they stop: hummingbird's graceful shutdown.
+    private func controlServers(
+        onReady: @escaping @Sendable () -> Void,
+        http: (host: String, port: Int, key: String?)?
+    ) -> ServiceGroup {
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: controlSocketServer(onReady: onReady))]
+        if let http {
+            let router = ControlAPI(supervisor: self, apiKey: http.key).router()
+            services.append(.init(service: IPCServer(router: router, host: http.host, port: http.port, logger: logger)))
+        }
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(1)
+        return ServiceGroup(configuration: configuration)
     }
 
     /// The control API on the control socket; `onReady` runs once it answers.
@@ -222,26 +239,18 @@ public final class Supervisor: Sendable {
         }
     }
 
-    /// The control API on `control.http`, when the manifest sets it: the same routes, behind the key that
-    /// `control.api_key_env` names (the manifest only allows a non-loopback address with one).
-    private func controlHTTPServer() throws -> IPCServer<BasicRequestContext>? {
+    /// Where the control API listens on `control.http`, when the manifest sets it, and its key: the value of the
+    /// variable `control.api_key_env` names (the manifest only allows a non-loopback address with one).
+    private func controlHTTPAddress() throws -> (host: String, port: Int, key: String?)? {
         guard let control = manifest.control, case .tcp(let host, let port)? = control.http else { return nil }
-        var key: String?
-        if let variable = control.apiKeyEnvironment {
-            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
-                throw OrchestratorError(
-                    code: .supervisorUnavailable,
-                    message: "control.api_key_env names \(variable), which is not set in the supervisor's environment"
-                )
-            }
-            key = value
+        guard let variable = control.apiKeyEnvironment else { return (host, port, nil) }
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+            throw OrchestratorError(
+                code: .supervisorUnavailable,
+                message: "control.api_key_env names \(variable), which is not set in the supervisor's environment"
+            )
         }
-        return IPCServer(
-            router: ControlAPI(supervisor: self, apiKey: key).router(),
-            host: host,
-            port: port,
-            logger: logger
-        )
+        return (host, port, value)
     }
 
     /// Asks the supervisor to stop everything and exit.

@@ -21,25 +21,26 @@ struct SupervisorLoop {
     var source: ManifestLoader
     /// The locks held on the PID file: the first, and one more for each time the state folder was made again.
     var locks: [PIDLock]
-    /// The control servers' group, where a control socket made again is served.
-    let servers: ServiceGroup
+    /// The control servers' group, where a control socket made again is served (made once the daemons launched).
+    var servers: ServiceGroup?
     /// The machine's version last published.
     private var published: Int
 
-    init(supervisor: Supervisor, machine: Machine, lock: PIDLock, servers: ServiceGroup) {
+    init(supervisor: Supervisor, machine: Machine, lock: PIDLock) {
         self.supervisor = supervisor
         self.machine = machine
         locks = [lock]
-        self.servers = servers
         source = supervisor.initialSource
         published = machine.version
     }
 
     private var registry: DaemonRegistry { supervisor.registry }
 
-    /// Starts every daemon, then handles events until `down` is done.
+    /// Starts every daemon; true when that finished the supervisor.
+    mutating func start(in group: inout DiscardingTaskGroup) -> Bool { perform(machine.handle(.up), in: &group) }
+
+    /// Handles events until `down` is done.
     mutating func run(in group: inout DiscardingTaskGroup) async {
-        if perform(machine.handle(.up), in: &group) { return }
         for await event in supervisor.events {
             if perform(machine.handle(event), in: &group) { return }
         }
