@@ -73,7 +73,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["orchestrate", "OrchestrateTesting"]
+            dependencies: [
+                "orchestrate", "OrchestrateCLI", "OrchestrateTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )

@@ -94,7 +94,9 @@ struct Down: ParsableCommand {
     @OptionGroup var manifest: ManifestOptions
 
     @Option(help: "How long to wait for everything to stop before killing the supervisor (such as 30s).")
-    var timeout: String = "1m"
+    var timeout: String = Down.defaultTimeout
+
+    static let defaultTimeout = "1m"
 
     func run() throws {
         let context = try ControlContext(manifest)

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Manifest
 import Orchestrator
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -27,15 +28,34 @@ public enum OrchestrateCLI {
     /// arena grows page by page (it made `validate` of 1,000 daemons 10% slower).
     @MainActor
     public static func main(
-        kinds: DaemonKinds,
+        kinds: @autoclosure @escaping @Sendable () -> DaemonKinds,
         arguments: [String] = Array(CommandLine.arguments.dropFirst())
     ) async -> Never {
-        let status = await CommandKinds.$current.withValue(kinds) { await Orchestrate.execute(arguments) }
+        let status = await CommandKinds.$given.withValue(CommandKinds(kinds)) { await Orchestrate.execute(arguments) }
         exit(status)
     }
 }
 
-/// The kinds the commands read manifests with: those ``OrchestrateCLI/main(kinds:arguments:)`` was given.
-enum CommandKinds {
-    @TaskLocal static var current: DaemonKinds = .builtIn
+/// The kinds the commands read manifests with: those ``OrchestrateCLI/main(kinds:arguments:)`` was given, made when
+/// a command first reads a manifest. Commands that never do (`status`, `--version`) skip the 0.3 ms that making the
+/// kinds' list costs a new process (its first conformance checks).
+final class CommandKinds: Sendable {
+    @TaskLocal static var given = CommandKinds { .builtIn }
+
+    /// The kinds, made on first use.
+    static var current: DaemonKinds { given.kinds }
+
+    private let make: @Sendable () -> DaemonKinds
+    private let made = Mutex<DaemonKinds?>(nil)
+
+    init(_ make: @escaping @Sendable () -> DaemonKinds) { self.make = make }
+
+    private var kinds: DaemonKinds {
+        made.withLock { made in
+            if let made { return made }
+            let kinds = make()
+            made = kinds
+            return kinds
+        }
+    }
 }
