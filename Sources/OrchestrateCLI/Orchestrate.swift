@@ -127,11 +127,11 @@ enum GlobalOptions {
     }
 }
 
-/// The commonest command lines, read without ArgumentParser: `up`, `up -d`, `up -d --wait`, `down` and `status`, each
-/// with at most one `-f`/`--file`. Before its first parse in a process, ArgumentParser reflects every command on the
-/// way (Mirror and dynamic casts), and each first conformance check scans all of the binary's 6,000 conformance
-/// records: some forty scans, 2 ms of a 7 ms `status`. Any other line goes to ArgumentParser, which stays the one
-/// definition of the grammar; a test checks that both read every line covered here into the same command.
+/// The commonest command lines, read without ArgumentParser: `up`, `up -d`, `up -d --wait`, `down`, `status` and
+/// `validate`, each with at most one `-f`/`--file`. Before its first parse in a process, ArgumentParser reflects every
+/// command on the way (Mirror and dynamic casts), and each first conformance check scans all of the binary's 6,000
+/// conformance records: some forty scans, 2 ms of a 7 ms `status`. Any other line goes to ArgumentParser, which stays
+/// the one definition of the grammar; a test checks that both read every line covered here into the same command.
 enum PlainCommandLine {
     static func command(_ arguments: [String]) -> (any ParsableCommand)? {
         guard let name = arguments.first else { return nil }
@@ -164,6 +164,10 @@ enum PlainCommandLine {
             status.json = false
             status.watch = false
             return status
+        case ("validate", []):
+            var validate = Validate()
+            validate.manifest = options
+            return validate
         case ("down", []):
             var down = Down()
             down.manifest = options

@@ -9,7 +9,8 @@ struct PlainCommandLineTests {
         "each line it covers becomes the command ArgumentParser makes of it",
         arguments: [
             ["status"], ["status", "--file", "x.yaml"], ["status", "-f", "a b/x.yaml"], ["status", "--file=x.yaml"],
-            ["down"], ["down", "-f", "x.yaml"], ["up"], ["up", "-d"], ["up", "--detach"], ["up", "-d", "--wait"],
+            ["down"], ["down", "-f", "x.yaml"], ["validate"], ["validate", "--file", "x.yaml"], ["up"], ["up", "-d"],
+            ["up", "--detach"], ["up", "-d", "--wait"],
             ["up", "--wait", "-f", "y.yaml", "--detach"], ["up", "--wait"],
         ]
     )
@@ -28,7 +29,7 @@ struct PlainCommandLineTests {
             [], ["status", "--json"], ["status", "web"], ["status", "--help"], ["status", "-f", "a", "-f", "b"],
             ["status", "--file="], ["status", "-f"], ["status", "-f", "--json"], ["up", "--set", "a=b"],
             ["up", "-d", "--detach"], ["up", "-d", "-d"], ["up", "-dw"], ["down", "--timeout", "5s"], ["logs"],
-            ["validate"], ["--version"], ["up", "--generate-completion-script", "bash"],
+            ["validate", "--json"], ["--version"], ["up", "--generate-completion-script", "bash"],
         ]
     )
     func leavesEveryOtherLineToArgumentParser(_ line: [String]) {
