@@ -75,7 +75,10 @@ let package = Package(
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Orchestrator", "OrchestrateTesting"]),
         .testTarget(
             name: "OrchestratorTests",
-            dependencies: ["Orchestrator", "OrchestrateTesting", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Orchestrator", "OrchestrateTesting", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "EndToEndTests",

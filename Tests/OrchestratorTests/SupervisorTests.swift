@@ -1,5 +1,6 @@
 import DaemonKit
 import Foundation
+import Hummingbird
 import Logging
 import Manifest
 import OrchestrateTesting
@@ -114,6 +115,38 @@ struct SupervisorTests {
         #expect(!client.isRunning)
         #expect(!FileManager.default.fileExists(atPath: manifest.stateDirectory + "/orchestrate.sock"))
         #expect(supervisor.registry.list().allSatisfy { $0.state == .stopped || $0.state == .disabled })
+    }
+
+    @Test func aClientWaitsForASupervisorThatHoldsItsLockButDoesNotListenYet() async throws {
+        let directory = try TemporaryDirectory(prefix: "supervisor")
+        defer { directory.remove() }
+        let manifest = try manifest(in: directory)
+        let client = SupervisorClient(manifest: manifest, timeout: .seconds(10))
+        // Nothing holds the lock: not running, at once.
+        let clock = ContinuousClock()
+        var start = clock.now
+        await #expect(throws: SupervisorClient.Failure.self) { try await offPool { try client.down() } }
+        #expect(clock.now - start < .seconds(1))
+        // A supervisor starting up, as others see it: the lock held, the socket not there yet; it listens 300 ms later.
+        let lock = try PIDLock.acquire(path: manifest.stateFolder.lockFile)
+        defer { lock.release() }
+        let router = Router()
+        router.post("/v1/down") { _, _ in "{}" }
+        let server = IPCServer(
+            router: router,
+            socketPath: manifest.stateFolder.socket(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(300))
+                try await server.run()
+            }
+            try await offPool { try client.down() }
+            group.cancelAll()
+        }
+        #expect(clock.now - start >= .milliseconds(300))
     }
 
     @Test func theEventStreamReportsStateChanges() async throws {

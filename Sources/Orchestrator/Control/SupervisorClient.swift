@@ -73,12 +73,9 @@ public struct SupervisorClient: Sendable {
         }
         let response: IPCClient.Response
         do {
-            response = try client.send(
-                "POST",
-                "/v1/reload",
-                body: payload,
-                headers: [("Content-Type", "application/json")]
-            )
+            response = try answered { () throws(DaemonKitError) in
+                try client.send("POST", "/v1/reload", body: payload, headers: [("Content-Type", "application/json")])
+            }
         } catch {
             throw Self.failure(error)
         }
@@ -148,12 +145,26 @@ public struct SupervisorClient: Sendable {
     private func send(_ method: String, _ path: String) throws(Failure) -> IPCClient.Response {
         let response: IPCClient.Response
         do {
-            response = try client.send(method, path)
+            response = try answered { () throws(DaemonKitError) in try client.send(method, path) }
         } catch {
             throw Self.failure(error)
         }
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         return response
+    }
+
+    /// Sends `request`, and sends it again while nothing listens on the socket but a supervisor holds the lock, for up
+    /// to 5 s: one starting launches its daemons before it listens, and one stopping removes its socket before it
+    /// lets go of the lock. (A connection refused never delivered the request.)
+    private func answered<T>(_ request: () throws(DaemonKitError) -> T) throws(DaemonKitError) -> T {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                return try request()
+            } catch  where error.code == .notRunning && ContinuousClock.now < deadline && isRunning {
+                usleep(5_000)
+            }
+        }
     }
 
     /// A refusal: the answer's `error` sentence and `suggestion`.
