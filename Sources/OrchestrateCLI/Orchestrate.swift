@@ -41,6 +41,11 @@ struct Orchestrate: AsyncParsableCommand {
     static func execute(_ arguments: [String]) async -> Int32 {
         do {
             let arguments = GlobalOptions.movedAfterSubcommand(arguments)
+            if arguments == ["--version"] {
+                // What ArgumentParser prints for it, without its start-up (see PlainCommandLine).
+                Terminal.out(configuration.version + "\n")
+                return 0
+            }
             var command: any ParsableCommand
             if let plain = PlainCommandLine.command(arguments) {
                 command = plain

@@ -23,6 +23,17 @@ struct PlainCommandLineTests {
         #expect(!String(describing: plain).contains("definition"))
     }
 
+    @Test("--version prints what ArgumentParser prints for it")
+    func versionIsArgumentParsers() {
+        #expect(throws: (any Error).self) { try Orchestrate.parseAsRoot(["--version"]) }
+        do {
+            _ = try Orchestrate.parseAsRoot(["--version"])
+        } catch {
+            #expect(Orchestrate.exitCode(for: error) == .success)
+            #expect(Orchestrate.fullMessage(for: error) == Orchestrate.configuration.version)
+        }
+    }
+
     @Test(
         "every other line is left to ArgumentParser",
         arguments: [
