@@ -56,6 +56,26 @@ struct ScalarFormatTests {
         #expect(ListenAddress(parsing: text) == nil)
     }
 
+    /// The names' bit sets of ASCII characters agree with the classes read by Unicode scalar.
+    @Test(arguments: [ScalarFormat.daemonName, .environmentName, .methodName])
+    func names(format: ScalarFormat) throws {
+        guard case .name(let first, let rest, _) = format else { throw CancellationError() }
+        let characters = (0..<128).map { String(UnicodeScalar(UInt8($0))) } + ["é", "名", "\u{1F600}"]
+        let texts =
+            ["", "a", "web-1", "_x", "9lives", "a.b:c", "-a", "a b", "dæmon", "ok_名"]
+            + characters + characters.map { "a" + $0 } + characters.map { $0 + "a" }
+        for text in texts {
+            #expect(
+                ScalarFormat.isName(text, first: first, rest: rest)
+                    == ScalarFormat.isName(scalarsOf: text, first: first, rest: rest),
+                "\(text.debugDescription)"
+            )
+        }
+        #expect(ScalarFormat.isName("web-1", first: first, rest: rest) == (format != .environmentName))
+        #expect(!ScalarFormat.isName("-web", first: first, rest: rest))
+        #expect(!ScalarFormat.isName("dæmon", first: first, rest: rest))
+    }
+
     @Test func signalsByName() {
         #expect(Signal(name: "TERM") == .terminate)
         #expect(Signal(name: "sigint") == .interrupt)

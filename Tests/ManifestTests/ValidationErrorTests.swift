@@ -11,6 +11,30 @@ struct ValidationErrorTests {
         return found.first
     }
 
+    /// A mapping of `ShapeValidator.splitThreshold` entries or more is checked in two halves at once: the result and
+    /// the errors are those of one walk, in the order of the file.
+    @Test func aLargeManifestIsCheckedInHalvesWithTheSameResult() throws {
+        let count = ShapeValidator.splitThreshold + 44
+        func manifest(mistakes: Set<Int>) -> String {
+            "daemons:\n"
+                + (0..<count).map { index in
+                    let interval = mistakes.contains(index) ? "intervall: 5s" : "interval: \(index + 1)s"
+                    return "  d\(index):\n    kind: periodic\n    \(interval)\n    command: [true]\n"
+                }.joined()
+        }
+        let loaded = try load(manifest(mistakes: []))
+        #expect(loaded.manifest.daemons.map(\.name) == (0..<count).map { "d\($0)" })
+        let pairs = try #require(loaded.resolved["daemons"]?.pairs)
+        #expect(pairs.map(\.key.text) == (0..<count).map { "d\($0)" })
+        #expect(pairs.allSatisfy { $0.value["overlap"]?.scalarText == "skip" })  // defaults filled in both halves
+        #expect(pairs.last?.value["interval"]?.scalarText == "\(count)s")
+
+        let mistakes = [3, count / 2 + 1, count - 1]
+        let found = errors(manifest(mistakes: Set(mistakes)))
+        #expect(found.map(\.path) == mistakes.map { "daemons.d\($0)" })
+        #expect(found.allSatisfy { $0.suggestion == "did you mean 'interval'?" })
+    }
+
     @Test func unknownKeysSuggestTheNearestField() throws {
         let error = try #require(single(oneDaemon("sync", "kind: periodic\nintervall: 5s\ninterval: 5s\ncommand: x")))
         #expect(error.code == .unknownKey)

@@ -181,14 +181,70 @@ extension ScalarFormat {
     /// The regular expression a ``name(first:rest:expectation:)`` stands for, for the JSON Schema.
     static func namePattern(first: String, rest: String) -> String { "^[\(first)][\(rest)]*$" }
 
-    /// Whether `text` is a name: its first character in the class `first`, the others in `rest`. Each class is
-    /// read once per call, not once per character: every daemon's name is checked.
+    /// Whether `text` is a name: its first character in the class `first`, the others in `rest`. Every daemon's
+    /// name is checked, so ASCII classes (all of the manifest's) are read into bit sets without allocating.
     static func isName(_ text: String, first: String, rest: String) -> Bool {
+        if let head = ASCIIClass.of(first), let tail = ASCIIClass.of(rest) {
+            var bytes = text.utf8.makeIterator()
+            guard let initial = bytes.next(), head.contains(initial) else { return false }
+            while let byte = bytes.next() {
+                guard tail.contains(byte) else { return false }
+            }
+            return true
+        }
+        return isName(scalarsOf: text, first: first, rest: rest)
+    }
+
+    /// ``isName(_:first:rest:)`` for any class: by Unicode scalar, against the class's ranges.
+    static func isName(scalarsOf text: String, first: String, rest: String) -> Bool {
         let (head, tail) = (characterClass(first), characterClass(rest))
         guard let initial = text.unicodeScalars.first, head.contains(where: { $0.contains(initial) }) else {
             return false
         }
         return text.unicodeScalars.dropFirst().allSatisfy { scalar in tail.contains { $0.contains(scalar) } }
+    }
+
+    /// A character class of ASCII characters only, as a set of bits.
+    private struct ASCIIClass {
+        private var low: UInt64 = 0
+        private var high: UInt64 = 0
+
+        /// The classes of the manifest's name formats, read once.
+        private static let known: [(set: String, members: ASCIIClass)] =
+            [ScalarFormat.daemonName, .environmentName, .methodName].flatMap { format -> [(String, ASCIIClass)] in
+                guard case .name(let first, let rest, _) = format else { return [] }
+                return [first, rest].compactMap { set in ASCIIClass(set).map { (set, $0) } }
+            }
+
+        /// The class `set`, from the known ones when it is one of them.
+        static func of(_ set: String) -> ASCIIClass? {
+            known.first { $0.set == set }?.members ?? ASCIIClass(set)
+        }
+
+        /// The class `set` (``characterClass(_:)``'s syntax); nil when it holds a character beyond ASCII.
+        init?(_ set: String) {
+            var members = set.utf8.makeIterator()
+            var window: (UInt8?, UInt8?, UInt8?) = (members.next(), members.next(), members.next())
+            while let start = window.0 {
+                guard start < 128 else { return nil }
+                if let dash = window.1, dash == UInt8(ascii: "-"), let end = window.2 {
+                    guard end < 128, start <= end else { return nil }
+                    for byte in start...end { insert(byte) }
+                    window = (members.next(), members.next(), members.next())
+                } else {
+                    insert(start)
+                    window = (window.1, window.2, members.next())
+                }
+            }
+        }
+
+        private mutating func insert(_ byte: UInt8) {
+            if byte < 64 { low |= 1 << UInt64(byte) } else { high |= 1 << UInt64(byte - 64) }
+        }
+
+        func contains(_ byte: UInt8) -> Bool {
+            byte < 64 ? low & (1 << UInt64(byte)) != 0 : byte < 128 && high & (1 << UInt64(byte - 64)) != 0
+        }
     }
 
     /// The ranges of a class written like `A-Za-z0-9._-` (a `-` between two characters makes a range; elsewhere,
