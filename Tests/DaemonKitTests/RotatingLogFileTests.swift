@@ -291,6 +291,62 @@ struct RotatingLogFileTests {
         }
     }
 
+    @Test("a log opened later keeps its lines, in order, until open(); the mirror has them at once")
+    func openedLater() throws {
+        try TemporaryDirectory.with { folder in
+            let path = folder.url("logs/web.log")
+            let mirrored = Mutex<[String]>([])
+            let log = RotatingLogFile(
+                unopenedAt: path,
+                clock: { Self.fixedDate },
+                mirror: { line in mirrored.withLock { $0.append(String(decoding: line, as: UTF8.self)) } }
+            )
+            log.writeLine("started")
+            log.write(Array("hello\npart".utf8))
+            #expect(!FileManager.default.fileExists(atPath: path))
+            #expect(mirrored.withLock { $0 } == ["\(Self.stamp)started\n", "\(Self.stamp)hello\n"])
+            #expect(log.writeErrorCount == 0)
+
+            log.open()
+            #expect(contents(of: path) == "\(Self.stamp)started\n\(Self.stamp)hello\n")
+            #expect(permissions(of: folder.url("logs")) == 0o700)
+            log.write(Array("ial\n".utf8))  // the partial line waited in memory, not in the file
+            log.open()  // a second open does nothing
+            log.close()
+            #expect(contents(of: path) == "\(Self.stamp)started\n\(Self.stamp)hello\n\(Self.stamp)partial\n")
+        }
+    }
+
+    @Test("a log closed before it was opened writes what waited; one that cannot be opened says so once")
+    func openedLaterFailures() throws {
+        try TemporaryDirectory.with { folder in
+            let closed = folder.url("closed.log")
+            let log = RotatingLogFile(unopenedAt: closed, clock: { Self.fixedDate })
+            log.writeLine("stopping")
+            log.close()
+            log.open()
+            #expect(contents(of: closed) == "\(Self.stamp)stopping\n")
+
+            try "x".write(toFile: folder.url("file"), atomically: false, encoding: .utf8)
+            let notices = Mutex<[RotatingLogFile.Notice]>([])
+            let broken = RotatingLogFile(
+                unopenedAt: folder.url("file/a.log"),
+                clock: { Self.fixedDate },
+                onNotice: { notice in notices.withLock { $0.append(notice) } }
+            )
+            broken.writeLine("kept")
+            broken.open()
+            #expect(broken.lastError?.code == .fileSystem)
+            #expect(broken.lastError?.errno == ENOTDIR)
+            #expect(notices.withLock { $0 }.count == 1)
+            broken.close()
+
+            #expect(throws: DaemonKitError.self) { try RotatingLogFile.prepareFolder(folder.url("file/logs")) }
+            try RotatingLogFile.prepareFolder(folder.url("logs/deeper"))
+            #expect(permissions(of: folder.url("logs/deeper")) == 0o700)
+        }
+    }
+
     @Test("tail reads the last lines, from the rotated file when the current one has too few")
     func tail() throws {
         try TemporaryDirectory.with { folder in

@@ -60,18 +60,13 @@ public final class RotatingLogFile: Sendable {
     ///   - mirror: Called with every line written, after the file has it.
     ///   - onNotice: Told when writing starts failing and when it works again.
     /// - Throws: `.fileSystem` when the folder or the file cannot be made or opened.
-    public init(
+    public convenience init(
         path: String,
         rotation: LogRotation = LogRotation(),
         clock: @escaping @Sendable () -> Date = { Date() },
         mirror: (@Sendable ([UInt8]) -> Void)? = nil,
         onNotice: (@Sendable (Notice) -> Void)? = nil
     ) throws(DaemonKitError) {
-        self.path = path
-        self.rotation = rotation
-        self.clock = clock
-        self.mirror = mirror
-        self.onNotice = onNotice
         // The folder is made only when the file cannot be opened: a supervisor opens one log per daemon, all in one
         // folder, and making the folders anew for each was a tenth of a thousand daemons' start.
         var initial = State()
@@ -82,7 +77,79 @@ public final class RotatingLogFile: Sendable {
             initial.openIfNeeded(path: path)
         }
         if let error = initial.lastError { throw error }
-        state = Mutex(initial)
+        self.init(path: path, rotation: rotation, clock: clock, mirror: mirror, onNotice: onNotice, state: initial)
+    }
+
+    /// The log at `path`, its file not opened yet: lines wait in the backlog (and reach `mirror` at once) until
+    /// ``open()``, or a ``close()``, opens it. A supervisor launches its daemons first and opens their logs after,
+    /// from one thread (``openInBackground(_:)``): making a thousand files can take longer than starting a
+    /// thousand processes (ext4 without a journal skips every recently deleted inode, one lookup each).
+    public convenience init(
+        unopenedAt path: String,
+        rotation: LogRotation = LogRotation(),
+        clock: @escaping @Sendable () -> Date = { Date() },
+        mirror: (@Sendable ([UInt8]) -> Void)? = nil,
+        onNotice: (@Sendable (Notice) -> Void)? = nil
+    ) {
+        var initial = State()
+        initial.unopened = true
+        self.init(path: path, rotation: rotation, clock: clock, mirror: mirror, onNotice: onNotice, state: initial)
+    }
+
+    private init(
+        path: String,
+        rotation: LogRotation,
+        clock: @escaping @Sendable () -> Date,
+        mirror: (@Sendable ([UInt8]) -> Void)?,
+        onNotice: (@Sendable (Notice) -> Void)?,
+        state: State
+    ) {
+        self.path = path
+        self.rotation = rotation
+        self.clock = clock
+        self.mirror = mirror
+        self.onNotice = onNotice
+        self.state = Mutex(state)
+    }
+
+    /// Opens the file of a log made ``init(unopenedAt:rotation:clock:mirror:onNotice:)`` (making its folder when
+    /// missing) and writes the lines that waited; a failure is reported like a failed write, and the next write
+    /// tries again. Does nothing to a log already open or closed.
+    public func open() {
+        let context = Context(path: path, rotation: rotation)
+        let notice = state.withLock { state -> Notice? in
+            defer { state.notice = nil }
+            guard state.unopened, !state.isClosed else { return nil }
+            state.unopened = false
+            state.openIfNeeded(path: context.path)
+            state.drainBacklog(context)
+            return state.notice
+        }
+        if let notice { report(notice) }
+    }
+
+    /// Makes `folder` (mode 0700) for logs opened later, and checks that files can be made in it: the error a
+    /// log's ``init(path:rotation:clock:mirror:onNotice:)`` would throw comes before anything is started.
+    public static func prepareFolder(_ folder: String) throws(DaemonKitError) {
+        try FileDescriptorIO.makeDirectories(folder, mode: 0o700)
+        guard access(folder, W_OK | X_OK) == 0 else {
+            let number = errno
+            throw DaemonKitError(
+                code: .fileSystem,
+                message: "cannot make log files in \(folder): \(FileDescriptorIO.describe(number))",
+                errno: number
+            )
+        }
+    }
+
+    /// Opens `logs`, in order, on a thread of their own, so that the caller goes on (``open()``). The thread runs
+    /// at the lowest priority (nice 19): while the machine is busy starting the daemons, they come first.
+    public static func openInBackground(_ logs: [RotatingLogFile]) {
+        guard !logs.isEmpty else { return }
+        NamedThread.start(named: "log-open") {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)  // 0: this thread, on Linux
+            for log in logs { log.open() }
+        }
     }
 
     deinit {
@@ -168,6 +235,7 @@ public final class RotatingLogFile: Sendable {
         let context = Context(path: path, rotation: rotation)
         state.withLock { state in
             guard !state.isClosed else { return }
+            state.unopened = false
             state.flush(Self.timestamp(clock()), context)
             state.closeDescriptor()
             state.openIfNeeded(path: context.path)
@@ -179,6 +247,7 @@ public final class RotatingLogFile: Sendable {
         let context = Context(path: path, rotation: rotation)
         state.withLock { state in
             guard !state.isClosed else { return }
+            state.unopened = false  // the lines that waited are written before it closes
             state.flush(Self.timestamp(clock()), context)
             state.closeDescriptor()
             state.isClosed = true
@@ -253,6 +322,8 @@ extension RotatingLogFile {
     fileprivate struct State {
         /// The open descriptor; `nil` after a failure, reopened by the next write.
         var descriptor: Int32?
+        /// Whether the file waits for ``RotatingLogFile/open()``: lines go to the backlog meanwhile.
+        var unopened = false
         /// The size of the file behind `descriptor`.
         var size = 0
         /// The bytes of a line still waiting for its newline.
@@ -298,7 +369,7 @@ extension RotatingLogFile {
             }
         }
 
-        private mutating func drainBacklog(_ context: Context) {
+        mutating func drainBacklog(_ context: Context) {
             while let first = backlog.first {
                 let written = write(first, from: backlogOffset, context)
                 if written < first.count {
@@ -314,6 +385,7 @@ extension RotatingLogFile {
         /// Writes `record[offset...]`, rotating first when a whole record would overflow the file. Returns how
         /// much of the record is written in the end.
         private mutating func write(_ record: [UInt8], from offset: Int, _ context: Context) -> Int {
+            if unopened { return offset }
             openIfNeeded(path: context.path)
             // A record already begun continues in the same file: rotating would cut the line in two.
             if offset == 0, descriptor != nil, size > 0, size + record.count > context.rotation.maxSize {

@@ -160,6 +160,7 @@ public final class Supervisor: Sendable {
                 // The daemons are launched first: their tasks are queued ahead of the servers', the watches' and the
                 // signals', and the first spawns overlap with making those.
                 let finished = loop.start(in: &group)
+                openLogs(of: services)
                 await Task.yield()  // lets the daemons' tasks run up to their spawns first
                 let servers = controlServers(onReady: onReady, http: http)
                 loop.servers = servers
@@ -260,10 +261,12 @@ public final class Supervisor: Sendable {
     func post(_ event: Machine.Event) { input.yield(event) }
 
     /// Makes a service supervisor for each enabled daemon.
+    /// The services of the manifest's enabled daemons, their logs not opened yet (``openLogs(of:)``).
     private func compile() throws -> [String: ServiceSupervisor] {
         var result: [String: ServiceSupervisor] = [:]
+        try RotatingLogFile.prepareFolder(stateFolder.logs)
         for spec in manifest.daemons where spec.enabled {
-            result[spec.name] = try makeSupervisor(spec, service: try service(for: spec))
+            result[spec.name] = try makeSupervisor(spec, service: try service(for: spec), openingLogLater: true)
         }
         snapshot.withLock { $0.services = result }
         return result
@@ -272,17 +275,24 @@ public final class Supervisor: Sendable {
     /// The service of an enabled daemon.
     func service(for spec: DaemonSpec) throws -> any DaemonService { try makeService(spec, stateFolder) }
 
-    /// The supervisor of `service` under the restart policy of `spec`, with the daemon's log opened.
-    func makeSupervisor(_ spec: DaemonSpec, service: any DaemonService) throws -> ServiceSupervisor {
+    /// Opens the logs of `services` in the manifest's order, from a thread of their own: the daemons are launched
+    /// first, and what they write meanwhile waits in memory.
+    private func openLogs(of services: [String: ServiceSupervisor]) {
+        RotatingLogFile.openInBackground(manifest.daemons.compactMap { services[$0.name]?.log })
+    }
+
+    /// The supervisor of `service` under the restart policy of `spec`, with the daemon's log opened (or, with
+    /// `openingLogLater`, made ready to be opened by ``RotatingLogFile/open()``).
+    func makeSupervisor(
+        _ spec: DaemonSpec,
+        service: any DaemonService,
+        openingLogLater: Bool = false
+    ) throws -> ServiceSupervisor {
         let name = spec.name
         var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
         if let mirror { lineMirror = { line in mirror(name, line) } }
         let (registry, logger) = (registry, logger)
-        let log = try RotatingLogFile(
-            path: stateFolder.log(of: spec.name),
-            rotation: spec.log,
-            mirror: lineMirror
-        ) { notice in
+        let onNotice = { @Sendable (notice: RotatingLogFile.Notice) in
             // A log that cannot be written (a full disk) is reported in the daemon's health and the supervisor's
             // log; the daemon keeps running, and the lines wait in a bounded backlog.
             switch notice {
@@ -300,6 +310,11 @@ public final class Supervisor: Sendable {
                 registry.report(name, .health("log", nil))
             }
         }
+        let path = stateFolder.log(of: spec.name)
+        let log =
+            openingLogLater
+            ? RotatingLogFile(unopenedAt: path, rotation: spec.log, mirror: lineMirror, onNotice: onNotice)
+            : try RotatingLogFile(path: path, rotation: spec.log, mirror: lineMirror, onNotice: onNotice)
         return ServiceSupervisor(
             service: service,
             policy: spec.restart,
