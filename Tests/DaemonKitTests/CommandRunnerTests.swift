@@ -145,6 +145,43 @@ struct CommandRunnerTests {
         #expect(relative?.code == .commandNotFound)
     }
 
+    @Test func programsOnPathAreFoundAgainOnceInstalledOrRemoved() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        do {
+            let (early, late) = (folder.url("early"), folder.url("late"))
+            func install(_ word: String, in directory: String) throws {
+                // Written by a child: a descriptor of this process open for writing could make the exec fail
+                // (ETXTBSY) when another test's child inherits it.
+                let path = directory + "/orch-which"
+                try writeFromChild(path, "#!/bin/sh\necho \(word)\n")
+                chmod(path, 0o755)
+            }
+            func run() async throws -> String {
+                let output = Output()
+                let runner = CommandRunner(
+                    .argv(["orch-which"]),
+                    environment: ["PATH": early + ":" + late + ":/usr/bin:/bin"]
+                )
+                _ = try await runner.run(output: output.append)
+                return output.text
+            }
+            try install("late", in: late)
+            #expect(try await run() == "late\n")
+            #expect(try await run() == "late\n")
+            // Installed earlier on PATH: found within the second a location is trusted.
+            try install("early", in: early)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while try await run() != "early\n", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await run() == "early\n")
+            // Removed: the next run looks again, at once.
+            unlink(early + "/orch-which")
+            #expect(try await run() == "late\n")
+        }
+    }
+
     @Test func missingWorkingDirectoryThrowsSpawnFailed() async throws {
         let error = await #expect(throws: DaemonKitError.self) {
             try await CommandRunner(.argv(["true"]), workingDirectory: "/no/such/folder/here").run(output: { _ in })
