@@ -16,11 +16,14 @@ circus: circusd), so the same code (`common.Peer`) times all three by watching /
 - down: `orchestrate down` / `supervisorctl shutdown` / `circusctl quit` until the daemon exited and every program
   is gone; and the same after SIGTERM to the daemon.
 
-Also for orchestrate alone: `up -d --wait` as a whole command (detached), to all programs running.
+Also for orchestrate alone: `up -d --wait` as a whole command (detached), to all programs running. And the floor of
+the starts, timed the same way: a loop of `posix_spawn` that supervises nothing (`SpawnLoop`).
 """
 
+import dataclasses
 import json
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -74,6 +77,41 @@ class Orchestrate(Peer):
 
     def apply_commands(self) -> list[list[str]]:
         return []  # the save is the command: the supervisor watches its manifest (reload: auto, debounce 50 ms)
+
+
+class SpawnLoop(Peer):
+    """The floor of a start: a Python script (`python3 -S`, a 10 ms start-up) that `os.posix_spawnp`s each program in a
+    new session, one after the other, then writes their PIDs and waits. It supervises nothing; timed by the same
+    harness as the three systems (launch to every program running, seen in /proc), it is about the least any
+    supervisor started as one process needs on this machine to have that many programs running."""
+
+    name = "spawn-loop"
+    SCRIPT = (
+        "import json, os, signal, sys\n"
+        "programs = json.load(open(sys.argv[1]))\n"
+        "pids = {name: os.posix_spawnp(argv[0], argv, os.environ, setsid=True) for name, argv in programs.items()}\n"
+        "with open(sys.argv[2] + '.tmp', 'w') as file: json.dump(pids, file)\n"
+        "os.replace(sys.argv[2] + '.tmp', sys.argv[2])\n"
+        "while True: signal.pause()\n"
+    )
+
+    def __init__(self, folder, programs, executables):
+        super().__init__(folder, programs, executables)
+        self.config = self.folder / "programs.json"
+        self.pids_file = self.folder / "pids.json"
+
+    def write_config(self, programs: dict[str, str]) -> None:
+        self.write_atomically(json.dumps({name: command.split() for name, command in programs.items()}))
+
+    def daemon_command(self) -> list[str]:
+        return [self.daemon_path, "-S", "-c", self.SCRIPT, str(self.config), str(self.pids_file)]
+
+    def running_pids(self, names: set[str]) -> dict[str, int | None] | None:
+        try:
+            pids = json.loads(self.pids_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return {name: pid for name, pid in pids.items() if name in names}
 
 
 def _idle(peer: Peer, scale: Scale) -> dict:
@@ -196,6 +234,10 @@ def process_scenarios(binaries: Binaries, scale: Scale = FULL) -> dict[str, dict
             continue
         results["new"][peer_class.name] = measure(peer_class, executables, scale, seen)
         results["new"][peer_class.name].update(start_counts(peer_class, executables, scale, seen))
+    # The floor at every count the table shows, the count of the other scenarios too (n as for the others' starts).
+    floor_counts = tuple(sorted({*scale.start_counts, (scale.programs, 2 * scale.process_runs)}))
+    results["new"][SpawnLoop.name] = start_counts(SpawnLoop, (sys.executable, sys.executable),
+                                                  dataclasses.replace(scale, start_counts=floor_counts), seen)
     assert_all_gone(seen, before, OURS)
     return results
 
@@ -219,8 +261,8 @@ def rows(scale: Scale) -> list[tuple[str, str, str]]:
     ]
 
 
-def _cell(value: float | None, unit: str) -> str:
-    return f"{value:>9.1f} {unit:<3}" if value is not None else f"{'failed':>13}"
+def _cell(value: float | None, unit: str, missing: str = "failed") -> str:
+    return f"{value:>9.1f} {unit:<3}" if value is not None else f"{missing:>13}"
 
 
 def table(results: dict, scale: Scale = FULL, baseline: dict | None = None, label: str = "baseline") -> list[str]:
@@ -228,7 +270,7 @@ def table(results: dict, scale: Scale = FULL, baseline: dict | None = None, labe
     figure and baseline over new, then each peer and the peer's figure over orchestrate's."""
     ours = results["orchestrate"]
     theirs_base = (baseline or {}).get("orchestrate")
-    names = [name for name in ("supervisord", "circus") if results.get(name)]
+    names = [name for name in ("supervisord", "circus", SpawnLoop.name) if results.get(name)]
     header = f"  {'scenario':<48} {'orchestrate':>13}"
     if theirs_base is not None:
         header += f" {label[:13]:>13} {'base/new':>8}"
@@ -242,7 +284,8 @@ def table(results: dict, scale: Scale = FULL, baseline: dict | None = None, labe
         for name in names:
             theirs = results[name].get(key)
             ratio = f"{theirs / figure:.1f}x" if theirs is not None and figure else "-"
-            cells.append(f"{_cell(theirs, unit)} {ratio:>7}")
+            # The spawn loop only starts programs: its other cells are empty, not failures.
+            cells.append(f"{_cell(theirs, unit, '-' if name == SpawnLoop.name else 'failed')} {ratio:>7}")
         lines.append(f"  {title:<48} " + " ".join(cells))
     for name in names:
         for error in results[name].get("restart_errors", []):
