@@ -215,9 +215,20 @@ public struct CommandRunner: Sendable {
     /// a child copies only the descriptors below them (`csupport_spawn`).
     public static func prepareSpawning() { SpawnThread.prepare() }
 
-    /// This process's environment, read once: the supervisor never changes its own, and reading it anew (a
-    /// dictionary made from `environ`) was a measurable part of each spawn with a thousand runs a second.
-    static let inheritedEnvironment = ProcessInfo.processInfo.environment
+    /// This process's environment as `NAME=value` C strings, made once and never freed: the supervisor never changes
+    /// its own environment, and every spawn points at these, copying only the runner's own variables. (Reading it
+    /// anew, then making every string for every spawn, was 80 allocations a spawn.)
+    private static let inheritedEnvironment: [InheritedVariable] =
+        ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.compactMap { name, value in
+            strdup("\(name)=\(value)").map { InheritedVariable(name: name, entry: $0) }
+        }
+
+    /// A variable of this process's environment and its `NAME=value` C string. `@unchecked Sendable`: the string is
+    /// written once, as the list is made, and only read after.
+    private struct InheritedVariable: @unchecked Sendable {
+        let name: String
+        let entry: UnsafeMutablePointer<CChar>
+    }
 
     /// Spawns the launch in a new session and process group, with the runner's folder and environment on top of
     /// this process's, from a ``SpawnThread`` thread, at `start` (nil: now); nil when it was called off before.
@@ -228,10 +239,11 @@ public struct CommandRunner: Sendable {
         error: Int32,
         at start: ScheduledStart?
     ) async -> Result<(pid: Int32, at: Date, instant: ContinuousClock.Instant), DaemonKitError>? {
-        var variables = Self.inheritedEnvironment
-        variables.merge(environment) { _, own in own }
         let argv = CStrings([launch.argv0] + launch.arguments)
-        let environment = CStrings(variables.map { "\($0)=\($1)" })
+        let environment = CStrings(
+            own: self.environment.map { "\($0)=\($1)" },
+            shared: Self.inheritedEnvironment.lazy.filter { self.environment[$0.name] == nil }.map(\.entry)
+        )
         let (path, workingDirectory) = (launch.path, workingDirectory)
         let deathSignal = launch.parentDeathSignal?.number ?? 0
         // The instant is taken on the spawn thread as the spawn returns: the run started then, not when the
@@ -358,12 +370,24 @@ final class RunLimits: Sendable {
 /// between, the spawn thread only reads them, while the task that made them awaits the spawn and keeps them alive.
 private final class CStrings: @unchecked Sendable {
     let pointers: [UnsafeMutablePointer<CChar>?]
+    /// How many of the first pointers are copies of this object's own, freed with it.
+    private let owned: Int
 
     init(_ strings: [String]) {
         pointers = strings.map { strdup($0) } + [nil]
+        owned = strings.count
+    }
+
+    /// Copies of `own`, then `shared` (strings that outlive this object, not copied).
+    init(own: [String], shared: some Sequence<UnsafeMutablePointer<CChar>>) {
+        var pointers = own.map { strdup($0) }
+        pointers.append(contentsOf: shared.map { Optional($0) })
+        pointers.append(nil)
+        self.pointers = pointers
+        owned = own.count
     }
 
     deinit {
-        for pointer in pointers { free(pointer) }
+        for pointer in pointers.prefix(owned) { free(pointer) }
     }
 }
