@@ -72,21 +72,27 @@ enum FileDescriptorIO {
 
     /// Reads `count` bytes at `offset` (fewer at the end of the file), retrying `EINTR`.
     static func readBytes(_ fd: Int32, at offset: Int, count: Int) -> Result<[UInt8], Failure> {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let result = bytes.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled))
-            }
-            if result > 0 {
-                filled += result
-            } else if result == 0 {
-                break
-            } else if errno != EINTR {
-                return .failure(Failure(errno: errno))
+        var failure: Int32?
+        // Not zeroed first: only the bytes read are kept.
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while initialized < count {
+                let result = pread(
+                    fd,
+                    buffer.baseAddress! + initialized,
+                    count - initialized,
+                    off_t(offset + initialized)
+                )
+                if result > 0 {
+                    initialized += result
+                } else if result == 0 {
+                    break
+                } else if errno != EINTR {
+                    failure = errno
+                    break
+                }
             }
         }
-        bytes.removeLast(count - filled)
+        if let failure { return .failure(Failure(errno: failure)) }
         return .success(bytes)
     }
 
@@ -115,11 +121,13 @@ public enum FileBytes {
     public static func read(_ path: String, from offset: UInt64 = 0) -> [UInt8]? {
         guard case .success(let fd) = FileDescriptorIO.openFile(path, flags: O_RDONLY | O_CLOEXEC) else { return nil }
         defer { FileDescriptorIO.closeFile(fd) }
-        let chunk = 64 * 1024
+        // A small first read: most files read here are small (a /proc/PID/stat at every spawn, a PID, a path).
+        var chunk = 4 * 1024
         var bytes: [UInt8] = []
         while case .success(let read) = FileDescriptorIO.readBytes(fd, at: Int(offset) + bytes.count, count: chunk) {
             bytes += read
             if read.count < chunk { return bytes }
+            chunk = 64 * 1024
         }
         return nil
     }
