@@ -317,6 +317,29 @@ struct RotatingLogFileTests {
         }
     }
 
+    @Test("lines written by several threads while the log is being opened are all written once, in order")
+    func writersWhileOpening() throws {
+        try TemporaryDirectory.with { folder in
+            let path = folder.url("logs/a.log")
+            let log = RotatingLogFile(unopenedAt: path, clock: { Self.fixedDate })
+            let (threads, perThread) = (4, 300)
+            DispatchQueue.concurrentPerform(iterations: threads + 1) { thread in
+                guard thread < threads else {
+                    log.open()
+                    return
+                }
+                for index in 0..<perThread { log.writeLine("writer-\(thread) line-\(index)") }
+            }
+            log.close()
+            let lines = Self.allLines(path, keep: 1)
+            #expect(lines.count == threads * perThread)
+            for thread in 0..<threads {
+                let own = lines.filter { $0.hasPrefix("\(Self.stamp)writer-\(thread) ") }
+                #expect(own == (0..<perThread).map { "\(Self.stamp)writer-\(thread) line-\($0)" })
+            }
+        }
+    }
+
     @Test("a log closed before it was opened writes what waited; one that cannot be opened says so once")
     func openedLaterFailures() throws {
         try TemporaryDirectory.with { folder in

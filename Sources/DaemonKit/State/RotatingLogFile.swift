@@ -116,12 +116,19 @@ public final class RotatingLogFile: Sendable {
     /// missing) and writes the lines that waited; a failure is reported like a failed write, and the next write
     /// tries again. Does nothing to a log already open or closed.
     public func open() {
+        guard state.withLock({ $0.unopened && !$0.isClosed }) else { return }
+        // Made without the lock: making a file can take a while, and the daemon's lines go on to the backlog.
+        let opened = State.openFile(path)
         let context = Context(path: path, rotation: rotation)
         let notice = state.withLock { state -> Notice? in
             defer { state.notice = nil }
-            guard state.unopened, !state.isClosed else { return nil }
+            guard state.unopened, !state.isClosed else {
+                // Closed or reopened meanwhile: either opened the file itself.
+                if case .success(let (fd, _)) = opened { FileDescriptorIO.closeFile(fd) }
+                return nil
+            }
             state.unopened = false
-            state.openIfNeeded(path: context.path)
+            state.install(opened, path: context.path)
             state.drainBacklog(context)
             return state.notice
         }
@@ -437,6 +444,11 @@ extension RotatingLogFile {
 
         mutating func openIfNeeded(path: String) {
             guard descriptor == nil else { return }
+            install(Self.openFile(path), path: path)
+        }
+
+        /// Opens (creating) the file at `path` for appending, with its size; the folder is made again when missing.
+        static func openFile(_ path: String) -> Result<(descriptor: Int32, size: Int), FileDescriptorIO.Failure> {
             let flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
             var result = FileDescriptorIO.openFile(path, flags: flags, mode: 0o600)
             if case .failure(let failure) = result, failure.errno == ENOENT {
@@ -444,10 +456,18 @@ extension RotatingLogFile {
                 try? FileDescriptorIO.makeParentDirectories(of: path, mode: 0o700)
                 result = FileDescriptorIO.openFile(path, flags: flags, mode: 0o600)
             }
-            switch result {
-            case .success(let fd):
+            return result.map { fd in
                 var info = stat()
-                size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+                return (fd, fstat(fd, &info) == 0 ? Int(info.st_size) : 0)
+            }
+        }
+
+        /// Takes the descriptor `opened` (see ``openFile(_:)``), or records why there is none.
+        mutating func install(_ opened: Result<(descriptor: Int32, size: Int), FileDescriptorIO.Failure>, path: String)
+        {
+            switch opened {
+            case .success(let (fd, size)):
+                self.size = size
                 descriptor = fd
             case .failure(let failure):
                 fail("cannot open the log file \(path)", failure.errno)
