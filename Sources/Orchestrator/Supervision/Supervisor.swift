@@ -260,8 +260,7 @@ public final class Supervisor: Sendable {
     /// Posts an event to the main loop (from the control API, the watches).
     func post(_ event: Machine.Event) { input.yield(event) }
 
-    /// Makes a service supervisor for each enabled daemon.
-    /// The services of the manifest's enabled daemons, their logs not opened yet (``openLogs(of:)``).
+    /// Makes a service supervisor for each enabled daemon, its log not opened yet (``openLogs(of:)``).
     private func compile() throws -> [String: ServiceSupervisor] {
         var result: [String: ServiceSupervisor] = [:]
         try RotatingLogFile.prepareFolder(stateFolder.logs)
