@@ -16,6 +16,7 @@ from common import FULL, Scale
 
 PROCESS_PEERS = ("supervisord", "circus")
 WATCHER_PEERS = ("entr", "inotifywait")
+SPAWN_LOOP = "spawn-loop"  # processes.SpawnLoop: the floor of the starts, shown beside the peers in the start rows
 TOLERANCE = 0.10  # a row is "worse" when the new binary's figure is more than this much worse than the baseline's
 
 
@@ -87,7 +88,7 @@ def _process_rows(process: dict, scale: Scale) -> list[Row]:
         runs = ours.get(f"start_{size}_runs", "?")
         # Beside the peers, the floor: a loop of posix_spawn timed the same way (processes.SpawnLoop).
         add(f"start to {size:,} running (n={runs})", f"start_{size}_ms", "ms", targets.get(size, "—"),
-            PROCESS_PEERS + ("spawn-loop",))
+            PROCESS_PEERS + (SPAWN_LOOP,))
     add(f"status round trip (n={ours.get('status_runs', '?')})", "status_ms", "ms", "≤ 8 ms")
     add(f"manifest change applied (n={ours.get('apply_change_runs', '?')})", "apply_change_ms", "ms",
         "< 50 ms + debounce")

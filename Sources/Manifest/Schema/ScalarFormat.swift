@@ -223,18 +223,9 @@ extension ScalarFormat {
 
         /// The class `set` (``characterClass(_:)``'s syntax); nil when it holds a character beyond ASCII.
         init?(_ set: String) {
-            var members = set.utf8.makeIterator()
-            var window: (UInt8?, UInt8?, UInt8?) = (members.next(), members.next(), members.next())
-            while let start = window.0 {
-                guard start < 128 else { return nil }
-                if let dash = window.1, dash == UInt8(ascii: "-"), let end = window.2 {
-                    guard end < 128, start <= end else { return nil }
-                    for byte in start...end { insert(byte) }
-                    window = (members.next(), members.next(), members.next())
-                } else {
-                    insert(start)
-                    window = (window.1, window.2, members.next())
-                }
+            for range in ScalarFormat.characterClass(set) {
+                guard range.upperBound.isASCII else { return nil }
+                for value in range.lowerBound.value...range.upperBound.value { insert(UInt8(value)) }
             }
         }
 
