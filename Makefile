@@ -6,7 +6,7 @@ BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
 .PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs \
-	clean fuzz test-reliability custom-kind-check venv imports-check api-spec api-exchanges-check api-check
+	clean fuzz test-reliability custom-kind-check venv test-tools imports-check api-spec api-exchanges-check api-check
 
 all: build
 
@@ -46,6 +46,19 @@ $(VENV)/installed.stamp: $(PYTHON_REQUIREMENTS)
 build: setup
 	$(SWIFT) build
 
+# The system tools the tests check the product's output with, from Debian's packages when missing: promtool (package
+# prometheus) for the metrics' text format.
+test-tools:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	        echo "test-tools: installing prometheus (for promtool)"; \
+	        apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	            { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; \
+	    else \
+	        echo "test-tools: promtool is missing; install it with: sudo apt-get install prometheus" >&2; exit 1; \
+	    fi; \
+	fi
+
 # The whole suite: the formatting check, the API description's check (`api-spec`), the unit and end-to-end tests with
 # the built binary, their HTTP exchanges checked against the description (`api-exchanges-check`), Schemathesis against
 # a live supervisor (`api-check`), the custom-kind example end to end, `make install` into a temporary folder
@@ -54,7 +67,7 @@ build: setup
 # 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
-test: setup venv lint imports-check api-spec
+test: setup venv test-tools lint imports-check api-spec
 	$(SWIFT) build --build-tests
 	rm -rf $(API_EXCHANGES)
 	ORCHESTRATE_API_EXCHANGES=$(API_EXCHANGES) ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) $(SWIFT) test --skip-build

@@ -506,6 +506,10 @@ class Peer(Session):
     def status_command(self) -> list[str]:
         return self.ctl("status")
 
+    def own_figures(self, scale) -> dict:
+        """Figures only this daemon has (measured with its programs running, after the status round trips)."""
+        return {}
+
     def stop_command(self) -> list[str]:
         return self.ctl(self.STOP_VERB)
 

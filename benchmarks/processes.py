@@ -30,7 +30,7 @@ import time
 import install
 import peers
 from common import (FULL, POLL, Binaries, Peer, Scale, alive, assert_all_gone, context_switches, cpu_seconds,
-                    median_ms, memory_mib, processes, request_json)
+                    median_ms, memory_mib, processes, request_json, UnixHTTPConnection)
 
 OURS = (["sleep", "1000"], ["sleep", "1002"])  # the programs' command lines, checked gone at the end
 
@@ -77,6 +77,24 @@ class Orchestrate(Peer):
 
     def apply_commands(self) -> list[list[str]]:
         return []  # the save is the command: the supervisor watches its manifest (reload: auto, debounce 50 ms)
+
+    def own_figures(self, scale: Scale) -> dict:
+        """A Prometheus scrape: `GET /metrics` on the control socket, a connection each, from connect to the last
+        byte (what the supervisor spends on it, and a little of this script's)."""
+        times = []
+        for _ in range(scale.status_runs):
+            begin = time.perf_counter()
+            connection = UnixHTTPConnection(str(self.socket_path))
+            try:
+                connection.request("GET", "/metrics")
+                response = connection.getresponse()
+                body = response.read()
+            finally:
+                connection.close()
+            times.append(time.perf_counter() - begin)
+            assert response.status == 200 and b"orchestrate_daemon_up{" in body, body[:200]
+        return {"metrics_scrape_ms": median_ms(times), "metrics_scrape_runs": len(times),
+                "metrics_scrape_bytes": len(body)}
 
 
 class SpawnLoop(Peer):
@@ -152,6 +170,7 @@ def measure(peer_class, executables, scale: Scale, seen: dict) -> dict:
             figures.update(_idle(peer, scale))
             figures["status_ms"] = median_ms([peer.status_roundtrip() for _ in range(scale.status_runs)])
             figures["status_runs"] = scale.status_runs
+            figures.update(peer.own_figures(scale))
             # Each change adds one program and removes the one the previous change added.
             figures["apply_change_ms"] = median_ms([peer.apply_change({**every, f"added{index:02d}": "sleep 1002"})
                                                     for index in range(scale.change_runs)])

@@ -90,6 +90,8 @@ def _process_rows(process: dict, scale: Scale) -> list[Row]:
         add(f"start to {size:,} running (n={runs})", f"start_{size}_ms", "ms", targets.get(size, "—"),
             PROCESS_PEERS + (SPAWN_LOOP,))
     add(f"status round trip (n={ours.get('status_runs', '?')})", "status_ms", "ms", "≤ 8 ms")
+    add(f"metrics scrape, {count} daemons (n={ours.get('metrics_scrape_runs', '?')})", "metrics_scrape_ms", "ms",
+        "< 5 ms", ())
     add(f"manifest change applied (n={ours.get('apply_change_runs', '?')})", "apply_change_ms", "ms",
         "< 50 ms + debounce")
     add(f"crash to restart (n={ours.get('restart_runs', '?')})", "restart_after_kill_ms", "ms", "backoff ± 10 ms")

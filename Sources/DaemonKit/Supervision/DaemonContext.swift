@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 /// What a running ``DaemonService`` works with: the registry it reports to, its log, the supervisor's logger,
@@ -17,6 +18,9 @@ public struct DaemonContext: Sendable {
     public let processGroups: ProcessGroupLedger?
     /// The supervisor, for what a daemon may ask about the others; nil outside a supervisor.
     public let supervisor: (any SupervisorLink)?
+    /// Where the service's own counters go (swift-metrics), with a `daemon` dimension naming it: the supervisor's
+    /// `/metrics`. Nothing records them outside a supervisor.
+    public let metrics: any MetricsFactory
 
     /// Makes a context.
     public init(
@@ -26,7 +30,8 @@ public struct DaemonContext: Sendable {
         logger: Logger,
         requests: AsyncStream<DaemonRequest>,
         processGroups: ProcessGroupLedger? = nil,
-        supervisor: (any SupervisorLink)? = nil
+        supervisor: (any SupervisorLink)? = nil,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.name = name
         self.registry = registry
@@ -35,7 +40,17 @@ public struct DaemonContext: Sendable {
         self.requests = requests
         self.processGroups = processGroups
         self.supervisor = supervisor
+        self.metrics = metrics
     }
+
+    /// The counter `label` of this daemon (swift-metrics), with `dimensions` after its `daemon` one.
+    public func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
+        Counter(label: label, dimensions: [("daemon", name)] + dimensions, factory: metrics)
+    }
+
+    /// Adds one to the counter `label` of this daemon (``counter(_:_:)``): for what happens now and then, not on a hot
+    /// path, where the counter is kept instead.
+    public func count(_ label: String, _ dimensions: [(String, String)] = []) { counter(label, dimensions).increment() }
 
     /// Reports what happened to the daemon: the registry applies it to the daemon's record and publishes it.
     @discardableResult

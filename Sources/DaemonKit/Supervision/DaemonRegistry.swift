@@ -131,12 +131,13 @@ public final class DaemonRegistry: Sendable {
             case .runStarted(let pid, let run):
                 storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid ?? 0)), at: now)
             case .lifeStarted(let pid, let run, _):
-                storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid)), at: now)
+                storage.publish(.runStarted(RunReport(name: name, run: run, pid: pid, life: true)), at: now)
             case .runEnded(let pid, let run, _):
                 let ended = record.lastRun?.startedAt == run.startedAt ? record.lastRun ?? run : run
                 storage.publish(.runFinished(RunReport(name: name, run: ended, pid: pid ?? 0)), at: now)
             case .lifeEnded(let run):
-                storage.publish(.runFinished(RunReport(name: name, run: run, pid: before.pids.first ?? 0)), at: now)
+                let report = RunReport(name: name, run: run, pid: before.pids.first ?? 0, life: true)
+                storage.publish(.runFinished(report), at: now)
             case .runNotStarted(let run, _):
                 storage.publish(.runFinished(RunReport(name: name, run: run, pid: 0)), at: now)
             case .note(let text):

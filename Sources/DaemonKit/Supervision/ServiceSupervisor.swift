@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -18,6 +19,7 @@ public final class ServiceSupervisor: Sendable {
     private let logger: Logger
     private let processGroups: ProcessGroupLedger?
     private let link: (any SupervisorLink)?
+    private let metrics: any MetricsFactory
     private let mailbox = Mutex<AsyncStream<DaemonRequest>.Continuation?>(nil)
     private let stopTrigger = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
@@ -29,8 +31,10 @@ public final class ServiceSupervisor: Sendable {
         log: RotatingLogFile,
         logger: Logger,
         processGroups: ProcessGroupLedger? = nil,
-        link: (any SupervisorLink)? = nil
+        link: (any SupervisorLink)? = nil,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = metrics
         self.processGroups = processGroups
         self.link = link
         self.service = service
@@ -79,7 +83,8 @@ public final class ServiceSupervisor: Sendable {
                 logger: logger,
                 requests: requests,
                 processGroups: processGroups,
-                supervisor: link
+                supervisor: link,
+                metrics: metrics
             )
             var failure: (any Error)?
             do {

@@ -115,8 +115,8 @@ public struct StateChange: Codable, Sendable, Hashable {
     }
 }
 
-/// A run (or a life) of a daemon's command starting or ending: `{"name", "event": "start"|"end", "pid"}` beside the
-/// run's fields as the status document writes them (`started_at`, `duration_ms`, `exit_code`, …).
+/// A run (or a life) of a daemon's command starting or ending: `{"name", "event": "start"|"end", "pid", "life"}`
+/// beside the run's fields as the status document writes them (`started_at`, `duration_ms`, `exit_code`, …).
 public struct RunReport: Codable, Sendable, Hashable {
     /// The daemon.
     public var name: String
@@ -124,16 +124,19 @@ public struct RunReport: Codable, Sendable, Hashable {
     public var run: DaemonRecord.Run
     /// The PID of its command; 0 when it could not be started, or has no process of its own.
     public var pid: Int32
+    /// Whether it is a life of a long-running command (a `process` daemon's program) rather than a run.
+    public var life: Bool
 
     /// Makes a report.
-    public init(name: String, run: DaemonRecord.Run, pid: Int32) {
+    public init(name: String, run: DaemonRecord.Run, pid: Int32, life: Bool = false) {
         self.name = name
         self.run = run
         self.pid = pid
+        self.life = life
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, event, pid
+        case name, event, pid, life
     }
 
     // The run's own fields sit beside the name, as ``DaemonRecord/Run`` writes them.
@@ -142,6 +145,7 @@ public struct RunReport: Codable, Sendable, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         pid = try container.decodeIfPresent(Int32.self, forKey: .pid) ?? 0
+        life = try container.decodeIfPresent(Bool.self, forKey: .life) ?? false
         run = try DaemonRecord.Run(from: decoder)
     }
 
@@ -150,6 +154,7 @@ public struct RunReport: Codable, Sendable, Hashable {
         try container.encode(name, forKey: .name)
         try container.encode(run.durationMilliseconds == nil ? "start" : "end", forKey: .event)
         try container.encode(pid, forKey: .pid)
+        try container.encode(life, forKey: .life)
         try run.encode(to: encoder)
     }
 }

@@ -9,8 +9,9 @@ import Glibc
 #endif
 
 /// The control API on the supervisor's socket (and on `control.http`): `GET /v1/status`, `POST /v1/reload`, `POST /v1/down`,
-/// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, and `GET /v1/events` (the supervisor's event stream as
-/// Server-Sent Events). Errors are JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
+/// `POST /v1/daemons/NAME/{trigger,start,stop,restart}`, `GET /v1/events` (the supervisor's event stream as
+/// Server-Sent Events), and `GET /metrics` (Prometheus text, open without the key of `control.http`). Errors are
+/// JSON `{"error": "…", "suggestion": "…"}` with a fitting status.
 struct ControlAPI: Sendable {
     /// The largest body a request may have (a reload's environment is the largest there is).
     static let maxBody = 4 << 20
@@ -23,7 +24,7 @@ struct ControlAPI: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MemoryReleaseMiddleware(release: supervisor.memoryRelease))
-        if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey)) }
+        if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey, open: ["/metrics"])) }
         router.add(middleware: VersionMiddleware())
         router.add(
             middleware: ErrorBodyMiddleware(
@@ -52,6 +53,14 @@ struct ControlAPI: Sendable {
             return try Self.json(DownReply(), status: .accepted)
         }
         router.get("/v1/events") { _, _ in events() }
+        router.get("/metrics") { _, _ in
+            let text = supervisor.metrics.exposition(records: supervisor.registry.list())
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text))
+            )
+        }
         router.post("/v1/reload") { request, _ in
             let bytes = try await request.body.collect(upTo: Self.maxBody)
             let body: ReloadBody
@@ -170,8 +179,8 @@ func pathParameter(_ name: String, of context: some RequestContext) throws -> St
     return decoded
 }
 
-/// Answers any path outside `/v1/` with a clear error instead of a bare 404: a client speaking another version
-/// learns which one this supervisor speaks.
+/// Answers any path outside `/v1/` (but `/metrics`) with a clear error instead of a bare 404: a client speaking another
+/// version learns which one this supervisor speaks.
 struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(
         _ request: Request,
@@ -179,7 +188,7 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/v1/") else {
+        guard path.hasPrefix("/v1/") || path == "/metrics" else {
             let version = path.split(separator: "/").first.map(String.init) ?? ""
             return ControlAPI.error(
                 .notFound,

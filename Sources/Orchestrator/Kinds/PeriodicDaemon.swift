@@ -219,6 +219,7 @@ public struct PeriodicDaemon: DaemonService {
                 case .stopRun(let number):
                     runs[number]?.stop()
                 case .skipped:
+                    context.count("orchestrate_runs_total", [("outcome", "skipped")])
                     request?.reply(.skipped)
                 case .queued:
                     // Answered when the queued run ends, so that `trigger --wait` waits for the run it asked for.

@@ -75,6 +75,7 @@ extension WatcherDaemon {
         mutating func handle(_ event: Event, in group: inout DiscardingTaskGroup) -> (any Error)? {
             switch event {
             case .batch(let batch):
+                context.count("orchestrate_watcher_batches_total")
                 return busy(paths: batch.paths, rescan: batch.rescan, request: nil, in: &group)
             case .request(let request):
                 switch request.kind {
@@ -118,6 +119,7 @@ extension WatcherDaemon {
             }
             switch daemon.watcher.onBusy {
             case .skip:
+                context.count("orchestrate_runs_total", [("outcome", "skipped")])
                 if let request {
                     context.note("a trigger during run \(job.number) skipped")
                     request.reply(.skipped)

@@ -44,6 +44,8 @@ public final class Supervisor: Sendable {
     public let socketPath: String
     let logger: Logger
     let startedAt = Date()
+    /// The series of `GET /metrics`, fed by the event stream.
+    let metrics: SupervisorMetrics
     /// Gives back what start-up and each reload touched once they have settled (``MemoryRelease``).
     let memoryRelease = MemoryRelease()
     private let makeService: ServiceFactory
@@ -83,6 +85,7 @@ public final class Supervisor: Sendable {
         ownLog: RotatingLogFile? = nil
     ) {
         self.ownLog = ownLog
+        metrics = SupervisorMetrics(startedAt: startedAt)
         snapshot = Mutex(Snapshot(manifest: manifest, services: [:]))
         stateFolder = manifest.stateFolder
         initialSource = source ?? ManifestLoader(file: manifest.file, kinds: manifest.kinds)
@@ -142,6 +145,8 @@ public final class Supervisor: Sendable {
             }
         )
         defer { notes.cancel() }
+        let measuring = registry.observe { [metrics] in metrics.observe($0) }
+        defer { measuring.cancel() }
         registry.publish(.supervisor(SupervisorNotice(state: .starting, pid: getpid())))
         logger.info(
             "supervisor started",
@@ -321,7 +326,8 @@ public final class Supervisor: Sendable {
             log: log,
             logger: logger,
             processGroups: processGroups,
-            link: WeakSupervisorLink(self)
+            link: WeakSupervisorLink(self),
+            metrics: metrics
         )
     }
 

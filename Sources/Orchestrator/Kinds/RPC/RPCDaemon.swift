@@ -65,6 +65,8 @@ public struct RPCDaemon: DaemonService {
         }
         let startedAt = ContinuousClock.now
         let router = Router()
+        let counters = RequestCounters(context: context)
+        router.add(middleware: RequestCounting(counters: counters))
         if let key {
             router.add(middleware: APIKeyMiddleware(key: key, open: ["/health"], what: "this daemon's API key"))
         }
@@ -95,7 +97,7 @@ public struct RPCDaemon: DaemonService {
         router.get("/methods") { _, _ in Self.reply(MethodList(methods: methods.listing)) }
         router.post("/rpc") { request, _ in
             let body = try await request.body.collect(upTo: rpc.maxBody)
-            return await answer(Array(body.readableBytesView), context: context)
+            return await answer(Array(body.readableBytesView), context: context, counters: counters)
         }
         addEventRoutes(to: router)
         addCacheRoutes(to: router)
@@ -142,18 +144,21 @@ public struct RPCDaemon: DaemonService {
     }
 
     /// Answers a `POST /rpc` body: one response, a batch of them, or 204 when every call was a notification.
-    func answer(_ bytes: [UInt8], context: DaemonContext) async -> Response {
+    func answer(_ bytes: [UInt8], context: DaemonContext, counters: RequestCounters) async -> Response {
         switch JSONRPC.read(bytes) {
         case .unusable(let failure):
+            counters.count(method: "invalid", code: failure.code)
             return Self.json(JSONRPC.response(id: .null, .failure(failure)))
         case .single(let item):
-            guard let response = await respond(to: item, context: context) else { return Response(status: .noContent) }
+            guard let response = await respond(to: item, context: context, counters: counters) else {
+                return Response(status: .noContent)
+            }
             return Self.json(response)
         case .batch(let items):
             // The calls of a batch run concurrently; the responses keep the batch's order.
             let responses = await withTaskGroup(of: (Int, JSONValue?).self) { group in
                 for (index, item) in items.enumerated() {
-                    group.addTask { (index, await respond(to: item, context: context)) }
+                    group.addTask { (index, await respond(to: item, context: context, counters: counters)) }
                 }
                 var answers = [JSONValue?](repeating: nil, count: items.count)
                 for await (index, response) in group { answers[index] = response }
@@ -165,12 +170,18 @@ public struct RPCDaemon: DaemonService {
     }
 
     /// The response to one element of a body; nil for a notification.
-    func respond(to item: JSONRPC.Item, context: DaemonContext) async -> JSONValue? {
+    func respond(to item: JSONRPC.Item, context: DaemonContext, counters: RequestCounters) async -> JSONValue? {
         switch item {
         case .invalid(let id, let failure):
+            counters.count(method: "invalid", code: failure.code)
             return JSONRPC.response(id: id, .failure(failure))
         case .call(let call):
             let outcome = await methods.call(call, context: context)
+            let method = methods.has(call.method) ? call.method : "unknown"
+            switch outcome {
+            case .success: counters.count(method: method, code: 0)
+            case .failure(let failure): counters.count(method: method, code: failure.code)
+            }
             guard let id = call.id else { return nil }
             return JSONRPC.response(id: id, outcome)
         }

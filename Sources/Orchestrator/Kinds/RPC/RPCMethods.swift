@@ -74,6 +74,9 @@ struct RPCMethods: Sendable {
         return (commands + builtin).sorted { $0.name < $1.name }
     }
 
+    /// Whether the daemon has a method of that name (one of its commands, or a built-in).
+    func has(_ name: String) -> Bool { builtins[name] != nil || rpc.methods.contains { $0.name == name } }
+
     /// Answers one call.
     func call(_ call: JSONRPC.Call, context: DaemonContext) async -> Result<JSONValue, JSONRPC.Failure> {
         if let builtin = builtins[call.method] { return await builtin.run(call.params, context) }
