@@ -55,7 +55,7 @@ struct ManifestOptions: ParsableArguments {
     }
 }
 
-/// The manifest options of `logs`, whose `-f` means "follow" (as in `tail -f`): the manifest is `--file`
+/// The manifest options of `logs` and `events`, whose `-f` means "follow" (as in `tail -f`): the manifest is `--file`
 /// there, and a `-f FILE` written before the command is read as `--file FILE`.
 struct LogsManifestOptions: ParsableArguments {
     @Option(

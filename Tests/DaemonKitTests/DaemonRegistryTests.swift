@@ -56,6 +56,36 @@ struct DaemonRegistryTests {
         )
     }
 
+    @Test func theHistoryKeepsTheLastEventsButRecordsAndNotesAndReplaysThemToASubscription() async throws {
+        let registry = DaemonRegistry()
+        registry.register(DaemonRecord(name: "a", kind: "periodic"))
+        registry.report("a", .note("a note"))
+        let limit = DaemonRegistry.historyLimit
+        // Each round trip publishes two state changes (and two records, which the history leaves out).
+        for _ in 0..<(limit / 2 + 10) {
+            registry.report("a", .up(.running))
+            registry.report("a", .up(.idle))
+        }
+        let kept = registry.history()
+        #expect(kept.count == limit)
+        #expect(kept.allSatisfy { $0.name == "state" })
+        #expect(zip(kept, kept.dropFirst()).allSatisfy { $0.id < $1.id })
+        #expect(kept.last?.id == registry.history(since: kept.last?.time).last?.id)
+        #expect(registry.history(since: Date().addingTimeInterval(60)).isEmpty)
+
+        let cut = Date()
+        registry.publish(.supervisor(SupervisorNotice(state: .stopping, pid: 1)))
+        #expect(registry.history(since: cut).map(\.name) == ["supervisor"])
+
+        // A subscription without records, replaying from `cut`: the kept event, then the live ones.
+        let stream = registry.subscribe(records: false, since: cut)
+        registry.report("a", .up(.running))
+        registry.finishSubscribers()
+        var seen: [String] = []
+        for await event in stream { seen.append(event.name) }
+        #expect(seen == ["supervisor", "daemon", "state"])
+    }
+
     @Test func reorderFollowsTheGivenNamesAndKeepsTheRestAfter() {
         let registry = DaemonRegistry()
         for name in ["a", "b", "c"] { registry.register(DaemonRecord(name: name, kind: "periodic")) }

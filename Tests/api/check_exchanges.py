@@ -169,7 +169,7 @@ def check(spec, exchange):
     response = spec.resolve(responses.get(str(status)) or responses.get("default") or {})
     if not response:
         return [f"status {status} is not documented for {method} {template} (documented: {sorted(responses)})"]
-    if exchange.get("truncated") and content_type != "text/event-stream":
+    if exchange.get("truncated") and content_type not in ("text/event-stream", "application/x-ndjson"):
         return ["the answer was cut off, and it is not an event stream"]
 
     host = "http://localhost" if exchange.get("transport") != "tcp" else "http://" + exchange["address"]
@@ -190,6 +190,23 @@ def check(spec, exchange):
                 continue
             problems += [f"event #{number} ({event['event']}): {message}"
                          for message in spec.validate(media["schema"], event, decoded=True)]
+        return problems
+    if content_type == "application/x-ndjson":
+        media = content.get(content_type)
+        if media is None:
+            return [f"{content_type} is not a content type of status {status} of {method} {template}"]
+        problems = []
+        lines = body.split("\n")
+        if exchange.get("truncated"):
+            lines = lines[:-1]  # the last line may be cut off
+        for number, line in enumerate(line for line in lines if line.strip()):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                problems.append(f"line #{number}: not JSON: {line[:120]}")
+                continue
+            problems += [f"line #{number} ({value.get('event')}): {message}"
+                         for message in spec.validate(media["schema"], value)]
         return problems
     try:
         spec.api.validate_response(request, MockResponse(data, status_code=status, content_type=content_type))

@@ -21,10 +21,16 @@ public enum PercentEncoding {
 
     /// `text` as one path segment: everything but RFC 3986's unreserved characters and sub-delimiters (and `:` and
     /// `@`) is percent-encoded, `/` included.
-    public static func encodePathSegment(_ text: String) -> String {
+    public static func encodePathSegment(_ text: String) -> String { encode(text, allowing: isAllowedInSegment) }
+
+    /// `text` as a query parameter's name or value: everything but RFC 3986's unreserved characters is
+    /// percent-encoded (`&`, `=` and `+` above all, which a query reads as separators or a space).
+    public static func encodeQueryValue(_ text: String) -> String { encode(text, allowing: isUnreserved) }
+
+    private static func encode(_ text: String, allowing allowed: (UInt8) -> Bool) -> String {
         var out = ""
         for byte in text.utf8 {
-            if isAllowedInSegment(byte) {
+            if allowed(byte) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
                 let hex = String(byte, radix: 16, uppercase: true)
@@ -44,11 +50,15 @@ public enum PercentEncoding {
     }
 
     private static func isAllowedInSegment(_ byte: UInt8) -> Bool {
+        isUnreserved(byte) || "!$&'()*+,;=:@".utf8.contains(byte)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
-        default: "-._~!$&'()*+,;=:@".utf8.contains(byte)
+        default: "-._~".utf8.contains(byte)
         }
     }
 }

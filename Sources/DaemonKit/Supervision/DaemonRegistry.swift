@@ -12,9 +12,12 @@ import Synchronization
 /// Two ways to follow the stream:
 /// - **observers** (``observe(_:)``) are called with every event synchronously, by the thread that reported it, once
 ///   the registry's lock is released (so an observer may report in turn): for quick work such as writing a log line;
-/// - **subscriptions** (``subscribe(bufferLimit:notes:)``) get the events through an `AsyncSequence` with a
-///   bounded buffer: a subscriber that falls behind loses the oldest events and counts them, and never holds
+/// - **subscriptions** (``subscribe(bufferLimit:notes:records:since:)``) get the events through an `AsyncSequence`
+///   with a bounded buffer: a subscriber that falls behind loses the oldest events and counts them, and never holds
 ///   the publisher back.
+///
+/// The last ``historyLimit`` events but records and notes are kept (``history(since:)``), so that a client can ask
+/// what happened lately without having followed the stream.
 public final class DaemonRegistry: Sendable {
     /// Told every event, by the thread that reported it, after the registry's lock is released.
     public typealias Observer = @Sendable (SupervisorEvent) -> Void
@@ -33,6 +36,16 @@ public final class DaemonRegistry: Sendable {
         var nextKey = 0
         var generation: UInt64 = 0
         var lastEventID: UInt64 = 0
+        /// The recent events (``DaemonRegistry/historyLimit`` at most), oldest first from `historyStart`.
+        var history: [SupervisorEvent] = []
+        var historyStart = 0
+
+        /// The kept events at `since` or later (all without `since`), oldest first.
+        func recent(since: Date?) -> [SupervisorEvent] {
+            let ordered = history[historyStart...] + history[..<historyStart]
+            guard let since else { return Array(ordered) }
+            return ordered.filter { $0.time >= since }
+        }
 
         /// The events published under the lock, for the observers once it is released.
         var unobserved: [SupervisorEvent] = []
@@ -43,6 +56,14 @@ public final class DaemonRegistry: Sendable {
             let event = SupervisorEvent(id: lastEventID, time: time, kind: kind)
             if !observers.isEmpty { unobserved.append(event) }
             let isNote = if case .note = kind { true } else { false }
+            if event.isHistory {
+                if history.count < DaemonRegistry.historyLimit {
+                    history.append(event)
+                } else {
+                    history[historyStart] = event
+                    historyStart = (historyStart + 1) % history.count
+                }
+            }
             var gone: [Int] = []
             for (key, subscriber) in subscribers where subscriber.notes || !isNote {
                 if subscriber.tracker.hasEnded {
@@ -200,19 +221,27 @@ public final class DaemonRegistry: Sendable {
         return Observation { [weak self] in _ = self?.storage.withLock { $0.observers.removeValue(forKey: key) } }
     }
 
-    /// Every event from now on, starting with the current record of each daemon (as `.daemon` events of id 0),
-    /// until the consumer stops or ``finishSubscribers()``. A consumer that falls `bufferLimit` events behind loses
-    /// the oldest ones; ``Subscription/missed`` counts them. Notes (`[orchestrate]` log lines) only with `notes`.
-    public func subscribe(bufferLimit: Int = 1_024, notes: Bool = false) -> Subscription {
+    /// Every event from now on, starting with the current record of each daemon (as `.daemon` events of id 0; not
+    /// without `records`), then the kept events published at `since` or later (when given), until the consumer stops
+    /// or ``finishSubscribers()``. A consumer that falls `bufferLimit` events behind loses the oldest ones;
+    /// ``Subscription/missed`` counts them. Notes (`[orchestrate]` log lines) only with `notes`.
+    public func subscribe(
+        bufferLimit: Int = 1_024,
+        notes: Bool = false,
+        records: Bool = true,
+        since: Date? = nil
+    ) -> Subscription {
         let now = Date()
         let tracker = Subscription.Tracker()
         let (stream, continuation) = storage.withLock { storage in
-            let records = storage.order.compactMap { storage.records[$0] }
+            let records = records ? storage.order.compactMap { storage.records[$0] } : []
+            let replay = since.map { storage.recent(since: $0) } ?? []
             let (stream, continuation) = AsyncStream.makeStream(
                 of: SupervisorEvent.self,
-                bufferingPolicy: .bufferingNewest(max(1, bufferLimit, records.count))
+                bufferingPolicy: .bufferingNewest(max(1, bufferLimit, records.count + replay.count))
             )
             for record in records { continuation.yield(SupervisorEvent(id: 0, time: now, kind: .daemon(record))) }
+            for event in replay { continuation.yield(event) }
             let key = storage.nextKey
             storage.nextKey += 1
             storage.subscribers[key] = Subscriber(continuation: continuation, tracker: tracker, notes: notes)
@@ -223,6 +252,15 @@ public final class DaemonRegistry: Sendable {
         // marks the subscription ended, and the next publish drops it.
         continuation.onTermination = { _ in tracker.ended.store(true, ordering: .releasing) }
         return Subscription(stream: stream, tracker: tracker)
+    }
+
+    /// How many events the history keeps: about 250 KB when full.
+    public static let historyLimit = 1_000
+
+    /// The kept events published at `since` or later (all of them without `since`), oldest first: every kind but
+    /// records (``SupervisorEvent/Kind/daemon(_:)``) and notes.
+    public func history(since: Date? = nil) -> [SupervisorEvent] {
+        storage.withLock { $0.recent(since: since) }
     }
 
     /// Ends every subscription (at shutdown), after the events already in its buffer.

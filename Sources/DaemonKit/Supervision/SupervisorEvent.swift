@@ -68,22 +68,21 @@ public struct SupervisorEvent: Sendable {
     }
 
     /// The event's data as JSON, with the encoder every status document uses.
-    public func json(_ encoder: JSONEncoder) throws -> Data {
+    public func json(_ encoder: JSONEncoder) throws -> Data { try encoder.encode(EventLine.Payload(kind)) }
+
+    /// Whether the registry's history keeps it: every event but records (frequent and large; the status has them)
+    /// and notes (the logs have them).
+    var isHistory: Bool {
         switch kind {
-        case .daemon(let record): try encoder.encode(record)
-        case .removed(let name): try encoder.encode(StateChange(name: name, state: "removed"))
-        case .stateChanged(let change): try encoder.encode(change)
-        case .runStarted(let run), .runFinished(let run): try encoder.encode(run)
-        case .reload(let report): try encoder.encode(report)
-        case .supervisor(let notice): try encoder.encode(notice)
-        case .note(let daemon, let text): try encoder.encode(Note(daemon: daemon, text: text))
+        case .daemon, .note: false
+        default: true
         }
     }
 
-    /// A note as JSON.
-    struct Note: Encodable {
-        var daemon: String
-        var text: String
+    /// A note as JSON: `{"daemon", "text"}`.
+    public struct Note: Codable, Sendable, Hashable {
+        public var daemon: String
+        public var text: String
     }
 }
 

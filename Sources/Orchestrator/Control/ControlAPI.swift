@@ -52,7 +52,14 @@ struct ControlAPI: Sendable {
             supervisor.shutDown()
             return try Self.json(DownReply(), status: .accepted)
         }
-        router.get("/v1/events") { _, _ in events() }
+        router.get("/v1/events") { request, _ in
+            let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+            do throws(ControlFailure) {
+                return events(try EventQuery(parameters: parameters))
+            } catch {
+                return Self.error(error)
+            }
+        }
         router.get("/metrics") { _, _ in
             let text = supervisor.metrics.exposition(records: supervisor.registry.list())
             return Response(
@@ -123,31 +130,59 @@ struct ControlAPI: Sendable {
         }
     }
 
-    /// `GET /v1/events`: the supervisor's event stream as Server-Sent Events (`id`, `event`, `data` of each), starting
-    /// with every daemon's record; `missed` tells a client that fell behind how many events it lost.
-    private func events() -> Response {
-        let subscription = supervisor.registry.subscribe()
+    /// `GET /v1/events`: the supervisor's event stream as Server-Sent Events (`id`, `event`, `data` of each) or as JSON
+    /// lines (``EventLine``), after every daemon's record and the kept events the query asks for (``EventQuery``);
+    /// `missed` tells a client that fell behind how many events it lost.
+    private func events(_ query: EventQuery) -> Response {
+        let registry = supervisor.registry
+        let headers: HTTPFields =
+            query.format == .jsonl
+            ? [.contentType: "application/x-ndjson", .cacheControl: "no-cache"]
+            : [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        guard query.follow else {
+            let now = Date()
+            let records =
+                query.records ? registry.list().map { SupervisorEvent(id: 0, time: now, kind: .daemon($0)) } : []
+            let kept = registry.history(since: query.since?.date(at: now))
+            let text = try? (records + kept).filter(query.includes).map { try Self.frame($0, as: query.format) }
+                .joined()
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text ?? "")))
+        }
+        let subscription = registry.subscribe(records: query.records, since: query.since?.date(at: Date()))
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            headers: headers,
             body: ResponseBody { writer in
-                let encoder = StatusDocument.encoder
                 var missed = 0
                 for await event in subscription {
                     if subscription.missed > missed {
-                        let data = try encoder.encode(MissedEvents(count: subscription.missed - missed))
+                        let line = EventLine(missed: subscription.missed - missed, at: Date())
                         missed = subscription.missed
-                        try await writer.write(
-                            ByteBuffer(string: "event: missed\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
-                        )
+                        try await writer.write(ByteBuffer(string: try Self.frame(line, as: query.format)))
                     }
-                    let id = event.id > 0 ? "id: \(event.id)\n" : ""
-                    let data = String(decoding: try event.json(encoder), as: UTF8.self)
-                    try await writer.write(ByteBuffer(string: "\(id)event: \(event.name)\ndata: \(data)\n\n"))
+                    guard query.includes(event) else { continue }
+                    try await writer.write(ByteBuffer(string: try Self.frame(event, as: query.format)))
                 }
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// One event as the stream writes it: an event of Server-Sent Events, or a JSON line.
+    static func frame(_ event: SupervisorEvent, as format: EventQuery.Format) throws -> String {
+        try frame(EventLine(event), as: format)
+    }
+
+    static func frame(_ line: EventLine, as format: EventQuery.Format) throws -> String {
+        let encoder = StatusDocument.encoder
+        switch format {
+        case .jsonl:
+            return String(decoding: try encoder.encode(line), as: UTF8.self) + "\n"
+        case .sse:
+            let id = line.id > 0 ? "id: \(line.id)\n" : ""
+            let data = String(decoding: try encoder.encode(line.data), as: UTF8.self)
+            return "\(id)event: \(line.event)\ndata: \(data)\n\n"
+        }
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -273,11 +308,6 @@ public struct ControlError: Codable, Sendable {
     public var error: String
     /// What to do about it, when something obvious helps.
     public var suggestion: String?
-}
-
-/// Told to a client of `GET /v1/events` that fell behind: how many events it lost.
-struct MissedEvents: Codable, Sendable {
-    var count: Int
 }
 
 /// Requires `Authorization: Bearer KEY` (or `X-API-Key: KEY`), compared in constant time, on every route but those

@@ -113,33 +113,31 @@ public struct SupervisorClient: Sendable {
     /// Streams `GET /v1/events`, handing each changed record (its `daemon` events) to `onRecord` until it returns
     /// false.
     public func events(_ onRecord: (DaemonRecord) -> Bool) throws(Failure) {
-        var event = ""
-        do {
-            let response = try client.stream("/v1/events") { line in
-                if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
-                guard event == "daemon", line.hasPrefix("data: ") else { return true }
-                guard
-                    let record = try? StatusDocument.decoder.decode(
-                        DaemonRecord.self,
-                        from: Data(line.dropFirst(6).utf8)
-                    )
-                else { return true }
-                return onRecord(record)
-            }
-            guard response.status == 200 else {
-                throw Failure(
-                    notRunning: false,
-                    message: "the supervisor refused the event stream",
-                    status: response.status
-                )
-            }
-        } catch let failure as Failure {
-            throw failure
-        } catch let error as DaemonKitError {
-            throw Self.failure(error)
-        } catch {
-            throw Failure(notRunning: false, message: "\(error)")
+        try events(EventQuery()) { line, _ in
+            guard case .record(let record) = line.data else { return true }
+            return onRecord(record)
         }
+    }
+
+    /// Streams `GET /v1/events` as JSON lines with `query`'s choices, handing each event (and its line as the
+    /// supervisor wrote it) to `onEvent` until it returns false or the stream ends (without `follow`).
+    public func events(_ query: EventQuery, _ onEvent: (EventLine, String) -> Bool) throws(Failure) {
+        var query = query
+        query.format = .jsonl
+        var refusal = ""
+        let response: IPCClient.Response
+        do {
+            response = try client.stream("/v1/events?" + query.queryString) { text in
+                guard let line = try? StatusDocument.decoder.decode(EventLine.self, from: Data(text.utf8)) else {
+                    refusal += text
+                    return true
+                }
+                return onEvent(line, text)
+            }
+        } catch {
+            throw Self.failure(error)
+        }
+        guard response.status == 200 else { throw Self.failure(status: response.status, body: Array(refusal.utf8)) }
     }
 
     private func send(_ method: String, _ path: String) throws(Failure) -> IPCClient.Response {
@@ -169,10 +167,14 @@ public struct SupervisorClient: Sendable {
 
     /// A refusal: the answer's `error` sentence and `suggestion`.
     private static func failure(_ response: IPCClient.Response) -> Failure {
-        let refusal = try? JSONDecoder().decode(ControlError.self, from: Data(response.body))
-        var message = refusal?.error ?? "the supervisor answered \(response.status)"
+        failure(status: response.status, body: response.body)
+    }
+
+    private static func failure(status: Int, body: [UInt8]) -> Failure {
+        let refusal = try? JSONDecoder().decode(ControlError.self, from: Data(body))
+        var message = refusal?.error ?? "the supervisor answered \(status)"
         if let suggestion = refusal?.suggestion { message += "; " + suggestion }
-        return Failure(notRunning: false, message: message, status: response.status)
+        return Failure(notRunning: false, message: message, status: status)
     }
 
     private static func failure(_ error: DaemonKitError) -> Failure {
