@@ -110,7 +110,8 @@ struct EnvFileAndLocatorTests {
         #expect(
             Set(CommandVariable.allCases.map(\.name)) == [
                 "ORCHESTRATE_DAEMON", "ORCHESTRATE_RUN", "ORCHESTRATE_ATTEMPT", "ORCHESTRATE_CHANGED_FILE",
-                "ORCHESTRATE_CHANGED_COUNT", "ORCHESTRATE_RESCAN", "ORCHESTRATE_RPC_METHOD",
+                "ORCHESTRATE_CHANGED_COUNT", "ORCHESTRATE_RESCAN", "ORCHESTRATE_RPC_METHOD", "ORCHESTRATE_EVENT",
+                "ORCHESTRATE_KIND", "ORCHESTRATE_EXIT_STATUS", "ORCHESTRATE_MESSAGE", "ORCHESTRATE_LOG_FILE",
             ]
         )
         #expect(CommandVariable(name: "ORCHESTRATE_FILE") == nil)

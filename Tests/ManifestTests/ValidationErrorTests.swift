@@ -243,6 +243,32 @@ struct ValidationErrorTests {
         #expect(ports.message == "port 9000 is already used by control.http")
     }
 
+    /// `notify`: known events, an http(s) webhook, a command that is not empty, and at least one of the two; a
+    /// daemon's notify is merged over the one under `defaults`.
+    @Test func notifyHooks() throws {
+        let body = "kind: periodic\ninterval: 1m\ncommand: x\nnotify: "
+        let event = try #require(single(oneDaemon("p", body + "{on: [failed, crashed], command: x}")))
+        #expect(event.path == "daemons.p.notify.on[1]")
+        #expect(event.message.hasPrefix("expected one of 'run_failed', 'exited', 'failed', 'recovered', 'restarted'"))
+        #expect(event.origin?.position?.line == 6)
+        let url = try #require(single(oneDaemon("p", body + "{webhook: \"ftp://example.com/x\"}")))
+        #expect(url.message == "expected an http:// or https:// URL, found string 'ftp://example.com/x'")
+        let empty = try #require(single(oneDaemon("p", body + "{command: []}")))
+        #expect(empty.path == "daemons.p.notify.command")
+        let neither = try #require(single(oneDaemon("p", body + "{on: [failed]}")))
+        #expect(neither.message == "notify needs a command, a webhook, or both")
+        #expect(neither.origin?.position.map { [$0.line, $0.column] } == [6, 13])
+
+        let merged = try load(
+            "defaults: {notify: {webhook: \"https://ntfy.sh/alerts\"}}\n" + oneDaemon("p", body + "{command: [alert]}")
+        )
+        let notify = try #require(merged.manifest[daemon: "p"]?.notify)
+        #expect(notify.webhook == "https://ntfy.sh/alerts" && notify.command != nil)
+        #expect(notify.events == [.failed, .recovered] && notify.timeout == .seconds(30))
+        let plain = try load(oneDaemon("p", "kind: periodic\ninterval: 1m\ncommand: x"))
+        #expect(plain.manifest[daemon: "p"]?.notify == nil)
+    }
+
     @Test func defaultsAreValidatedOnceAndOnlyTakeCommonFields() throws {
         let found = errors(
             "defaults: {stop_timeout: soon, interval: 1s}\ndaemons:\n  a: {kind: watcher, command: x}\n  b: {kind: watcher, command: x}\n"

@@ -32,6 +32,15 @@ struct ManifestChecks {
         for pair in daemons {
             let (key, daemon) = (pair.key, pair.value)
             checkBackoff(daemon, name: key.text)
+            if let notify = daemon["notify"], notify["command"] == nil, notify["webhook"] == nil {
+                fail(
+                    .missingKey,
+                    notify.origin,
+                    "daemons.\(key.text).notify",
+                    "notify needs a command, a webhook, or both",
+                    "add command: [...] or webhook: https://..."
+                )
+            }
             guard let kind = kind(of: daemon) else { continue }
             var check = DaemonCheck(
                 name: key.text,

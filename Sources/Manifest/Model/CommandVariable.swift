@@ -20,6 +20,17 @@ public enum CommandVariable: String, CaseIterable, Sendable {
     case rescan = "ORCHESTRATE_RESCAN"
     /// The JSON-RPC method a command method serves (rpc daemons).
     case rpcMethod = "ORCHESTRATE_RPC_METHOD"
+    /// What a `notify` hook is run for: `run_failed`, `exited`, `failed`, `recovered` or `restarted` (hooks).
+    case event = "ORCHESTRATE_EVENT"
+    /// The daemon's kind (hooks).
+    case kind = "ORCHESTRATE_KIND"
+    /// The exit status of the run or program the event is about, 128 + N for signal N; empty when it has none
+    /// (hooks).
+    case exitStatus = "ORCHESTRATE_EXIT_STATUS"
+    /// What went wrong (or right), in a sentence (hooks).
+    case message = "ORCHESTRATE_MESSAGE"
+    /// A file holding the last 50 lines of the daemon's log (hooks).
+    case logFile = "ORCHESTRATE_LOG_FILE"
 
     /// The variable named `name`, if orchestrate sets one by that name.
     public init?(name: String) {

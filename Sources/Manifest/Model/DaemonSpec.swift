@@ -48,6 +48,8 @@ public struct DaemonSpec: Hashable, Sendable {
     public var dependencies: [Dependency]
     /// Whether it restarts when a dependency restarts.
     public var restartWithDependencies: Bool
+    /// Its hooks, if it has any.
+    public var notify: NotifySpec?
 
     /// Makes a spec.
     public init(
@@ -61,7 +63,8 @@ public struct DaemonSpec: Hashable, Sendable {
         stopTimeout: Duration = .seconds(10),
         log: LogRotation = LogRotation(),
         dependencies: [Dependency] = [],
-        restartWithDependencies: Bool = false
+        restartWithDependencies: Bool = false,
+        notify: NotifySpec? = nil
     ) {
         self.name = name
         kindValue = KindValue(kind)
@@ -74,6 +77,7 @@ public struct DaemonSpec: Hashable, Sendable {
         self.log = log
         self.dependencies = dependencies
         self.restartWithDependencies = restartWithDependencies
+        self.notify = notify
     }
 
     /// The kind's manifest name (`periodic`).

@@ -93,7 +93,18 @@ extension DaemonSpec {
             stopTimeout: fields.duration("stop_timeout")!,
             log: LogRotation(maxSize: logFields.size("max_size")!, keep: logFields.int("keep")!),
             dependencies: Self.dependencies(fields["depends_on"]),
-            restartWithDependencies: fields.bool("restart_with_dependencies")!
+            restartWithDependencies: fields.bool("restart_with_dependencies")!,
+            notify: fields.object("notify").map(Self.notify)
+        )
+    }
+
+    /// The hooks of a `notify` object.
+    static func notify(_ fields: ResolvedFields) -> NotifySpec {
+        NotifySpec(
+            events: Set(fields.strings("on").compactMap(NotifySpec.Event.init(rawValue:))),
+            command: fields.command("command"),
+            webhook: fields.string("webhook"),
+            timeout: fields.duration("timeout")!
         )
     }
 

@@ -307,6 +307,7 @@ public enum ManifestReference {
             case .scalar(.signal): return [plain("SIGNOPE")]
             case .scalar(.regex): return [plain("(unclosed")]
             case .scalar(.httpURL): return [plain("https://127.0.0.1:8443/")]
+            case .scalar(.webhookURL): return [plain("ftp://example.com/hook")]
             case .integer(let min, let max):
                 var values = [plain("many")]
                 if let min { values.append(plain(String(min - 1))) }
@@ -417,6 +418,7 @@ extension ScalarFormat {
         case .signal: "signal name"
         case .regex: "regular expression"
         case .httpURL: "`http://` URL"
+        case .webhookURL: "`http://` or `https://` URL"
         case .path: "path"
         }
     }
@@ -438,6 +440,7 @@ extension ScalarFormat {
         case .signal: "SIGTERM"
         case .regex: "ready"
         case .httpURL: "http://127.0.0.1:8080/"
+        case .webhookURL: "https://ntfy.sh/my-alerts"
         case .path: "data"
         }
     }

@@ -151,6 +151,7 @@ public enum JSONSchema {
             let names = Signal.all.map { String($0.name.dropFirst(3)) }.map(caseInsensitive)
             return string("^(" + caseInsensitive("SIG") + ")?(" + names.joined(separator: "|") + ")$")
         case .httpURL: return string("^[hH][tT][tT][pP]://[^/\\s]+")
+        case .webhookURL: return string("^[hH][tT][tT][pP][sS]?://[^/\\s]+")
         }
     }
 

@@ -145,7 +145,48 @@ enum ManifestShape {
             default: .bool(false),
             example: .bool(true)
         ),
+        Property(
+            "notify",
+            .object(notify),
+            "Hooks: a command to run, or a URL to post to, when the daemon fails, recovers or restarts.",
+            example: .object([
+                ("on", .array([.string("run_failed"), .string("recovered")])),
+                ("webhook", .string("https://ntfy.sh/my-alerts")),
+            ])
+        ),
     ]
+
+    static let notify = ObjectShape(
+        title: "notify",
+        properties: [
+            Property(
+                "on",
+                .list(.choice(NotifySpec.Event.allCases.map(\.rawValue)), minCount: 1),
+                "The events that run the hooks.",
+                default: .array([.string("failed"), .string("recovered")]),
+                example: .array([.string("run_failed"), .string("exited"), .string("recovered")])
+            ),
+            Property(
+                "command",
+                .command,
+                "Run for each event, with ORCHESTRATE_EVENT, ORCHESTRATE_DAEMON, ORCHESTRATE_LOG_FILE and more set.",
+                example: .array([.string("sh"), .string("scripts/alert.sh")])
+            ),
+            Property(
+                "webhook",
+                .scalar(.webhookURL),
+                "Gets a POST of each event as JSON (5 s timeout, 3 tries).",
+                example: .string("https://ntfy.sh/my-alerts")
+            ),
+            Property(
+                "timeout",
+                .duration(min: .milliseconds(100), max: .seconds(3_600)),
+                "How long a hook's command may run before it is killed.",
+                default: .string("30s"),
+                example: .string("10s")
+            ),
+        ]
+    )
 
     static let defaults = ObjectShape(title: "defaults", properties: commonProperties)
 

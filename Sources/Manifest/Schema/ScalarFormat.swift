@@ -27,6 +27,8 @@ public enum ScalarFormat: Hashable, Sendable {
     case regex
     /// An `http://` URL (what a probe can check).
     case httpURL
+    /// An `http://` or `https://` URL (where a hook posts).
+    case webhookURL
     /// A file system path (not empty).
     case path
 
@@ -64,6 +66,7 @@ public enum ScalarFormat: Hashable, Sendable {
         case .signal: "a signal name like SIGTERM or INT"
         case .regex: "a regular expression"
         case .httpURL: "an http:// URL (probes speak plain HTTP; check an HTTPS server with tcp: HOST:PORT)"
+        case .webhookURL: "an http:// or https:// URL"
         case .path: "a path"
         }
     }
@@ -168,9 +171,10 @@ public enum ScalarFormat: Hashable, Sendable {
             } catch {
                 return FormatFailure("invalid regular expression '\(text)': \(error)")
             }
-        case .httpURL:
+        case .httpURL, .webhookURL:
+            let schemes = self == .httpURL ? ["http"] : ["http", "https"]
             guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-                scheme == "http", let host = url.host, !host.isEmpty
+                schemes.contains(scheme), let host = url.host, !host.isEmpty
             else { return mismatch }
             return nil
         }

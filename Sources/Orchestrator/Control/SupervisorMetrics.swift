@@ -113,6 +113,11 @@ final class SupervisorMetrics: Sendable {
         }
     }
 
+    /// Adds one to the counter `name` with `labels` (a `daemon` label keeps it with that daemon).
+    func count(_ name: String, _ labels: [(String, String)]) {
+        state.withLock { $0.counter(name, labels) }.increment()
+    }
+
     // MARK: A scrape
 
     /// The whole exposition (Prometheus text format 0.0.4): the registry, brought up to date with `records`, then the

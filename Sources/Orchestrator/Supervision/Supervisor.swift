@@ -147,6 +147,19 @@ public final class Supervisor: Sendable {
         defer { notes.cancel() }
         let measuring = registry.observe { [metrics] in metrics.observe($0) }
         defer { measuring.cancel() }
+        let hooks = Hooks(
+            stateFolder: stateFolder,
+            registry: registry,
+            metrics: metrics,
+            logger: logger,
+            log: { [weak self] name in self?.serviceSupervisor(name)?.log },
+            spec: { [weak self] name in self?.manifest[daemon: name] }
+        )
+        let hooking = registry.observe { hooks.observe($0) }
+        defer {
+            hooking.cancel()
+            hooks.finish()
+        }
         registry.publish(.supervisor(SupervisorNotice(state: .starting, pid: getpid())))
         logger.info(
             "supervisor started",
@@ -191,6 +204,7 @@ public final class Supervisor: Sendable {
                         return
                     }
                 }
+                group.addTask { await hooks.run() }
                 group.addTask { [watchesEnded] in
                     await withDiscardingTaskGroup { watches in
                         watches.addTask { await self.watchManifest() }
