@@ -46,18 +46,22 @@ $(VENV)/installed.stamp: $(PYTHON_REQUIREMENTS)
 build: setup
 	$(SWIFT) build
 
-# The system tools the tests check the product's output with, from Debian's packages when missing: promtool (package
-# prometheus) for the metrics' text format.
+# The system tools the tests check the product with, from Debian's packages when missing: promtool (package
+# prometheus) for the metrics' text format, tmux for `orchestrate top` in a real terminal.
+TEST_TOOLS := promtool:prometheus tmux:tmux
+
 test-tools:
-	@if ! command -v promtool >/dev/null 2>&1; then \
+	@for pair in $(TEST_TOOLS); do \
+	    tool=$${pair%%:*}; package=$${pair##*:}; \
+	    command -v $$tool >/dev/null 2>&1 && continue; \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	        echo "test-tools: installing prometheus (for promtool)"; \
-	        apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
-	            { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; \
+	        echo "test-tools: installing $$package (for $$tool)"; \
+	        apt-get install -y -qq --no-install-recommends $$package >/dev/null 2>&1 || \
+	            { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$package >/dev/null; } || exit 1; \
 	    else \
-	        echo "test-tools: promtool is missing; install it with: sudo apt-get install prometheus" >&2; exit 1; \
+	        echo "test-tools: $$tool is missing; install it with: sudo apt-get install $$package" >&2; exit 1; \
 	    fi; \
-	fi
+	done
 
 # The whole suite: the formatting check, the API description's check (`api-spec`), the unit and end-to-end tests with
 # the built binary, their HTTP exchanges checked against the description (`api-exchanges-check`), Schemathesis against

@@ -33,7 +33,10 @@ struct Status: ParsableCommand {
     @Flag(help: "Print the status document for scripts (fields may be added, never renamed).")
     var json = false
 
-    @Flag(help: "Keep showing the table as daemons change, until Ctrl-C.")
+    @Flag(
+        help:
+            "Keep showing the table, redrawn as daemons change and each second, until Ctrl-C (`top` is the interactive form)."
+    )
     var watch = false
 
     func run() throws {
@@ -65,32 +68,6 @@ struct Status: ParsableCommand {
             }
             return
         }
-        var document: StatusDocument
-        do {
-            document = try context.client.status()
-        } catch {
-            throw context.fail(error)
-        }
-        if let name, !document.daemons.contains(where: { $0.name == name }) {
-            throw CommandFailure.usage("no daemon named '\(name)'")
-        }
-        Terminal.out(render(document))
-        do {
-            try context.client.events { record in
-                if let index = document.daemons.firstIndex(where: { $0.name == record.name }) {
-                    document.daemons[index] = record
-                } else {
-                    document.daemons.append(record)
-                }
-                Terminal.out((Terminal.isTTY ? "\u{1B}[H\u{1B}[2J" : "\n") + render(document))
-                return true
-            }
-        } catch {
-            throw context.fail(error)
-        }
-    }
-
-    private func render(_ document: StatusDocument) -> String {
-        StatusTable.render(document, only: name, colour: Terminal.usesColour)
+        try LiveStatus(context: context, interactive: false, only: name).run()
     }
 }

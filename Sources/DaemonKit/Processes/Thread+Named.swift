@@ -9,7 +9,7 @@ import Musl
 /// Threads of the supervisor's own (the spawn threads, the output monitor, the watchers), named in the kernel, as
 /// `ps -L`, `top -H` and `/proc/PID/task/*/comm` show them. Plain POSIX threads: Foundation's `Thread` would bring
 /// the whole of Foundation for this, and its `name` does not reach the kernel on Linux.
-enum NamedThread {
+public enum NamedThread {
     /// The closure a new thread runs, and the name it takes first.
     private final class Start {
         let name: String
@@ -22,7 +22,7 @@ enum NamedThread {
     }
 
     /// Starts `body` on a new, detached thread named `name` (15 bytes at most).
-    static func start(named name: String, _ body: @escaping @Sendable () -> Void) {
+    public static func start(named name: String, _ body: @escaping @Sendable () -> Void) {
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(

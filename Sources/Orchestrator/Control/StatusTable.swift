@@ -10,8 +10,14 @@ import Glibc
 /// rest of its work.
 public enum StatusTable {
     /// The table of `document`'s daemons (only `name`'s when given), with the last reload's outcome above it;
-    /// `colour` adds ANSI colours (bold header, failed in red, backoff in yellow).
-    public static func render(_ document: StatusDocument, only name: String? = nil, colour: Bool = false) -> String {
+    /// `colour` adds ANSI colours (bold header, failed in red, backoff in yellow). With `selected` (`orchestrate
+    /// top`), each row starts with a marker column, `>` on the selected daemon's row (shown in reverse with colour).
+    public static func render(
+        _ document: StatusDocument,
+        only name: String? = nil,
+        colour: Bool = false,
+        selected: String?? = nil
+    ) -> String {
         let records = document.daemons.filter { name == nil || $0.name == name }
         let header = ["NAME", "KIND", "STATE", "RUNS", "FAILED", "RESTARTS", "LAST RUN", "NEXT RUN", "PIDS"]
         let rows = records.map { record -> [String] in
@@ -23,10 +29,12 @@ public enum StatusTable {
             ]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String], colour colourCode: String? = nil) -> String {
+        func line(_ cells: [String], colour colourCode: String? = nil, marked: Bool = false) -> String {
             var text = zip(cells, widths).map { $0 + String(repeating: " ", count: max(0, $1 - $0.count)) }
                 .joined(separator: "  ").trimmingWhitespace()
+            if selected != nil { text = (marked ? "> " : "  ") + text }
             if let code = colourCode, colour { text = code + text + "\u{1B}[0m" }
+            if marked, colour { text = "\u{1B}[7m" + text + "\u{1B}[0m" }
             return text + "\n"
         }
         var out = "supervisor pid \(document.supervisor.pid), \(document.supervisor.manifest)\n"
@@ -49,7 +57,7 @@ public enum StatusTable {
                 case .backoff: "\u{1B}[33m"
                 default: nil
                 }
-            out += line(row, colour: colour)
+            out += line(row, colour: colour, marked: selected.map { $0 == record.name } ?? false)
             if let error = record.lastError, record.state == .failed || record.state == .backoff {
                 out += "  last error: \(error)\n"
             }
