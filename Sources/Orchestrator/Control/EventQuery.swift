@@ -33,16 +33,21 @@ public struct EventQuery: Sendable, Equatable {
             }
         }
 
-        /// `10m`, `90s`, `1h30m` (the manifest's durations), or an ISO 8601 time; nil for anything else.
+        /// `10m`, `90s`, `1h30m` (the manifest's durations), or an ISO 8601 time with seconds and a zone; nil for
+        /// anything else. The shapes are those the control API's description gives `since`.
         public init?(_ text: String) {
-            if let duration = DurationText.parse(text) {
+            if text.wholeMatch(of: Self.durationShape) != nil, let duration = DurationText.parse(text) {
                 self = .ago(duration)
-            } else if let date = Timestamp.parse(text) {
+            } else if text.wholeMatch(of: Self.timeShape) != nil, let date = Timestamp.parse(text) {
                 self = .time(date)
             } else {
                 return nil
             }
         }
+
+        nonisolated(unsafe) static let durationShape = #/0|([0-9]{1,9}(\.[0-9]{1,3})?(ms|s|m|h|d))+/#
+        nonisolated(unsafe) static let timeShape =
+            #/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})/#
 
         /// The text ``init(_:)`` reads back.
         public var text: String {
