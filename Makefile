@@ -6,7 +6,7 @@ BIN := .build/debug/orchestrate
 EXAMPLE := examples/daemons.yaml
 
 .PHONY: all setup build release install install-check test lint run bench bench-smoke bench-compare format schema docs \
-	clean fuzz test-reliability custom-kind-check venv test-tools imports-check api-spec api-exchanges-check api-check
+	clean fuzz test-reliability custom-kind-check dashboard-check dashboard-screenshot venv test-tools imports-check api-spec api-exchanges-check api-check
 
 all: build
 
@@ -47,8 +47,9 @@ build: setup
 	$(SWIFT) build
 
 # The system tools the tests check the product with, from Debian's packages when missing: promtool (package
-# prometheus) for the metrics' text format, tmux for `orchestrate top` in a real terminal.
-TEST_TOOLS := promtool:prometheus tmux:tmux
+# prometheus) for the metrics' text format, tmux for `orchestrate top` in a real terminal, headless chromium and its
+# driver for the dashboard.
+TEST_TOOLS := promtool:prometheus tmux:tmux chromium:chromium chromedriver:chromium-driver
 
 test-tools:
 	@for pair in $(TEST_TOOLS); do \
@@ -68,7 +69,7 @@ test-tools:
 # a live supervisor (`api-check`), the custom-kind example end to end, `make install` into a temporary folder
 # (`install-check`), every benchmark section in quick form with the
 # release binary (`make bench-smoke`; TEST_BENCH=0 skips it), then the reliability suite's fuzzers in bounded form:
-# 60 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
+# 45 s each (TEST_FUZZ_SECONDS=0 skips them). `.ci/run` runs exactly this.
 TEST_BENCH ?= 1
 
 test: setup venv test-tools lint imports-check api-spec
@@ -78,6 +79,7 @@ test: setup venv test-tools lint imports-check api-spec
 	$(MAKE) --no-print-directory api-exchanges-check
 	$(MAKE) --no-print-directory api-check
 	$(MAKE) --no-print-directory custom-kind-check
+	$(MAKE) --no-print-directory dashboard-check
 	$(MAKE) --no-print-directory install-check
 	@if [ "$(TEST_BENCH)" != 0 ]; then $(MAKE) --no-print-directory bench-smoke; fi
 	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
@@ -105,6 +107,14 @@ api-check: venv
 
 # A kind of daemon from outside (examples/custom-kind): a package that depends on this one, adds the http-check kind
 # and builds its own orchestrate (`orchestrate-custom`), checked end to end by its check.sh.
+# The dashboard in a real browser (Tests/dashboard/check_dashboard.py): headless chromium through selenium against a
+# supervisor of the debug binary. `make dashboard-screenshot` also writes docs/dashboard.png.
+dashboard-check: venv test-tools build
+	$(VENV_PYTHON) Tests/dashboard/check_dashboard.py --binary $(BIN) --screenshot .build/dashboard.png
+
+dashboard-screenshot: venv test-tools build
+	$(VENV_PYTHON) Tests/dashboard/check_dashboard.py --binary $(BIN) --screenshot docs/dashboard.png
+
 custom-kind-check: setup venv
 	$(SWIFT) build --package-path examples/custom-kind
 	ORCHESTRATE_TEST_PYTHON=$(VENV_PYTHON) examples/custom-kind/check.sh
@@ -193,7 +203,7 @@ bench-compare: release
 # detection is off here: LeakSanitizer counts what Swift's lazily made globals hold as leaked; memory growth is
 # measured by the benchmarks' leak scenarios instead.
 FUZZ_SECONDS ?= 600
-TEST_FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 45
 FUZZERS := manifest:FuzzManifest interpolation:FuzzInterpolation glob:FuzzGlob
 
 fuzz: setup

@@ -55,7 +55,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -70,9 +69,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "OrchestrateTLS",
+            dependencies: [
+                "Orchestrator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "orchestrate",
-            dependencies: ["OrchestrateCLI", "Orchestrator"],
+            dependencies: ["OrchestrateCLI", "Orchestrator", "OrchestrateTLS"],
             // Linked by lld with packed relative relocations (glibc 2.36's DT_RELR): the binary's 69,000 relocations
             // take 14 KB instead of 1.6 MB, and the dynamic loader a third of the time, at every command's start.
             // Read-only data stays in the code's segment, as gold lays it out, so that the supervisor's MemoryRelease

@@ -30,7 +30,8 @@ struct Orchestrate: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Up.self, Down.self, Reload.self, Status.self, Top.self, Logs.self, Events.self, Trigger.self, Start.self,
+            Up.self, Down.self, Reload.self, Status.self, Top.self, DashboardCommand.self, Logs.self, Events.self,
+            Trigger.self, Start.self,
             Stop.self,
             Restart.self,
             Validate.self, Config.self, Files.self, Schema.self, Reference.self,

@@ -26,12 +26,18 @@ public enum OrchestrateCLI {
     /// On the main thread, as a program's `main` runs: a synchronous command (`validate`, `status`) then does all its
     /// work there, allocating from the main heap, rather than on a thread of the cooperative pool, whose fresh malloc
     /// arena grows page by page (it made `validate` of 1,000 daemons 10% slower).
+    ///
+    /// `webhookTLS` is how `notify` webhooks reach `https://` URLs (the `orchestrate` executable gives
+    /// `OrchestrateTLS.SystemTrustTLS`); without it, only `http://` ones are posted to.
     @MainActor
     public static func main(
         kinds: @autoclosure @escaping @Sendable () -> DaemonKinds,
+        webhookTLS: (@Sendable () -> (any WebhookTLS)?)? = nil,
         arguments: [String] = Array(CommandLine.arguments.dropFirst())
     ) async -> Never {
-        let status = await CommandKinds.$given.withValue(CommandKinds(kinds)) { await Orchestrate.execute(arguments) }
+        let status = await CommandKinds.$given.withValue(CommandKinds(kinds)) {
+            await CommandKinds.$webhookTLS.withValue(webhookTLS) { await Orchestrate.execute(arguments) }
+        }
         exit(status)
     }
 }
@@ -41,6 +47,8 @@ public enum OrchestrateCLI {
 /// kinds' list costs a new process (its first conformance checks).
 final class CommandKinds: Sendable {
     @TaskLocal static var given = CommandKinds { .builtIn }
+    /// Makes how `up`'s supervisor posts to `https://` webhooks (made by `up` alone: reading the trust store costs).
+    @TaskLocal static var webhookTLS: (@Sendable () -> (any WebhookTLS)?)? = nil
 
     /// The kinds, made on first use.
     static var current: DaemonKinds { given.kinds }

@@ -87,7 +87,8 @@ struct Up: AsyncParsableCommand {
             mirror: mirror,
             adoptsOrphans: true,
             source: self.manifest.source(for: manifest),
-            ownLog: supervisorLog
+            ownLog: supervisorLog,
+            webhookTLS: CommandKinds.webhookTLS?()
         )
         do {
             try await supervisor.run {

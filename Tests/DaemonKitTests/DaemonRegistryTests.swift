@@ -175,7 +175,7 @@ struct DaemonRegistryTests {
         let json = String(decoding: try encoder.encode(record), as: UTF8.self)
         #expect(
             json == """
-                {"enabled":true,"failures":0,"health":{},"kind":"watcher","last_error":null,\
+                {"depends_on":[],"enabled":true,"failures":0,"health":{},"kind":"watcher","last_error":null,\
                 "last_run":{"duration_ms":84,"exit_code":0,"started_at":"1970-01-01T00:00:00Z","timed_out":false},\
                 "name":"code-atlas","next_run":null,"pids":[],"restarts":0,"runs":0,"state":"idle"}
                 """

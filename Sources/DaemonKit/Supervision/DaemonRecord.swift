@@ -112,6 +112,9 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
     public var lastError: String?
     /// Kind-specific health, such as a watcher's number of watched folders.
     public var health: [String: String]
+    /// The daemons it depends on (`depends_on`), as the status document writes them; empty in the registry's
+    /// own records and their events.
+    public var dependsOn: [String] = []
 
     /// Makes a record for a daemon that has not started.
     public init(name: String, kind: String, enabled: Bool = true) {
@@ -135,6 +138,24 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
         case nextRun = "next_run"
         case lastError = "last_error"
         case health
+        case dependsOn = "depends_on"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        kind = try container.decode(String.self, forKey: .kind)
+        state = try container.decode(State.self, forKey: .state)
+        enabled = try container.decode(Bool.self, forKey: .enabled)
+        runs = try container.decode(Int.self, forKey: .runs)
+        failures = try container.decode(Int.self, forKey: .failures)
+        restarts = try container.decode(Int.self, forKey: .restarts)
+        pids = try container.decode([Int32].self, forKey: .pids)
+        lastRun = try container.decodeIfPresent(Run.self, forKey: .lastRun)
+        nextRun = try container.decodeIfPresent(Date.self, forKey: .nextRun)
+        lastError = try container.decodeIfPresent(String.self, forKey: .lastError)
+        health = try container.decode([String: String].self, forKey: .health)
+        dependsOn = try container.decodeIfPresent([String].self, forKey: .dependsOn) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -152,5 +173,6 @@ public struct DaemonRecord: Codable, Hashable, Sendable {
         try container.encode(nextRun, forKey: .nextRun)
         try container.encode(lastError, forKey: .lastError)
         try container.encode(health, forKey: .health)
+        try container.encode(dependsOn, forKey: .dependsOn)
     }
 }

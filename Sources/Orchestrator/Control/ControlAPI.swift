@@ -20,11 +20,13 @@ struct ControlAPI: Sendable {
     /// The key every request must carry (`control.http` with `control.api_key_env`); nil on the Unix socket,
     /// which its 0600 mode protects.
     var apiKey: String? = nil
+    /// Whether `/` serves the dashboard (on `control.http`).
+    var dashboard = false
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MemoryReleaseMiddleware(release: supervisor.memoryRelease))
-        if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey, open: ["/metrics"])) }
+        if let apiKey { router.add(middleware: APIKeyMiddleware(key: apiKey, open: Self.openPaths)) }
         router.add(middleware: VersionMiddleware())
         router.add(
             middleware: ErrorBodyMiddleware(
@@ -60,6 +62,10 @@ struct ControlAPI: Sendable {
                 return Self.error(error)
             }
         }
+        router.get("/v1/daemons/:name/log") { request, context in
+            try log(of: try pathParameter("name", of: context), query: request.uri.queryParameters)
+        }
+        if dashboard { addDashboard(to: router) }
         router.get("/metrics") { _, _ in
             let text = supervisor.metrics.exposition(records: supervisor.registry.list())
             return Response(
@@ -185,6 +191,64 @@ struct ControlAPI: Sendable {
         }
     }
 
+    /// The paths served without the key on `control.http`: the metrics, and the dashboard's page (its data comes
+    /// from the routes that need the key, which the page asks for).
+    static let openPaths: Set<String> = ["/metrics", "/", "/dashboard.css", "/dashboard.js", "/dashboard.svg"]
+
+    /// `GET /v1/daemons/NAME/log?lines=N&follow=true`: the last N lines of the daemon's log (50 unless said, at most
+    /// 1,000), as text, then, when following, each line as it is written, until the client goes.
+    private func log(of name: String, query: Parameters) throws -> Response {
+        guard supervisor.registry.record(name) != nil else {
+            return Self.error(unknownDaemonFailure(name, in: supervisor.manifest))
+        }
+        guard let count = Int(query["lines"].map(String.init) ?? "50"), (0...1_000).contains(count) else {
+            return Self.error(.badRequest, "lines must be a number from 0 to 1000")
+        }
+        guard let follow = EventQuery.flag(query["follow"].map(String.init) ?? "false") else {
+            return Self.error(.badRequest, "follow must be true or false")
+        }
+        let headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-cache"]
+        // Followed before the tail is read, so that no line falls between the two.
+        let followed = follow ? supervisor.logTaps.follow(name) : nil
+        supervisor.serviceSupervisor(name)?.log.open()
+        let tail = RotatingLogFile.tail(path: supervisor.stateFolder.log(of: name), lines: count)
+        let start = ByteBuffer(string: tail.map { $0 + "\n" }.joined())
+        guard let followed else { return Response(status: .ok, headers: headers, body: .init(byteBuffer: start)) }
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                try await writer.write(start)
+                for await line in followed { try await writer.write(ByteBuffer(bytes: line)) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// `/`, `/dashboard.css`, `/dashboard.js` and `/dashboard.svg` (its icon): the dashboard (``DashboardPage``).
+    private func addDashboard(to router: Router<BasicRequestContext>) {
+        let triggered = supervisor.manifest.kinds.filter { $0.runsOnTrigger }.map { $0.name }
+        let pages: [(String, String, String)] = [
+            ("/", "text/html; charset=utf-8", DashboardPage.html),
+            ("/dashboard.css", "text/css; charset=utf-8", DashboardPage.css),
+            ("/dashboard.js", "text/javascript; charset=utf-8", DashboardPage.javascript(triggered: triggered)),
+            ("/dashboard.svg", "image/svg+xml", DashboardPage.icon),
+        ]
+        for (path, type, text) in pages {
+            let body = ByteBuffer(string: text)
+            router.get(RouterPath(path)) { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: type, .cacheControl: "no-cache",
+                        .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'",
+                    ],
+                    body: .init(byteBuffer: body)
+                )
+            }
+        }
+    }
+
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try StatusDocument.encoder.encode(value)
         return Response(
@@ -214,8 +278,8 @@ func pathParameter(_ name: String, of context: some RequestContext) throws -> St
     return decoded
 }
 
-/// Answers any path outside `/v1/` (but `/metrics`) with a clear error instead of a bare 404: a client speaking another
-/// version learns which one this supervisor speaks.
+/// Answers any path outside `/v1/` (but `/metrics` and the dashboard's) with a clear error instead of a bare 404: a
+/// client speaking another version learns which one this supervisor speaks.
 struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(
         _ request: Request,
@@ -223,7 +287,7 @@ struct VersionMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/v1/") || path == "/metrics" else {
+        guard path.hasPrefix("/v1/") || ControlAPI.openPaths.contains(path) else {
             let version = path.split(separator: "/").first.map(String.init) ?? ""
             return ControlAPI.error(
                 .notFound,
@@ -291,7 +355,11 @@ extension Supervisor {
                 socket: socketPath
             ),
             lastReload: lastReload,
-            daemons: registry.list()
+            daemons: registry.list().map { record in
+                var record = record
+                record.dependsOn = manifest[daemon: record.name]?.dependencies.map(\.name) ?? []
+                return record
+            }
         )
     }
 }

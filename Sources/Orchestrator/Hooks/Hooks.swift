@@ -62,7 +62,7 @@ final class Hooks: Sendable {
         registry: DaemonRegistry,
         metrics: SupervisorMetrics,
         logger: Logger,
-        poster: WebhookPoster = WebhookPoster(),
+        tls: (any WebhookTLS)? = nil,
         log: @escaping @Sendable (String) -> RotatingLogFile?,
         spec: @escaping @Sendable (String) -> DaemonSpec?
     ) {
@@ -71,7 +71,7 @@ final class Hooks: Sendable {
         self.registry = registry
         self.metrics = metrics
         self.logger = logger
-        self.poster = poster
+        poster = WebhookPoster(tls: tls)
         self.spec = spec
         (queues, newQueue) = AsyncStream.makeStream(of: AsyncStream<Job>.self)
     }

@@ -2,11 +2,15 @@ import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOSSL
+
+/// TLS for a webhook's connection: adds the client's TLS handler, for `serverHostname` (nil for an address).
+public protocol WebhookTLS: Sendable {
+    func addClientHandler(to pipeline: ChannelPipeline.SynchronousOperations, serverHostname: String?) throws
+}
 
 /// Posts one JSON document to an `http://` or `https://` URL over HTTP/1.1, a connection each: what a `notify`
-/// webhook needs, without an HTTP client library (swift-nio and swift-nio-ssl are already the servers' ground).
-/// HTTPS checks the server's certificate against the system's trust store.
+/// webhook needs, without an HTTP client library (swift-nio is already the servers' ground). HTTPS goes through
+/// `tls` (the `orchestrate` executable's checks the server's certificate against the system's trust store).
 struct WebhookPoster: Sendable {
     /// Why a post did not get a 2xx.
     struct Failure: Error, CustomStringConvertible {
@@ -39,6 +43,8 @@ struct WebhookPoster: Sendable {
     var timeout: Duration = .seconds(5)
     /// The waits before the second and third tries.
     var backoff: [Duration] = [.seconds(1), .seconds(2)]
+    /// How an `https://` URL is reached; nil: it is not.
+    var tls: (any WebhookTLS)?
 
     /// Posts `body` to `url`, up to 1 + `backoff.count` times while a try fails in a way another may not; the
     /// status of the answer that was a 2xx.
@@ -59,17 +65,21 @@ struct WebhookPoster: Sendable {
     private func attempt(_ body: [UInt8], to target: Target, userAgent: String) async throws -> Int {
         let group = MultiThreadedEventLoopGroup.singleton
         let promise = group.next().makePromise(of: Int.self)
-        let tls: NIOSSLContext? =
-            target.secure ? try NIOSSLContext(configuration: TLSConfiguration.makeClientConfiguration()) : nil
+        guard !target.secure || tls != nil else {
+            throw Failure(description: "this build of orchestrate cannot post to https:// URLs", retryable: false)
+        }
+        let tls = target.secure ? self.tls : nil
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         // SNI and the certificate's name check need a name, not an address.
-                        let name = target.host.contains(where: { $0 == ":" || $0.isLetter }) ? target.host : nil
-                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: name)
-                        try channel.pipeline.syncOperations.addHandler(handler)
+                        let isName = target.host.contains { $0.isLetter } && !target.host.contains(":")
+                        try tls.addClientHandler(
+                            to: channel.pipeline.syncOperations,
+                            serverHostname: isName ? target.host : nil
+                        )
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(StatusHandler(promise: promise))

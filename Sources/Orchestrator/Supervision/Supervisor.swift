@@ -46,6 +46,10 @@ public final class Supervisor: Sendable {
     let startedAt = Date()
     /// The series of `GET /metrics`, fed by the event stream.
     let metrics: SupervisorMetrics
+    /// The daemons' log lines as they are written, for the clients that follow a log.
+    let logTaps = LogTaps()
+    /// How hooks reach `https://` webhooks.
+    let webhookTLS: (any WebhookTLS)?
     /// Gives back what start-up and each reload touched once they have settled (``MemoryRelease``).
     let memoryRelease = MemoryRelease()
     private let makeService: ServiceFactory
@@ -74,7 +78,8 @@ public final class Supervisor: Sendable {
     /// owns its process (`orchestrate up`): it reaps the strays it adopts as they exit and ends those still alive
     /// when it stops. A supervisor inside another program (a test runner) leaves that program's children alone.
     /// `source` is where reloads read the manifest (by default its file, with this process's environment).
-    /// `ownLog` is the supervisor's log when it is in the state folder, made again with the folder.
+    /// `ownLog` is the supervisor's log when it is in the state folder, made again with the folder. `webhookTLS` is how
+    /// hooks post to `https://` URLs (none without it).
     public init(
         manifest: Manifest,
         logger: Logger,
@@ -82,9 +87,11 @@ public final class Supervisor: Sendable {
         mirror: (@Sendable (String, [UInt8]) -> Void)? = nil,
         adoptsOrphans: Bool = false,
         source: ManifestLoader? = nil,
-        ownLog: RotatingLogFile? = nil
+        ownLog: RotatingLogFile? = nil,
+        webhookTLS: (any WebhookTLS)? = nil
     ) {
         self.ownLog = ownLog
+        self.webhookTLS = webhookTLS
         metrics = SupervisorMetrics(startedAt: startedAt)
         snapshot = Mutex(Snapshot(manifest: manifest, services: [:]))
         stateFolder = manifest.stateFolder
@@ -152,6 +159,7 @@ public final class Supervisor: Sendable {
             registry: registry,
             metrics: metrics,
             logger: logger,
+            tls: webhookTLS,
             log: { [weak self] name in self?.serviceSupervisor(name)?.log },
             spec: { [weak self] name in self?.manifest[daemon: name] }
         )
@@ -229,6 +237,7 @@ public final class Supervisor: Sendable {
             }
             // Event streams end first, then the servers finish the answers in flight and stop.
             registry.finishSubscribers()
+            logTaps.finish()
             await loop.servers?.triggerGracefulShutdown()
         }
         for lock in loop.locks { lock.release() }
@@ -244,7 +253,7 @@ public final class Supervisor: Sendable {
     ) -> ServiceGroup {
         var services = [ServiceGroupConfiguration.ServiceConfiguration(service: controlSocketServer(onReady: onReady))]
         if let http {
-            let router = ControlAPI(supervisor: self, apiKey: http.key).router()
+            let router = ControlAPI(supervisor: self, apiKey: http.key, dashboard: true).router()
             services.append(.init(service: IPCServer(router: router, host: http.host, port: http.port, logger: logger)))
         }
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
@@ -307,8 +316,11 @@ public final class Supervisor: Sendable {
         openingLogLater: Bool = false
     ) throws -> ServiceSupervisor {
         let name = spec.name
-        var lineMirror: (@Sendable ([UInt8]) -> Void)? = nil
-        if let mirror { lineMirror = { line in mirror(name, line) } }
+        let (mirror, taps) = (mirror, logTaps)
+        let lineMirror: @Sendable ([UInt8]) -> Void = { line in
+            mirror?(name, line)
+            taps.publish(name, line)
+        }
         let (registry, logger) = (registry, logger)
         let onNotice = { @Sendable (notice: RotatingLogFile.Notice) in
             // A log that cannot be written (a full disk) is reported in the daemon's health and the supervisor's
