@@ -145,6 +145,21 @@ def main():
         wait(driver, lambda: "applied" in driver.find_element(By.ID, "last-reload").text, "the applied reload")
         step("a valid save shows the new daemon, and the reload as applied")
 
+        down = subprocess.run([binary, "-f", manifest, "down"], env=environment, capture_output=True, timeout=60)
+        wait(driver, lambda: "reconnecting" in driver.find_element(By.ID, "connection").text, "the page to see it go")
+        up = subprocess.run([binary, "-f", manifest, "up", "-d", "--wait"], env=environment, capture_output=True,
+                            text=True, timeout=60)
+        if down.returncode != 0 or up.returncode != 0:
+            sys.exit(f"dashboard: FAILED: the supervisor did not restart: {up.stderr}")
+        supervisor = int(open(os.path.join(folder, ".orchestrate", "orchestrate.pid")).read().strip())
+        wait(driver, lambda: driver.find_element(By.ID, "connection").text == "live"
+             and cell(driver, "added", "name") == "added" and f"pid {supervisor}" in driver.find_element(By.ID, "supervisor").text,
+             "the page to reconnect to the new supervisor", timeout=20)
+        before = int(cell(driver, "sync", "runs"))
+        driver.find_element(By.CSS_SELECTOR, 'tr[data-daemon="sync"] button[data-action="trigger"]').click()
+        wait(driver, lambda: int(cell(driver, "sync", "runs") or 0) > before, "a run after the reconnection")
+        step(f"after down and up, the page reconnected by itself to the new supervisor (pid {supervisor}) and follows it")
+
         if arguments.screenshot:
             driver.save_screenshot(arguments.screenshot)
             step(f"screenshot: {arguments.screenshot}")
@@ -169,9 +184,11 @@ def main():
         if not focusable:
             sys.exit("dashboard: FAILED: the rows cannot be reached by keyboard")
         step("rows and buttons are reachable by keyboard")
-        # The first request for data is refused (401) before the key is given: that one is expected.
+        # Expected: the first request for data, refused (401) before the key is given, and the requests refused while
+        # the supervisor was down.
         logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
-                and not ("/v1/status" in entry["message"] and "status of 401" in entry["message"])]
+                and not ("/v1/status" in entry["message"] and "status of 401" in entry["message"])
+                and "ERR_CONNECTION_REFUSED" not in entry["message"]]
         if logs:
             sys.exit(f"dashboard: FAILED: the browser logged errors: {logs}")
         step("no error in the browser's console")

@@ -1,6 +1,6 @@
 /// The dashboard `control.http` serves at `/`: one page, its style and its script, embedded here so that nothing is
-/// fetched from elsewhere and nothing is built. The script reads `GET /v1/status`, then follows
-/// `GET /v1/events?format=jsonl` (a `fetch` stream, which can carry the API key where `EventSource` cannot) and
+/// fetched from elsewhere and nothing is built. The script reads `GET /v1/status`, then follows the Server-Sent
+/// Events of `GET /v1/events` (read through `fetch`, which can carry the API key where `EventSource` cannot) and
 /// reconnects by itself; the only timer is the page's own, for the countdowns. With an API key, the page asks for it
 /// once and keeps it in the tab's session storage.
 enum DashboardPage {
@@ -336,13 +336,24 @@ enum DashboardPage {
           if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
           try {
             await loadStatus();
-            const response = await fetch("/v1/events?format=jsonl&records=false",
+            const response = await fetch("/v1/events?records=false",
               { headers: headers(), signal: controller.signal });
             if (response.status === 401) { askForKey(); return; }
             $("connection").textContent = "live";
             $("connection").classList.remove("down");
             if (state.selected) follow(state.selected);
-            await lines(response, (text) => { if (text) apply(JSON.parse(text)); }, controller.signal);
+            // Server-Sent Events, read through fetch (EventSource cannot send the key): an event's `event:` and
+            // `data:` lines, then an empty line.
+            let name = null;
+            let data = null;
+            await lines(response, (text) => {
+              if (text.startsWith("event: ")) name = text.slice(7);
+              else if (text.startsWith("data: ")) data = text.slice(6);
+              else if (text === "" && name && data) {
+                apply({ event: name, data: JSON.parse(data) });
+                name = data = null;
+              }
+            }, controller.signal);
           } catch (error) {
             if (controller.signal.aborted || !$("key").hidden) return;
           }
