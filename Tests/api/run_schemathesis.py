@@ -62,8 +62,8 @@ daemons:
 #   cache (413);
 # - a reload whose overrides are well formed can still make the manifest invalid (an override that names nothing):
 #   422 with the errors;
-# - the control API's event stream is asked not to follow (`follow=false`: it ends after the records and the kept
-#   events; following it never ends, and the end-to-end tests' recorded streams check it), and a `since` of the
+# - the control API's event stream and a daemon's log are asked not to follow (`follow=false`: they end after what
+#   is kept; following never ends, and the end-to-end tests' recorded streams check it), and a `since` of the
 #   documented shape can still name no time (a 30th of February): 400; an rpc daemon's stream, which has nothing to
 #   send unless a client published, is read for half a second.
 SCHEMATHESIS_CONFIG = """\
@@ -84,6 +84,10 @@ include-operation-id = "controlEvents"
 max-stream-events = 3
 parameters = { "query.follow" = "false" }
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401]
+
+[[operations]]
+include-operation-id = "daemonLog"
+parameters = { "query.follow" = "false" }
 
 [[operations]]
 include-operation-id = "rpcSubscribe"
