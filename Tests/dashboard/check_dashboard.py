@@ -22,6 +22,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -55,11 +56,21 @@ def step(text):
 
 
 def wait(driver, condition, what, timeout=15):
+    # The page draws its table anew at each event: an element read a moment ago may be gone.
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
+        return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda _: condition())
     except Exception as error:
         raise SystemExit(f"dashboard: FAILED waiting for {what}: {type(error).__name__}\n"
                          f"page text:\n{driver.find_element(By.TAG_NAME, 'body').text[:2000]}")
+
+
+def click(driver, selector):
+    """Clicks the element `selector` finds, finding it again if the page redrew it meanwhile."""
+    def attempt():
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    wait(driver, attempt, f"a click on {selector}")
 
 
 def cell(driver, daemon, name):
@@ -101,7 +112,7 @@ def main():
         step(f"opened {url}")
         wait(driver, lambda: driver.find_element(By.ID, "key").is_displayed(), "the form asking for the key")
         driver.find_element(By.ID, "key-input").send_keys(KEY)
-        driver.find_element(By.CSS_SELECTOR, "#key button").click()
+        click(driver, "#key button")
         step("the page asked for the API key once; it was given")
 
         wait(driver, lambda: all(cell(driver, name, "name") == name for name in ("sync", "docs", "report")),
@@ -115,17 +126,17 @@ def main():
         step(f"report's next run counts down ({countdown} -> {cell(driver, 'report', 'next-run')})")
 
         marker = driver.execute_script("window.notReloaded = true; return window.notReloaded")
-        before = int(cell(driver, "sync", "runs"))
-        driver.find_element(By.CSS_SELECTOR, 'tr[data-daemon="sync"] button[data-action="trigger"]').click()
+        before = int(wait(driver, lambda: cell(driver, "sync", "runs"), "sync's run count"))
+        click(driver, 'tr[data-daemon="sync"] button[data-action="trigger"]')
         wait(driver, lambda: int(cell(driver, "sync", "runs") or 0) > before, "sync's run count to go up")
         if not (marker and driver.execute_script("return window.notReloaded === true")):
             sys.exit("dashboard: FAILED: the page was reloaded")
         step(f"clicking Trigger made sync's runs go from {before} to {cell(driver, 'sync', 'runs')}, "
              "without reloading the page")
 
-        driver.find_element(By.CSS_SELECTOR, 'tr[data-daemon="sync"]').click()
+        click(driver, 'tr[data-daemon="sync"]')
         wait(driver, lambda: "synced" in driver.find_element(By.ID, "log-lines").text, "sync's log in the pane")
-        driver.find_element(By.CSS_SELECTOR, 'tr[data-daemon="sync"] button[data-action="trigger"]').click()
+        click(driver, 'tr[data-daemon="sync"] button[data-action="trigger"]')
         wait(driver, lambda: driver.find_element(By.ID, "log-lines").text.count("synced") >= 2,
              "the new run's line in the log pane")
         step("the log pane shows sync's log and follows it")
@@ -155,8 +166,8 @@ def main():
         wait(driver, lambda: driver.find_element(By.ID, "connection").text == "live"
              and cell(driver, "added", "name") == "added" and f"pid {supervisor}" in driver.find_element(By.ID, "supervisor").text,
              "the page to reconnect to the new supervisor", timeout=20)
-        before = int(cell(driver, "sync", "runs"))
-        driver.find_element(By.CSS_SELECTOR, 'tr[data-daemon="sync"] button[data-action="trigger"]').click()
+        before = int(wait(driver, lambda: cell(driver, "sync", "runs"), "sync's run count"))
+        click(driver, 'tr[data-daemon="sync"] button[data-action="trigger"]')
         wait(driver, lambda: int(cell(driver, "sync", "runs") or 0) > before, "a run after the reconnection")
         step(f"after down and up, the page reconnected by itself to the new supervisor (pid {supervisor}) and follows it")
 
