@@ -35,9 +35,8 @@ public enum OrchestrateCLI {
         webhookTLS: (@Sendable () -> (any WebhookTLS)?)? = nil,
         arguments: [String] = Array(CommandLine.arguments.dropFirst())
     ) async -> Never {
-        let status = await CommandKinds.$given.withValue(CommandKinds(kinds)) {
-            await CommandKinds.$webhookTLS.withValue(webhookTLS) { await Orchestrate.execute(arguments) }
-        }
+        let given = CommandKinds(kinds, webhookTLS: webhookTLS)
+        let status = await CommandKinds.$given.withValue(given) { await Orchestrate.execute(arguments) }
         exit(status)
     }
 }
@@ -47,16 +46,21 @@ public enum OrchestrateCLI {
 /// kinds' list costs a new process (its first conformance checks).
 final class CommandKinds: Sendable {
     @TaskLocal static var given = CommandKinds { .builtIn }
+
     /// Makes how `up`'s supervisor posts to `https://` webhooks (made by `up` alone: reading the trust store costs).
-    @TaskLocal static var webhookTLS: (@Sendable () -> (any WebhookTLS)?)? = nil
+    static var webhookTLS: (@Sendable () -> (any WebhookTLS)?)? { given.webhookTLS }
 
     /// The kinds, made on first use.
     static var current: DaemonKinds { given.kinds }
 
     private let make: @Sendable () -> DaemonKinds
     private let made = Mutex<DaemonKinds?>(nil)
+    private let webhookTLS: (@Sendable () -> (any WebhookTLS)?)?
 
-    init(_ make: @escaping @Sendable () -> DaemonKinds) { self.make = make }
+    init(_ make: @escaping @Sendable () -> DaemonKinds, webhookTLS: (@Sendable () -> (any WebhookTLS)?)? = nil) {
+        self.make = make
+        self.webhookTLS = webhookTLS
+    }
 
     private var kinds: DaemonKinds {
         made.withLock { made in
