@@ -32,6 +32,8 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let reference = Code(name: "reference")
         /// A `depends_on` cycle.
         public static let cycle = Code(name: "cycle")
+        /// A daemon named by `up --only` or `--except` is not in the manifest.
+        public static let selection = Code(name: "selection")
 
         /// The code's name.
         public var description: String { name }

@@ -19,17 +19,31 @@ struct ManifestOptions: ParsableArguments {
     var set: [String] = []
 
     /// Finds and loads the manifest; prints warnings; throws a usage failure with every error.
-    func load() throws -> LoadedManifest { try Self.load(file: file, set: set) }
+    func load(selection: DaemonSelection = DaemonSelection()) throws -> LoadedManifest {
+        try Self.load(file: file, set: set, selection: selection)
+    }
 
     /// Where the supervisor reloads the manifest from: the same file (named as in messages now), this process's
     /// environment and these `--set` arguments.
-    func source(for manifest: Manifest) -> ManifestLoader {
+    func source(for manifest: Manifest, selection: DaemonSelection = DaemonSelection()) -> ManifestLoader {
         let label = (try? ManifestLocator().locate(explicit: file).label) ?? manifest.file
-        return ManifestLoader(file: manifest.file, fileLabel: label, kinds: manifest.kinds, setArguments: set)
+        return ManifestLoader(
+            file: manifest.file,
+            fileLabel: label,
+            kinds: manifest.kinds,
+            setArguments: set,
+            selection: selection
+        )
     }
 
     /// Loads the manifest named by `file` (or found by the lookup order) with `set` overrides.
-    static func load(file: String?, set: [String]) throws -> LoadedManifest {
+    static func load(
+        file: String?,
+        set: [String],
+        selection: DaemonSelection = DaemonSelection()
+    ) throws
+        -> LoadedManifest
+    {
         let location: ManifestLocator.Location
         do {
             location = try ManifestLocator().locate(explicit: file)
@@ -41,11 +55,15 @@ struct ManifestOptions: ParsableArguments {
                 file: location.path,
                 fileLabel: location.label,
                 kinds: CommandKinds.current,
-                setArguments: set
+                setArguments: set,
+                selection: selection
             ).load()
             for warning in loaded.warnings { Terminal.warning(warning) }
             return loaded
         } catch {
+            if error.errors.allSatisfy({ $0.code == .selection }) {
+                throw CommandFailure.usage(error.errors.map(\.description).joined(separator: "\n"))
+            }
             let count = error.errors.count
             let header = "\(location.label) is not valid (\(count) error\(count == 1 ? "" : "s")):"
             throw CommandFailure.usage(

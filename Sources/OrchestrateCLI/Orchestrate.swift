@@ -34,7 +34,7 @@ struct Orchestrate: AsyncParsableCommand {
             Trigger.self, Start.self,
             Stop.self,
             Restart.self,
-            Validate.self, Config.self, Files.self, Schema.self, Reference.self,
+            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Reference.self,
         ]
     )
 
@@ -171,6 +171,7 @@ enum PlainCommandLine {
             status.name = nil
             status.json = false
             status.watch = false
+            status.ready = false
             return status
         case ("validate", []):
             var validate = Validate()
@@ -187,6 +188,9 @@ enum PlainCommandLine {
             up.manifest = options
             up.detach = !flags.isDisjoint(with: ["-d", "--detach"])
             up.wait = flags.contains("--wait")
+            up.only = []
+            up.except = []
+            up.noDeps = false
             return up
         default:
             return nil

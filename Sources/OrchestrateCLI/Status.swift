@@ -16,12 +16,17 @@ struct Status: ParsableCommand {
             daemon waits or failed. The status document (--json) has the supervisor's PID, version, start time and last \
             reload, and each daemon's record; docs/control-api.md describes every field.
 
-            Exit status: 0 shown; 2 no such daemon; 3 no supervisor runs for this manifest.
+            With --ready and a NAME, nothing is shown: the exit status says whether that daemon is ready (running, idle \
+            between runs, or completed), for health checks such as a Kubernetes exec probe.
+
+            Exit status: 0 shown (with --ready: ready); 1 with --ready, not ready; 2 no such daemon; 3 no supervisor runs \
+            for this manifest.
 
             Examples:
               orchestrate status
               orchestrate status core --json
               orchestrate status --watch
+              orchestrate status web --ready
             """
     )
 
@@ -39,8 +44,12 @@ struct Status: ParsableCommand {
     )
     var watch = false
 
+    @Flag(help: "With NAME: print nothing, exit 0 when the daemon is ready and 1 when it is not.")
+    var ready = false
+
     func run() throws {
         let context = try ControlContext(manifest)
+        if ready { return try checkReady(context) }
         if json {
             do {
                 let text = try context.client.statusJSON()
@@ -69,5 +78,22 @@ struct Status: ParsableCommand {
             return
         }
         try LiveStatus(context: context, interactive: false, only: name).run()
+    }
+
+    /// `--ready`: nothing printed; exit 0 when the daemon is ready, 1 when not.
+    private func checkReady(_ context: ControlContext) throws {
+        guard let name else { throw CommandFailure.usage("--ready needs the daemon's NAME") }
+        let document: StatusDocument
+        do {
+            document = try context.client.status()
+        } catch {
+            throw context.fail(error)
+        }
+        guard let record = document.daemons.first(where: { $0.name == name }) else {
+            throw CommandFailure.usage("no daemon named '\(name)'")
+        }
+        guard [.running, .idle, .completed].contains(record.state) else {
+            throw CommandFailure.failure("\(name) is not ready: it is \(record.state)")
+        }
     }
 }

@@ -27,6 +27,8 @@ struct Up: AsyncParsableCommand {
               orchestrate up
               orchestrate up -d --wait
               orchestrate --set daemons.issues-sync.interval=5s up -d
+              orchestrate up --only web            # web and what it depends on
+              orchestrate up --only web --no-deps  # web alone, as in a container of its own
             """
     )
 
@@ -41,15 +43,43 @@ struct Up: AsyncParsableCommand {
     )
     var wait = false
 
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Run only these daemons, and what they depend on unless --no-deps; hot reload keeps the selection.",
+            valueName: "name"
+        ),
+        completion: .daemonNames()
+    )
+    var only: [String] = []
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Run every daemon but these (a daemon that depends on one starts without it).",
+            valueName: "name"
+        ),
+        completion: .daemonNames()
+    )
+    var except: [String] = []
+
+    @Flag(help: "With --only, leave out what the named daemons depend on (they start without waiting for it).")
+    var noDeps = false
+
+    /// The daemons this supervisor runs.
+    var selection: DaemonSelection {
+        DaemonSelection(only: only, except: except, withDependencies: !noDeps)
+    }
+
     func run() async throws {
-        let loaded = try manifest.load()
+        let loaded = try manifest.load(selection: selection)
         let client = SupervisorClient(manifest: loaded.manifest)
         if client.isRunning {
             let pid = client.pid.map { " (pid \($0))" } ?? ""
             throw CommandFailure.failure("orchestrate is already running for \(loaded.manifest.file)\(pid)")
         }
         if detach {
-            try Self.detach(loaded.manifest, options: manifest, waitForDaemons: wait)
+            try Self.detach(loaded.manifest, options: manifest, selection: selection, waitForDaemons: wait)
             return
         }
         try await runInForeground(loaded.manifest)
@@ -86,7 +116,7 @@ struct Up: AsyncParsableCommand {
             logger: logger,
             mirror: mirror,
             adoptsOrphans: true,
-            source: self.manifest.source(for: manifest),
+            source: self.manifest.source(for: manifest, selection: selection),
             ownLog: supervisorLog,
             webhookTLS: CommandKinds.webhookTLS?()
         )
@@ -109,11 +139,17 @@ struct Up: AsyncParsableCommand {
 extension Up {
     /// Starts a supervisor in the background (``Detacher``) and says so, unless `quiet`; with `waitForDaemons`,
     /// fails naming the daemons that did not become ready.
-    static func detach(_ manifest: Manifest, options: ManifestOptions, waitForDaemons: Bool, quiet: Bool = false) throws
-    {
+    static func detach(
+        _ manifest: Manifest,
+        options: ManifestOptions,
+        selection: DaemonSelection = DaemonSelection(),
+        waitForDaemons: Bool,
+        quiet: Bool = false
+    ) throws {
         let started: Detacher.Started
         do {
-            started = try Detacher(manifest: manifest, setArguments: options.set).start(waitForDaemons: waitForDaemons)
+            started = try Detacher(manifest: manifest, setArguments: options.set, upArguments: selection.arguments)
+                .start(waitForDaemons: waitForDaemons)
         } catch {
             throw CommandFailure.failure(error.message)
         }

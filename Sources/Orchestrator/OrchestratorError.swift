@@ -9,6 +9,8 @@ public struct OrchestratorError: Error, Sendable, Hashable, CustomStringConverti
         public static let alreadyRunning = Code(name: "alreadyRunning")
         /// A supervisor that did not start or answer.
         public static let supervisorUnavailable = Code(name: "supervisorUnavailable")
+        /// A daemon whose kind has no single run was asked for one (`orchestrate run`).
+        public static let notRunnable = Code(name: "notRunnable")
 
         /// The code's name.
         public var description: String { name }

@@ -16,6 +16,8 @@ public struct ManifestLoader: Sendable {
     public var environment: [String: String]
     /// `--set path=value` arguments, applied after the environment's overrides.
     public var setArguments: [String]
+    /// The daemons kept (`up --only`, `--except`); every daemon by default.
+    public var selection: DaemonSelection
 
     /// Makes a loader for daemons of `kinds`; by default it reads the process environment.
     public init(
@@ -23,13 +25,15 @@ public struct ManifestLoader: Sendable {
         fileLabel: String? = nil,
         kinds: DaemonKinds,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        setArguments: [String] = []
+        setArguments: [String] = [],
+        selection: DaemonSelection = DaemonSelection()
     ) {
         self.file = Paths.absolute(file, from: FileManager.default.currentDirectoryPath)
         self.fileLabel = fileLabel ?? file
         self.kinds = kinds
         self.environment = environment
         self.setArguments = setArguments
+        self.selection = selection
     }
 
     /// Loads and validates the manifest, or throws every problem found.
@@ -109,8 +113,9 @@ public struct ManifestLoader: Sendable {
         checks.check(resolved)
         errors += checks.errors
         guard errors.isEmpty else { throw ManifestErrors(errors) }
-        let manifest = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
-        return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings)
+        let whole = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
+        let (manifest, selectionWarnings) = try selection.apply(to: whole)
+        return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings + selectionWarnings)
     }
 
     private func overrides() -> ([Override], [Override], [ManifestError]) {

@@ -29,10 +29,14 @@ public struct Detacher: Sendable {
     /// `--set` arguments the supervisor loads it with.
     public let setArguments: [String]
 
-    /// A detacher for `manifest`, loaded with `setArguments`.
-    public init(manifest: Manifest, setArguments: [String] = []) {
+    /// More arguments of the supervisor's `up` (a selection such as `--only web`).
+    public let upArguments: [String]
+
+    /// A detacher for `manifest`, loaded with `setArguments`, its `up` given `upArguments`.
+    public init(manifest: Manifest, setArguments: [String] = [], upArguments: [String] = []) {
         self.manifest = manifest
         self.setArguments = setArguments
+        self.upArguments = upArguments
     }
 
     /// Spawns the supervisor and returns once its socket answers (and, with `waitForDaemons`, once no daemon is
@@ -48,6 +52,7 @@ public struct Detacher: Sendable {
         let output = folder.detachedOutput
         var arguments = ["up", "-f", manifest.file]
         for assignment in setArguments { arguments += ["--set", assignment] }
+        arguments += upArguments
         let pid = try spawn(arguments: arguments, output: output)
         let client = SupervisorClient(manifest: manifest, timeout: .seconds(5))
         // Room for every readiness probe to use its whole timeout, one after the other (a chain of dependencies).
