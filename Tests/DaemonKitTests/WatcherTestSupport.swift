@@ -157,16 +157,20 @@ enum WatcherScenarios {
         defer { watcher.stop() }
         let collector = BatchCollector(watcher.batches)
         try Files.write(file, "one")
-        #expect(await collector.wait { $0.count == 1 })
-        #expect(collector.batches == [FileChangeBatch(paths: [file])])
+        #expect(await collector.wait { $0.count >= 1 })
+        #expect(collector.batches.first == FileChangeBatch(paths: [file]))
 
-        // A different size, so the change shows even where timestamps are coarse (polling).
+        // A different size, so the change shows even where timestamps are coarse (polling). On a loaded machine the
+        // write before may have come as two batches (its open and its close a debounce apart): each change is
+        // counted from the batches seen before it.
+        let beforeWrite = collector.batches.count
         try Files.write(file, "two, longer")
-        #expect(await collector.wait { $0.count == 2 })
+        #expect(await collector.wait { $0.count > beforeWrite })
         #expect(collector.batches.last == FileChangeBatch(paths: [file]))
 
+        let beforeRemove = collector.batches.count
         try Files.remove(file)
-        #expect(await collector.wait { $0.count == 3 })
+        #expect(await collector.wait { $0.count > beforeRemove })
         #expect(collector.batches.last == FileChangeBatch(paths: [file]))
     }
 }

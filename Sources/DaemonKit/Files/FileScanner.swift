@@ -25,13 +25,24 @@ public struct FileScanner: Sendable {
         /// below, and those of its ancestors up to the root of the git work tree it is in (the nearest folder
         /// with a `.git`), so that a project's top-level `.gitignore` applies to a watcher of `src/`.
         public var gitignore: Bool
+        /// Whether a configured path that is a symbolic link stands for the link itself, watched as an entry of its
+        /// folder (re-pointed, replaced or removed), rather than for what it points at. A watch of a file through
+        /// its chain of links (``PathText/linkChain(of:)``) names each link this way.
+        public var linksAsEntries: Bool
 
         /// Makes a configuration; without patterns or ignores it covers every file under `paths`.
-        public init(paths: [String], patterns: [Glob] = [], ignore: [Glob] = [], gitignore: Bool = false) {
+        public init(
+            paths: [String],
+            patterns: [Glob] = [],
+            ignore: [Glob] = [],
+            gitignore: Bool = false,
+            linksAsEntries: Bool = false
+        ) {
             self.paths = paths
             self.patterns = patterns
             self.ignore = ignore
             self.gitignore = gitignore
+            self.linksAsEntries = linksAsEntries
         }
     }
 

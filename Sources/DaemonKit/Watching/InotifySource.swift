@@ -139,11 +139,15 @@ final class InotifySource: ChangeSource {
         var ignored = RawChanges()
         for original in scanner.configuration.paths {
             let root = Self.normalized(original)
-            let kind: DirectoryReader.Kind
+            var kind: DirectoryReader.Kind
             do {
                 kind = try DirectoryReader.targetKind(of: root)
             } catch {
                 throw DaemonKitError.watch(original, errno: error.errno)
+            }
+            // The link itself is an entry of its folder, as a file is.
+            if scanner.configuration.linksAsEntries, DirectoryReader.linkKind(of: root) == .symbolicLink {
+                kind = .regularFile
             }
             switch kind {
             case .directory:

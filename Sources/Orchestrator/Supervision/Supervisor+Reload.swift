@@ -39,8 +39,16 @@ extension Supervisor {
     /// Watches the manifest and its env_file while `reload: auto`, posting a reload for each settled save; with
     /// `reload: manual` nothing is watched. Runs until the task is cancelled; a reload that changes the mode or
     /// the env_file restarts the watch with the new settings.
+    ///
+    /// Each file is watched through every symbolic link on its path (``PathText/linkChain(of:)``): a ConfigMap
+    /// mounted by Kubernetes (`daemons.yaml -> ..data/daemons.yaml`, with `..data` re-pointed at each update) or a
+    /// release link swapped by a deploy is a save too. When a link is re-pointed, or a watched folder goes away (the
+    /// folder an old link pointed at), the watch is made again for the chain as it is now.
     func watchManifest() async {
         var settingsChanged = watchSettingsStream.makeAsyncIterator()
+        // A link was re-pointed: the reload it asks for is posted once the new watch is armed, so that a save made
+        // while no watch was armed is read too.
+        var reloadWhenArmed = false
         while !Task.isCancelled {
             let manifest = self.manifest
             if manifest.reload == .auto {
@@ -48,18 +56,33 @@ extension Supervisor {
                 if let envFile = manifest.envFile, FileManager.default.fileExists(atPath: envFile) {
                     files.append(envFile)
                 }
+                let chain = Self.linkChains(of: files)
                 do {
                     let watcher = try InotifyWatcher(
-                        FileScanner.Configuration(paths: files),
+                        FileScanner.Configuration(paths: chain, linksAsEntries: true),
                         debouncing: Debouncer.Configuration(debounce: Self.manifestDebounce, maxWait: .seconds(1))
                     )
                     manifestWatch.withLock { $0 = watcher }
-                    for try await _ in watcher.batches {
-                        post(.reloadRequested(ReloadRequest(origin: .file)))
+                    if reloadWhenArmed { post(.reloadRequested(ReloadRequest(origin: .file))) }
+                    reloadWhenArmed = false
+                    var repointed = false
+                    do {
+                        for try await _ in watcher.batches {
+                            if Self.linkChains(of: files) != chain {
+                                repointed = true
+                                break
+                            }
+                            post(.reloadRequested(ReloadRequest(origin: .file)))
+                        }
+                    } catch {
+                        // A watched folder went away: the one a re-pointed link left, or the manifest's own.
+                        repointed = Self.linkChains(of: files) != chain
                     }
+                    reloadWhenArmed = repointed
                     manifestWatch.withLock { $0 = nil }
                     watcher.stop()
                     if Task.isCancelled { return }
+                    if repointed { continue }
                     // Stopped for new settings (they are read at the top), or the manifest's folder went away.
                     if self.manifest.reload == manifest.reload, self.manifest.envFile == manifest.envFile {
                         logger.warning("the manifest's folder is gone; saves are no longer watched")
@@ -76,5 +99,14 @@ extension Supervisor {
             // Manual mode, or a watch that failed: wait for a reload that changes the settings.
             guard await settingsChanged.next() != nil else { return }
         }
+    }
+
+    /// The paths a watch of `files` covers: each file's chain of links, without repeats.
+    static func linkChains(of files: [String]) -> [String] {
+        var paths: [String] = []
+        for file in files {
+            for path in PathText.linkChain(of: file) where !paths.contains(path) { paths.append(path) }
+        }
+        return paths
     }
 }
