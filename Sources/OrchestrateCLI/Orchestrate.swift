@@ -34,7 +34,7 @@ struct Orchestrate: AsyncParsableCommand {
             Trigger.self, Start.self,
             Stop.self,
             Restart.self,
-            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Reference.self,
+            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Reference.self,
         ]
     )
 
