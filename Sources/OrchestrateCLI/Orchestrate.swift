@@ -131,7 +131,16 @@ enum GlobalOptions {
             }
         }
         guard !leading.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        // A command of commands (`export kubernetes`): after its subcommand, which the options belong to.
+        var end = index + 1
+        if end < arguments.count, !arguments[end].hasPrefix("-"),
+            Orchestrate.configuration.subcommands.contains(where: {
+                $0.configuration.commandName == arguments[index] && !$0.configuration.subcommands.isEmpty
+            })
+        {
+            end += 1
+        }
+        return Array(arguments[index..<end]) + leading + arguments[end...]
     }
 }
 
