@@ -163,10 +163,10 @@ extension KubernetesExport {
                     )
                 }
             case .tcp: break
-            case .unix:
+            case .unix(let path):
                 warn(
                     daemon,
-                    "listen \(rpc.listen) is a socket inside its pod: no Service is written, only the pod reaches it"
+                    "listen unix:\(clusterPath(path)) is a socket inside its pod: no Service is written, only the pod reaches it"
                 )
             }
         } else if let watcher = daemon.settings(as: WatcherSpec.self) {

@@ -129,8 +129,8 @@ public struct KubernetesExport {
     }
 
     private mutating func run() -> ExportOutput {
-        plan()
         warnManifestWide()
+        plan()
         var files: [ExportOutput.File] = []
         let manifest = KubernetesClusterManifest(
             resolved: ConfigRenderer(loaded).json,
