@@ -24,10 +24,9 @@ struct ExportKubernetes: ParsableCommand {
             a wrong option.
 
             Examples:
-              orchestrate export kubernetes --image registry.example/tools:1.4 | kubectl apply -f -
-              orchestrate -f examples/daemons.yaml export kubernetes --image orchestrate-example:latest \\
-                --name orchestrate-example --namespace tools -o k8s
-              orchestrate export kubernetes --image tools:latest --secret DATABASE_URL --workdir /srv/project
+              orchestrate export kubernetes --image tools:1.4 | kubectl apply -f -
+              orchestrate export kubernetes --image tools:1.4 --namespace tools -o k8s
+              orchestrate export kubernetes --image tools:1.4 --secret DATABASE_URL --workdir /srv/app
             """
     )
 

@@ -88,8 +88,8 @@ struct SchemaAndConfigTests {
                 return any(os.path.exists(os.path.join(sys.argv[1], "examples", *folders[:n], "Package.swift"))
                            for n in range(1, len(folders) + 1))
             for path in sorted(glob.glob(sys.argv[1] + "/examples/**/*.yaml", recursive=True)):
-                if own_package(path):
-                    continue
+                if own_package(path) or path.split("/examples/")[1].startswith("kubernetes/"):
+                    continue  # examples/kubernetes holds Kubernetes objects, not manifests
                 errors = list(validator.iter_errors(yaml.safe_load(open(path))))
                 print("good" if not errors else "bad", path.split("/examples/")[1], len(errors))
             bad = [
