@@ -34,7 +34,8 @@ struct Orchestrate: AsyncParsableCommand {
             Trigger.self, Start.self,
             Stop.self,
             Restart.self,
-            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Reference.self,
+            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Install.self,
+            Reference.self,
         ]
     )
 
@@ -113,6 +114,8 @@ enum Terminal {
 /// the README writes them; ArgumentParser reads options after the subcommand, so they are moved there.
 enum GlobalOptions {
     static let withValue: Set<String> = ["-f", "--file", "--set"]
+    /// The commands whose own subcommands read the options.
+    static let parents: Set<String> = ["export"]
 
     static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
         var leading: [String] = []
@@ -131,15 +134,9 @@ enum GlobalOptions {
             }
         }
         guard !leading.isEmpty, index < arguments.count, !arguments[index].hasPrefix("-") else { return arguments }
-        // A command of commands (`export kubernetes`): after its subcommand, which the options belong to.
+        // A command with subcommands (`export systemd`) takes the options after its subcommand's name.
         var end = index + 1
-        if end < arguments.count, !arguments[end].hasPrefix("-"),
-            Orchestrate.configuration.subcommands.contains(where: {
-                $0.configuration.commandName == arguments[index] && !$0.configuration.subcommands.isEmpty
-            })
-        {
-            end += 1
-        }
+        if parents.contains(arguments[index]), end < arguments.count, !arguments[end].hasPrefix("-") { end += 1 }
         return Array(arguments[index..<end]) + leading + arguments[end...]
     }
 }
