@@ -87,6 +87,7 @@ struct Install: ParsableCommand {
         note("to start it now and at every \(user ? "login" : "boot"):")
         note("  \(systemctl) daemon-reload")
         note("  \(systemctl) enable --now \(file.name.contains("\\") ? "'\(file.name)'" : file.name)")
+        if user { note("  loginctl enable-linger \"$USER\"   # to keep it running with no login session open") }
     }
 
     /// Where the unit goes; not being root is an error for the system's folder.

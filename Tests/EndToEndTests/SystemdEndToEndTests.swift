@@ -34,7 +34,7 @@ struct SystemdEndToEndTests {
           migrate:
             kind: process
             command: "echo migrating"
-            restart: {policy: never}
+            restart: {policy: on-failure, backoff: {initial: 2s, max: 2s}}
           api.v2:
             kind: process
             command: ["python3", "-m", "http.server", "8431", "--bind", "127.0.0.1"]
@@ -181,6 +181,9 @@ struct SystemdEndToEndTests {
             )
             #expect(nightly.contains("\nPersistent=true\nRandomizedDelaySec=30s\n"))
             #expect(files["weekly.timer"]?.contains("\nOnCalendar=Sun *-01..03,10-* 02:30:00\n") == true)
+            // api.v2 waits for migrate to complete: a oneshot that systemd may start again when it fails.
+            #expect(files["migrate.service"]?.contains("\nType=oneshot\nRemainAfterExit=yes\n") == true)
+            #expect(files["migrate.service"]?.contains("\nRestart=on-failure\nRestartSec=2s\n") == true)
             let owner = getuid() == 0 && !user
             #expect(files["api.v2.service"]?.contains("\nUser=daemon\nGroup=daemon\n") == owner)
             #expect(result.stderr.contains("run as User=daemon Group=daemon") == owner)

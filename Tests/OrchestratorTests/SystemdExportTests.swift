@@ -126,9 +126,12 @@ struct SystemdExportTests {
             """
             daemons:
               sync: {kind: periodic, interval: 30s, jitter: 2s, run_on_start: true, command: [sh, x.sh]}
-              slow: {kind: periodic, interval: 2s, command: "true"}
+              slow: {kind: periodic, interval: 2s, command: "true", depends_on: [sync]}
             """
         )
+        // A run waits for its dependencies; starting the timer does not start them.
+        #expect(!(try file("slow.timer", in: output)).contains("After="))
+        #expect(try file("slow.service", in: output).contains("\nAfter=sync.service\nRequires=sync.service\n"))
         #expect(output.files.map(\.name) == ["sync.timer", "sync.service", "slow.timer", "slow.service"])
         let timer = try file("sync.timer", in: output)
         #expect(timer.contains("\nOnActiveSec=0\nOnUnitActiveSec=30s\nAccuracySec=1s\nRandomizedDelaySec=2s\n"))
@@ -196,6 +199,19 @@ struct SystemdExportTests {
             #expect(core.contains("\n" + line + "\n"), "\(line)")
         }
         #expect(output.warnings.isEmpty)
+    }
+
+    /// `--set` given to the export is given to every orchestrate command the units run, which read the manifest again.
+    @Test func setArgumentsArePassedOn() throws {
+        let options = SystemdExport.Options(user: true, binary: "/opt/orchestrate", setArguments: ["env.A=1 2"])
+        let yaml = "daemons:\n  tick: {kind: periodic, interval: 1m, command: [\"true\"]}\n"
+        let output = SystemdExport(manifest: try manifest(yaml), options: options).export()
+        let expected =
+            "ExecStart=\"/opt/orchestrate\" \"-f\" \"/srv/app/daemons.yaml\" \"--set\" \"env.A=1 2\" \"run\" \"tick\"\n"
+        #expect(try file("tick.service", in: output).contains("\n" + expected))
+        let unit = SupervisorUnit(manifest: try manifest(yaml), options: options).file.contents
+        #expect(unit.contains("\"--set\" \"env.A=1 2\" \"up\"\n"))
+        #expect(unit.contains("\"--set\" \"env.A=1 2\" \"reload\"\n"))
     }
 
     @Test func installUnitCoversTheSlowestStopChain() throws {

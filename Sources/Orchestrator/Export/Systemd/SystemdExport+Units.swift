@@ -13,7 +13,8 @@ extension SystemdExport {
     mutating func addPeriodic(_ daemon: DaemonSpec, _ periodic: PeriodicSpec) {
         var timer = unitHeader(
             daemon,
-            comment: ["The schedule of \(daemon.name); each run is \(Self.serviceName(daemon.name))."]
+            comment: ["The schedule of \(daemon.name); each run is \(Self.serviceName(daemon.name))."],
+            ordered: false
         )
         timer.section("Timer")
         switch periodic.schedule {

@@ -76,7 +76,8 @@ public struct SystemdExport {
             export.warnAboutCommonFields(daemon, runsDirectly: journaled.last == daemon.name)
         }
         if !journaled.isEmpty {
-            let units = journaled.map { "journalctl -u \(Self.shellWord(Self.serviceName($0)))" }
+            let journalctl = options.user ? "journalctl --user -u" : "journalctl -u"
+            let units = journaled.map { "\(journalctl) \(Self.shellWord(Self.serviceName($0)))" }
             export.warnings.append(
                 ExportOutput.Warning(
                     daemon: nil,
@@ -120,12 +121,18 @@ public struct SystemdExport {
         [options.binary, "-f", manifest.file] + options.setArguments.flatMap { ["--set", $0] } + arguments
     }
 
-    /// A unit's start: its comment and `[Unit]` with its description and its dependencies' ordering.
-    func unitHeader(_ daemon: DaemonSpec, comment: [String], extra: (inout UnitFile) -> Void = { _ in }) -> UnitFile {
+    /// A unit's start: its comment and `[Unit]` with its description and, for a service, its dependencies' ordering
+    /// (a timer has none: starting it must not start them, its service's run does).
+    func unitHeader(
+        _ daemon: DaemonSpec,
+        comment: [String],
+        ordered: Bool = true,
+        extra: (inout UnitFile) -> Void = { _ in }
+    ) -> UnitFile {
         var unit = UnitFile(comment: comment)
         unit.section("Unit")
         unit.plain("Description", "orchestrate: \(daemon.name) (\(daemon.kindTitle)) of \(manifest.file)")
-        let dependencies = daemon.dependencies.map { Self.serviceName($0.name) }
+        let dependencies = ordered ? daemon.dependencies.map { Self.serviceName($0.name) } : []
         if !dependencies.isEmpty {
             unit.raw("After", dependencies.joined(separator: " "))
             unit.raw("Requires", dependencies.joined(separator: " "))
@@ -200,6 +207,9 @@ public struct SystemdExport {
             name.hasSuffix(".timer") || !files.contains { $0.name == name.dropLast(".service".count) + ".timer" }
         }
         notes.append("  \(systemctl) enable --now \(started.map(Self.shellWord).joined(separator: " "))")
+        if options.user {
+            notes.append("  loginctl enable-linger \"$USER\"   # to keep them running with no login session open")
+        }
         return notes
     }
 }

@@ -32,12 +32,21 @@ public enum SystemdHost {
     /// project belongs to, as examples/systemd/orchestrate.service does. Nil otherwise (a non-root export cannot
     /// know which user the units should run as, and root's units run as root without saying so).
     public static func owner(of file: String) -> Owner? {
-        guard isRoot else { return nil }
-        var status = stat()
-        guard stat(file, &status) == 0, status.st_uid != 0 else { return nil }
-        let user = getpwuid(status.st_uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
-        let group = getgrgid(status.st_gid).flatMap { $0.pointee.gr_name.map { String(cString: $0) } }
-        return Owner(user: user ?? "\(status.st_uid)", group: group ?? "\(status.st_gid)")
+        guard isRoot, let attributes = try? FileManager.default.attributesOfItem(atPath: file) else { return nil }
+        guard let uid = accountID(attributes[.ownerAccountID]), uid != 0 else {
+            return nil
+        }
+        let gid = accountID(attributes[.groupOwnerAccountID]) ?? uid
+        return Owner(
+            user: attributes[.ownerAccountName] as? String ?? "\(uid)",
+            group: attributes[.groupOwnerAccountName] as? String ?? "\(gid)"
+        )
+    }
+
+    /// A user or group number from a file's attributes, whichever integer type holds it.
+    private static func accountID(_ value: Any?) -> Int? {
+        guard let number = value as? any BinaryInteger else { return nil }
+        return Int(number)
     }
 
     /// `program` as an absolute path: itself when absolute, from `directory` when it holds a `/`, else the first
@@ -50,8 +59,10 @@ public enum SystemdHost {
         }
         for folder in searchPath.split(separator: ":") where folder.hasPrefix("/") {
             let candidate = String(folder.hasSuffix("/") ? folder : folder + "/") + program
-            var status = stat()
-            if stat(candidate, &status) == 0, status.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+            var isFolder = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isFolder), !isFolder,
+                FileManager.default.isExecutableFile(atPath: candidate)
+            {
                 return candidate
             }
         }
