@@ -181,6 +181,28 @@ struct SystemdExportTests {
         #expect(after.contains("\nAfter=once.service web.service\nRequires=once.service web.service\n"))
     }
 
+    @Test func aProgramNotOnPathAndAnUnwritableFolderAreWarnings() throws {
+        let output = try export(
+            """
+            daemons:
+              odd: {kind: process, command: [no-such-program, x], cwd: "trailing ", restart: {policy: never}}
+            """
+        )
+        let odd = try file("odd.service", in: output)
+        #expect(odd.contains("\nExecStart=\"no-such-program\" \"x\"\n"))
+        #expect(!odd.contains("WorkingDirectory="))
+        #expect(
+            output.warnings.map(\.description) == [
+                "odd: cwd /srv/app/trailing  cannot be written in a unit: no WorkingDirectory=",
+                "odd: no-such-program is not in PATH at export time: systemd looks it up in its own fixed PATH when "
+                    + "the unit starts",
+                "log: the output of odd goes to the journal (journalctl -u odd.service), not to rotated files: "
+                    + "journald's limits (SystemMaxUse= in journald.conf) replace max_size and keep, and "
+                    + "`orchestrate logs` does not show it",
+            ]
+        )
+    }
+
     @Test func otherKindsRunASupervisorOfTheirOwn() throws {
         let output = try export(
             """
