@@ -10,7 +10,14 @@ enum CLIReference {
     static var blocks: [ManifestReference.Block] {
         let commands = Orchestrate.configuration.subcommands.filter { $0.configuration.shouldDisplay }
         return [block(Orchestrate.self, name: "orchestrate")]
-            + commands.map { command in block(command, name: command.configuration.commandName ?? "") }
+            + commands.flatMap { command in
+                // A command of commands (`export`) has a block of its own, then one for each of its commands.
+                let name = command.configuration.commandName ?? ""
+                return [block(command, name: name)]
+                    + command.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { sub in
+                        block(sub, name: name + " " + (sub.configuration.commandName ?? ""))
+                    }
+            }
     }
 
     /// A command's abstract and discussion as Markdown, then its usage and options as `--help` prints them.

@@ -10,7 +10,7 @@ struct Install: ParsableCommand {
         abstract: "Install a systemd unit that runs the manifest's supervisor (orchestrate up).",
         discussion: """
             Writes orchestrate-FOLDER.service, named after the manifest's folder: ExecStart runs `orchestrate -f MANIFEST \
-            up`, ExecReload `orchestrate reload`, KillMode=mixed lets the supervisor stop its daemons in order, and \
+            up`, ExecReload sends it SIGHUP (a reload), KillMode=mixed lets the supervisor stop its daemons in order, and \
             TimeoutStopSec covers the slowest stop along depends_on. With --user it goes into \
             $XDG_CONFIG_HOME/systemd/user (~/.config/systemd/user), else into /etc/systemd/system, which needs root; \
             system units run as the manifest's owner when root installs them. A different file already there is \

@@ -233,7 +233,7 @@ struct SystemdExportTests {
         #expect(try file("tick.service", in: output).contains("\n" + expected))
         let unit = SupervisorUnit(manifest: try manifest(yaml), options: options).file.contents
         #expect(unit.contains("\"--set\" \"env.A=1 2\" \"up\"\n"))
-        #expect(unit.contains("\"--set\" \"env.A=1 2\" \"reload\"\n"))
+        #expect(unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"))
     }
 
     @Test func installUnitCoversTheSlowestStopChain() throws {

@@ -75,9 +75,10 @@ public struct SupervisorUnit {
         unit.plain("WorkingDirectory", folder)
         unit.command("ExecStart", [binary, "-f", manifest.file] + sets + ["up"])
         unit.comment(
-            "Applies the manifest and waits for the plan; a manifest that is not valid fails the reload (exit 2)."
+            "SIGHUP makes the supervisor apply the manifest; the plan, or the errors of a manifest that is not"
         )
-        unit.command("ExecReload", [binary, "-f", manifest.file] + sets + ["reload"])
+        unit.comment("valid (the daemons then keep running), land in the journal and in `orchestrate status`.")
+        unit.raw("ExecReload", "/bin/kill -HUP $MAINPID")
         unit.comment("SIGTERM to the supervisor alone: it stops every daemon as `orchestrate down` does (dependents")
         unit.comment("first, each with its stop_signal, SIGKILL after its stop_timeout), then exits 0.")
         unit.raw("KillMode", "mixed")
