@@ -61,6 +61,17 @@ struct ExportKubernetesTests {
         #expect(Kubernetes.dig(core, "spec", "ports", 0, "port") as? Int == 8420)
     }
 
+    @Test(arguments: E2E.exampleManifests())
+    func everyExampleManifestPassesStrictValidation(_ manifest: String) throws {
+        let result = try E2E.run(
+            ["-f", manifest, "export", "kubernetes", "--image", "example:1"],
+            in: E2E.repositoryRoot()
+        )
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        try Kubernetes.validate(result.stdout)
+        #expect(try Kubernetes.documents(result.stdout).count > 1)
+    }
+
     @Test func outputFolderHoldsOneFilePerObjectAndTheCommittedObjectsAreAFreshExport() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

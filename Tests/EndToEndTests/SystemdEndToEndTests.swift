@@ -150,6 +150,16 @@ struct SystemdEndToEndTests {
         }
     }
 
+    @Test(arguments: E2E.exampleManifests())
+    func everyExampleManifestsUnitsVerify(_ manifest: String) throws {
+        try TemporaryDirectory.with { directory in
+            for user in [false, true] {
+                let (_, files, _) = try exportAndVerify(["-f", manifest], user: user, in: directory)
+                #expect(!files.isEmpty)
+            }
+        }
+    }
+
     @Test func printedUnitsAreTheFilesWithHeaders() throws {
         try TemporaryDirectory.with { directory in
             let (_, files, _) = try exportAndVerify(["-f", "examples/daemons.yaml"], user: false, in: directory)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The http-check kind end to end with this package's own orchestrate (`make custom-kind-check` builds it first):
-# validate, an unknown field, schema, the reference, config, `up -d --wait`, `status --json`, `down`. Everything listens on
-# loopback, in a temporary folder; the supervisor and its daemons are ended with `down`. Exits non-zero on the
-# first failed step.
+# validate, an unknown field, schema, the reference, config, both exports, `up -d --wait`, `status --json`, `down`.
+# Everything listens on loopback, in a temporary folder; the supervisor and its daemons are ended with `down`. Exits
+# non-zero on the first failed step.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$here/.build/debug/orchestrate-custom"
@@ -58,6 +58,20 @@ grep -q '^| `url` | `http://` URL | required |' manifest.md || fail "the referen
 grep -q "^    kind: http-check$" config.yaml || fail "config does not show the http-check daemons"
 grep -q "^    url: \"\?http://127.0.0.1:$CLOSED_PORT/\"\?$" config.yaml || fail "config does not show the url"
 
+# export: a kind the exports do not know runs under a supervisor of its own (`up --only NAME --no-deps`), on Kubernetes
+# (the objects pass kubernetes-validate's strict check) and under systemd (the units pass systemd-analyze verify).
+"$bin" -f "$manifest" export kubernetes --image custom-kind:1 >objects.yaml 2>export.err ||
+    fail "export kubernetes: $(cat export.err)"
+grep -q 'up, "--only", web-check, "--no-deps"' objects.yaml || fail "export kubernetes: no pod of web-check's own"
+"${ORCHESTRATE_TEST_PYTHON:-python3}" -m kubernetes_validate -k 1.37.0 --strict objects.yaml >validate.out 2>&1 ||
+    fail "kubernetes-validate: $(cat validate.out)"
+"$bin" -f "$manifest" export systemd -o units 2>export.err || fail "export systemd: $(cat export.err)"
+grep -q '"up" "--only" "web-check" "--no-deps"' units/web-check.service || fail "export systemd: $(cat units/web-check.service)"
+if command -v systemd-analyze >/dev/null; then
+    verify="$(systemd-analyze verify units/* 2>&1)" || fail "systemd-analyze verify: $verify"
+    [ -z "$verify" ] || fail "systemd-analyze verify warns: $verify"
+fi
+
 # up -d --wait: it returns once everything is ready; nothing-there may already have failed by then, and --wait
 # then exits 1 naming it (the supervisor keeps running).
 status=0; "$bin" -f "$manifest" up -d --wait >up.out 2>up.err || status=$?
@@ -95,4 +109,4 @@ assert "3 checks in a row failed" in missing["last_error"], missing
 PY
 
 "$bin" -f "$manifest" down >/dev/null || fail "down failed"
-echo "custom-kind-check: ok (http-check validated, in the schema and config, run by up: one passing, one failed)"
+echo "custom-kind-check: ok (http-check validated, in the schema, config and both exports, run by up: one passing, one failed)"

@@ -179,10 +179,15 @@ extension KubernetesExport {
         }
     }
 
-    /// `path` (absolute on this machine) where the pod has it: under the image's project folder when it lies in the
-    /// manifest's folder.
+    /// `path` (absolute on this machine) where the pod has it: at the same place relative to the image's project
+    /// folder as it is relative to the manifest's folder (`../src` of the manifest's folder is `/src` of `/app`), as
+    /// the ConfigMap's relative paths read in the pod.
     func clusterPath(_ path: String) -> String {
-        Paths.absolute(Paths.relative(path, to: loaded.manifest.directory), from: options.workingDirectory)
+        let base = loaded.manifest.directory.split(separator: "/")
+        let parts = path.split(separator: "/")
+        let common = zip(base, parts).prefix { $0 == $1 }.count
+        let relative = Array(repeating: "..", count: base.count - common) + parts.dropFirst(common).map(String.init)
+        return Paths.absolute(relative.joined(separator: "/"), from: options.workingDirectory)
     }
 
     /// The init containers that wait for each dependency's Service; a warning for a dependency without one.
