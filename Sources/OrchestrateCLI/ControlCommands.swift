@@ -23,7 +23,13 @@ struct ControlContext {
     let client: SupervisorClient
 
     init(_ options: ManifestOptions) throws {
-        if options.set.isEmpty, let (location, stateFolder) = Self.recordedSupervisor(options) {
+        // The record names the supervisor of the manifest's own state folder; another one set from outside (as the
+        // units of `export systemd` set it) has a supervisor of its own, which only the loaded manifest names.
+        let overrides =
+            Override.fromEnvironment(ProcessInfo.processInfo.environment)
+            + Override.fromArguments(options.set).overrides
+        let overridden = overrides.contains(where: \.setsStateDirectory)
+        if options.set.isEmpty, !overridden, let (location, stateFolder) = Self.recordedSupervisor(options) {
             manifest = nil
             file = location.path
             client = SupervisorClient(stateFolder: stateFolder)
@@ -35,7 +41,7 @@ struct ControlContext {
             file = loaded.manifest.file
             client = SupervisorClient(manifest: loaded.manifest)
         } catch let failure as CommandFailure {
-            guard let (location, stateFolder) = Self.recordedSupervisor(options) else { throw failure }
+            guard !overridden, let (location, stateFolder) = Self.recordedSupervisor(options) else { throw failure }
             Terminal.warning(
                 "\(location.label) is not valid now; its supervisor keeps running the last valid version"
                     + " (`orchestrate reload` lists the errors)"

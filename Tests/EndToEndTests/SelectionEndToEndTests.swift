@@ -2,6 +2,10 @@ import Foundation
 import OrchestrateTesting
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension SupervisorBinaryTests {
     /// `up --only`, `--except` and `--no-deps`, kept by hot reload; `status NAME --ready`.
     @Suite("A supervisor for some of the daemons, end to end", .serialized)
@@ -90,6 +94,36 @@ extension SupervisorBinaryTests {
                 #expect(notReady.stderr.contains("never is not ready: it is failed"), "\(notReady.stderr)")
                 let unknown = try await E2E.run(["status", "db", "--ready"], in: directory.path)
                 #expect(unknown.status == 2)
+            }
+        }
+
+        /// As the units of `export systemd` run them: one supervisor per daemon, each in a state folder of its own set
+        /// from outside; each command with that setting reaches its own supervisor.
+        @Test func supervisorsOfOneDaemonEachInTheirOwnStateFolder() async throws {
+            try await E2E.withManifest(Self.manifest()) { directory in
+                let folders = ["web": directory.url("units/web"), "other": directory.url("units/other")]
+                var pids: [Int32] = []
+                defer {
+                    for pid in pids where Supervisor.isAlive(pid) { kill(pid, SIGKILL) }
+                }
+                for (name, folder) in folders.sorted(by: { $0.key < $1.key }) {
+                    let up = try await E2E.run(
+                        ["up", "-d", "--only", name, "--no-deps"],
+                        in: directory.path,
+                        environment: ["ORCHESTRATE__STATE_DIR": folder]
+                    )
+                    #expect(up.status == 0, "\(up.stderr)")
+                    pids += Supervisor.startedPID(up.stdout).map { [$0] } ?? []
+                }
+                for (name, folder) in folders {
+                    let environment = ["ORCHESTRATE__STATE_DIR": folder]
+                    let status = try await E2E.run(["status", "--json"], in: directory.path, environment: environment)
+                    let document = try E2E.jsonObject(status.stdout)
+                    let names = (document["daemons"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+                    #expect(names == [name])
+                    let down = try await E2E.run(["down"], in: directory.path, environment: environment)
+                    #expect(down.status == 0, "\(down.stderr)")
+                }
             }
         }
 

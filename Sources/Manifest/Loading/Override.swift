@@ -31,6 +31,10 @@ public struct Override: Hashable, Sendable {
         }
     }
 
+    /// Whether this override sets the manifest's `state_dir`, which decides which supervisor a command talks to (each
+    /// state folder has its own: `up --only` units run one per daemon).
+    public var setsStateDirectory: Bool { segments.map(Suggestion.normalize) == ["state_dir"] }
+
     /// Reads `--set path=value` arguments; a malformed one is an error.
     public static func fromArguments(_ arguments: [String]) -> (overrides: [Override], errors: [ManifestError]) {
         var overrides: [Override] = []
