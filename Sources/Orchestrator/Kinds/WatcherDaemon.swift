@@ -49,10 +49,11 @@ public struct WatcherDaemon: DaemonService {
     public func run(_ context: DaemonContext) async throws {
         let fileWatcher = try makeWatcher()
         defer { fileWatcher.stop() }
-        context.started(state: .idle)
+        // The health first: a reader that sees the daemon idle sees what it watches too.
         context.report(.health("watching", String(watcher.files.paths.count)))
         context.report(.health("mode", watcher.mode.rawValue))
         context.report(.health("pending_paths", "0"))
+        context.started(state: .idle)
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var loop = Loop(
             daemon: self,
