@@ -57,7 +57,11 @@ struct ControlContext {
     private static func recordedSupervisor(
         _ options: ManifestOptions
     ) -> (location: ManifestLocator.Location, stateFolder: StateFolder)? {
-        guard let location = try? ManifestLocator().locate(explicit: options.file),
+        // A manifest whose file is gone (a branch switch, `git stash -u`) is found by its supervisor's record alone.
+        let running = { (path: String) in
+            StateFolder.running(manifest: path).map { PIDLock.isRunning(path: $0.lockFile) } ?? false
+        }
+        guard let location = try? ManifestLocator().locate(explicit: options.file, orWhere: running),
             let stateFolder = StateFolder.running(manifest: location.path),
             PIDLock.isRunning(path: stateFolder.lockFile)
         else { return nil }
@@ -88,12 +92,16 @@ struct Down: ParsableCommand {
             Each daemon gets its stop_signal and stop_timeout, dependents before their dependencies; then the supervisor \
             removes its socket and exits.
 
-            Exit status: 0 once the supervisor stopped; 1 when it did not stop within --timeout (it is then killed); 3 when \
-            none runs for this manifest.
+            With --all, every supervisor this user runs on the machine is stopped (those `orchestrate ls` lists), \
+            whatever its manifest, all at once.
+
+            Exit status: 0 once the supervisor stopped (with --all: every one, or none ran); 1 when one did not stop \
+            within --timeout (it is then killed); 3 when none runs for this manifest.
 
             Examples:
               orchestrate down
               orchestrate down --timeout 30s
+              orchestrate down --all
             """
     )
 
@@ -102,13 +110,17 @@ struct Down: ParsableCommand {
     @Option(help: "How long to wait for everything to stop before killing the supervisor (such as 30s).")
     var timeout: String = Down.defaultTimeout
 
+    @Flag(help: "Stop every supervisor this user runs on the machine (see `orchestrate ls`), not the manifest's.")
+    var all = false
+
     static let defaultTimeout = "1m"
 
     func run() throws {
-        let context = try ControlContext(manifest)
         guard let limit = DurationText.parse(timeout) else {
             throw CommandFailure.usage("--timeout: expected a duration like 30s, found '\(timeout)'")
         }
+        if all { return try downAll(within: limit) }
+        let context = try ControlContext(manifest)
         let pid = context.client.pid
         do {
             try context.client.down()
@@ -127,6 +139,47 @@ struct Down: ParsableCommand {
         }
         if let pid { kill(pid, SIGKILL) }
         throw CommandFailure.failure("the supervisor did not stop within \(timeout); it was killed")
+    }
+}
+
+extension Down {
+    /// `down --all`: asks every supervisor to stop, then waits for them all; kills those still there at the deadline.
+    func downAll(within limit: Duration) throws {
+        let clients = StateFolder.allRunning().map { SupervisorClient(stateFolder: $0, timeout: .seconds(5)) }
+        guard !clients.isEmpty else {
+            Terminal.out("orchestrate: no supervisor runs\n")
+            return
+        }
+        var running: [(client: SupervisorClient, pid: Int32?, manifest: String)] = []
+        for client in clients {
+            let manifest = (try? client.status().supervisor.manifest) ?? client.stateFolder.path
+            running.append((client, client.pid, manifest))
+            // A supervisor may stop before its answer is out; whether it stopped is what counts.
+            try? client.down()
+        }
+        let deadline = ContinuousClock.now + limit
+        var killed: [String] = []
+        while !running.isEmpty {
+            running.removeAll { entry in
+                guard !entry.client.isRunning else { return false }
+                Terminal.out("orchestrate: stopped \(entry.manifest)" + (entry.pid.map { " (pid \($0))" } ?? "") + "\n")
+                return true
+            }
+            if running.isEmpty { break }
+            if ContinuousClock.now >= deadline {
+                for entry in running {
+                    if let pid = entry.pid { kill(pid, SIGKILL) }
+                    killed.append(entry.manifest)
+                }
+                break
+            }
+            usleep(5_000)
+        }
+        guard killed.isEmpty else {
+            throw CommandFailure.failure(
+                "these supervisors did not stop within \(timeout) and were killed: " + killed.joined(separator: ", ")
+            )
+        }
     }
 }
 

@@ -41,8 +41,21 @@ struct Logs: ParsableCommand {
 
     func run() throws {
         let manifest = logsManifest.manifestOptions
-        let loaded = try manifest.load()
-        let known = loaded.manifest.daemons.map(\.name) + [StateFolder.supervisorLogName]
+        let stateFolder: StateFolder
+        var known: [String]
+        do {
+            let loaded = try manifest.load()
+            stateFolder = loaded.manifest.stateFolder
+            known = loaded.manifest.daemons.map(\.name)
+        } catch let failure as CommandFailure {
+            // The file is gone or not valid now, but its supervisor runs: its daemons' logs still are there.
+            guard let context = try? ControlContext(manifest), let document = try? context.client.status() else {
+                throw failure
+            }
+            stateFolder = context.client.stateFolder
+            known = document.daemons.map(\.name)
+        }
+        known.append(StateFolder.supervisorLogName)
         for name in names where !known.contains(name) {
             let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
             throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
@@ -58,7 +71,7 @@ struct Logs: ParsableCommand {
                     .joined()
             )
         }
-        var reader = LogReader(stateFolder: loaded.manifest.stateFolder, names: selected)
+        var reader = LogReader(stateFolder: stateFolder, names: selected)
         show(reader.tail(lines))
         guard follow else { return }
         reader.follow { lines in

@@ -34,7 +34,7 @@ struct Orchestrate: AsyncParsableCommand {
             Trigger.self, Start.self,
             Stop.self,
             Restart.self,
-            Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Install.self,
+            List.self, Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Install.self,
             Reference.self,
         ]
     )
@@ -187,6 +187,7 @@ enum PlainCommandLine {
             var down = Down()
             down.manifest = options
             down.timeout = Down.defaultTimeout
+            down.all = false
             return down
         case ("up", let flags) where flags.isSubset(of: ["-d", "--detach", "--wait"]):
             guard !flags.isSuperset(of: ["-d", "--detach"]) else { return nil }

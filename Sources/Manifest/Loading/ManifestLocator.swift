@@ -35,11 +35,15 @@ public struct ManifestLocator: Sendable {
         self.environment = environment
     }
 
-    /// The manifest to use, given the `-f` option.
-    public func locate(explicit: String?) throws(NotFound) -> Location {
+    /// The manifest to use, given the `-f` option. A path `isKnown` accepts counts as found even when no file is there:
+    /// the commands that talk to a supervisor find one running for a manifest a branch switch removed.
+    public func locate(
+        explicit: String?,
+        orWhere isKnown: (String) -> Bool = { _ in false }
+    ) throws(NotFound) -> Location {
         if let given = explicit ?? environment["ORCHESTRATE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             let path = Paths.absolute(given, from: currentDirectory)
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard FileManager.default.fileExists(atPath: path) || isKnown(path) else {
                 let source = explicit == nil ? " (from ORCHESTRATE_FILE)" : ""
                 throw NotFound(description: "manifest '\(given)'\(source) does not exist")
             }
@@ -48,7 +52,7 @@ public struct ManifestLocator: Sendable {
         var folder = Paths.absolute(".", from: currentDirectory)
         while true {
             let candidate = folder == "/" ? "/" + Self.fileName : folder + "/" + Self.fileName
-            if FileManager.default.fileExists(atPath: candidate) {
+            if FileManager.default.fileExists(atPath: candidate) || isKnown(candidate) {
                 let label = Paths.relative(candidate, to: currentDirectory)
                 return Location(path: candidate, label: label.hasPrefix("/") ? candidate : label)
             }

@@ -32,6 +32,21 @@ extension StateFolder {
         return path.isEmpty ? nil : StateFolder(path)
     }
 
+    /// The state folders of every supervisor this user runs on the machine (those recorded, whose lock is held), in the
+    /// order of their paths.
+    public static func allRunning() -> [StateFolder] {
+        guard let folder = runtimeFolder(create: false),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: folder)
+        else { return [] }
+        var folders: Set<String> = []
+        for name in names where name.hasPrefix("manifest-") {
+            guard let text = FileBytes.text(folder + "/" + name) else { continue }
+            let path = text.trimmingWhitespace()
+            if !path.isEmpty, PIDLock.isRunning(path: StateFolder(path).lockFile) { folders.insert(path) }
+        }
+        return folders.sorted().map(StateFolder.init)
+    }
+
     /// The runtime folder, or nil when it is not one only this user can use (another owner, or open to others), so
     /// that no other user can plant a record.
     static func runtimeFolder(
