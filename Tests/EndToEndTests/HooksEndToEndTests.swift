@@ -26,6 +26,8 @@ extension SupervisorBinaryTests {
               crash:
                 kind: process
                 command: ["sh", "-c", "exit 3"]
+                # Never ready: `up --wait` cannot take a life between two exits for ready.
+                ready: {exec: "false", timeout: 10s}
                 restart: {policy: on-failure, backoff: {initial: 50ms, max: 50ms}, limit: {burst: 2, window: 1m}}
                 notify: {on: [exited, restarted, failed], webhook: "http://127.0.0.1:\(port)/crash"}
               hangs:

@@ -95,9 +95,16 @@ extension SupervisorBinaryTests {
                     #expect(status.status == 0, "\(status.stderr)")
                     #expect(status.stdout.contains("web"))
                 }
-                let logs = try await E2E.run(["logs", "tick", "-n", "1"], in: project.path, environment: environment)
-                #expect(logs.status == 0, "\(logs.stderr)")
-                #expect(logs.stdout.hasPrefix("tick | "))
+                #expect(
+                    await waitUntil {
+                        let logs = try? await E2E.run(
+                            ["logs", "tick", "-n", "1"],
+                            in: project.path,
+                            environment: environment
+                        )
+                        return logs?.status == 0 && logs?.stdout.hasPrefix("tick | ") == true
+                    }
+                )
                 let reload = try await E2E.run(["reload"], in: project.path, environment: environment)
                 #expect(reload.status == 2)
                 #expect(reload.stderr.contains("daemons.yaml does not exist"))

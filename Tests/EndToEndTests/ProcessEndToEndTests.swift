@@ -216,6 +216,50 @@ extension SupervisorBinaryTests {
             }
         }
 
+        /// `completed`: the dependency ended, whatever its status; `completed_successfully`: it ended with status 0.
+        @Test func completedWaitsForAnEndAndCompletedSuccessfullyForStatusZero() async throws {
+            let manifest = """
+                daemons:
+                  migrate:
+                    kind: process
+                    command: "exit 0"
+                    restart: {policy: never}
+                  broken:
+                    kind: process
+                    command: "exit 3"
+                    restart: {policy: never}
+                  after-any:
+                    kind: process
+                    command: [sleep, '300']
+                    depends_on: {broken: completed}
+                  after-success:
+                    kind: process
+                    command: [sleep, '300']
+                    depends_on: {migrate: completed_successfully}
+                  after-failure:
+                    kind: process
+                    command: [sleep, '300']
+                    depends_on: {broken: completed_successfully}
+                """
+            try await Supervisor.withSupervisor(manifest, notReady: ["broken", "after-failure"]) { directory in
+                let status = try await Supervisor.status(directory)
+                #expect(status["migrate"]?["state"] as? String == "completed")
+                #expect(status["broken"]?["state"] as? String == "failed")
+                #expect(status["after-any"]?["state"] as? String == "running")
+                #expect(status["after-success"]?["state"] as? String == "running")
+                #expect(status["after-failure"]?["state"] as? String == "waiting")
+                let health = try #require(status["after-failure"]?["health"] as? [String: String])
+                #expect(health["waiting_for"] == "broken to complete successfully (broken is failed)")
+            }
+            try await E2E.withManifest(
+                "daemons:\n  web: {kind: process, command: x, restart: {policy: always}}\n  a: {kind: process, command: x, depends_on: {web: completed_successfully}}\n"
+            ) { directory in
+                let result = try await E2E.run(["validate"], in: directory.path)
+                #expect(result.status == 2)
+                #expect(result.stderr.contains("'completed_successfully' needs 'web' to be"), "\(result.stderr)")
+            }
+        }
+
         @Test func reloadKeepsUnchangedProcessesAndRestartsAChangedOneWithItsFollowers() async throws {
             func manifest(_ version: String) -> String {
                 """

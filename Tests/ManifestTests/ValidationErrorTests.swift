@@ -192,7 +192,10 @@ struct ValidationErrorTests {
                     + "  db: {kind: process, command: x}\n"
             )
         )
-        #expect(condition.message == "expected one of 'started', 'ready', 'completed', found 'healthy'")
+        #expect(
+            condition.message
+                == "expected one of 'started', 'ready', 'completed', 'completed_successfully', found 'healthy'"
+        )
     }
 
     @Test func dependencyCyclesAreNamed() throws {

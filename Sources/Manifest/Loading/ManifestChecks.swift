@@ -157,7 +157,7 @@ struct ManifestChecks {
                         "enable '\(name)' or disable '\(key.text)' too"
                     )
                 }
-                if condition == "completed",
+                if condition == "completed" || condition == "completed_successfully",
                     kind(of: target)?.canComplete != true || target["restart"]?["policy"]?.scalarText == "always"
                 {
                     let finishing = kinds.filter { $0.canComplete }.map { "\($0.article) \($0.name)" }
@@ -165,7 +165,7 @@ struct ManifestChecks {
                         .reference,
                         origin,
                         path,
-                        "'completed' needs '\(name)' to be \(finishing.isEmpty ? "a daemon" : finishing.joined(separator: " or "))"
+                        "'\(condition)' needs '\(name)' to be \(finishing.isEmpty ? "a daemon" : finishing.joined(separator: " or "))"
                             + " that can finish (restart policy 'never' or 'on-failure')"
                     )
                 }

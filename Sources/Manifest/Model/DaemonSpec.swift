@@ -6,13 +6,18 @@ public struct DaemonSpec: Hashable, Sendable {
     /// A daemon this one waits for, and what it waits for.
     public struct Dependency: Hashable, Sendable {
         /// What the dependency must reach before this daemon starts.
-        public enum Condition: String, Hashable, Sendable {
+        public enum Condition: String, CaseIterable, Hashable, Sendable {
             /// Its service has started.
             case started
             /// It is ready (its readiness probe passed, or it started if it has none).
             case ready
-            /// It ran to completion with status 0 (a one-shot process).
+            /// It ran to its end and will not be restarted, whatever its exit status (a one-shot process).
             case completed
+            /// It ran to its end with status 0 (a migration, a set-up step).
+            case completedSuccessfully = "completed_successfully"
+
+            /// Whether the dependency must end rather than stay up.
+            public var needsAnEnd: Bool { self == .completed || self == .completedSuccessfully }
         }
 
         /// The dependency's name.

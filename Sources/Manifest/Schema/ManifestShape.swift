@@ -96,7 +96,10 @@ enum ManifestShape {
 
     static let dependencies = Shape.either([
         .list(.scalar(ScalarFormat.daemonName), minCount: 0),
-        .dictionary(key: ScalarFormat.daemonName, value: .choice(["started", "ready", "completed"])),
+        .dictionary(
+            key: ScalarFormat.daemonName,
+            value: .choice(DaemonSpec.Dependency.Condition.allCases.map(\.rawValue))
+        ),
     ])
 
     /// Fields every daemon has, and the only fields `defaults` may set.

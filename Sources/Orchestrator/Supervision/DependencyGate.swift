@@ -22,6 +22,9 @@ struct DependencyGate: Sendable {
         case .ready:
             [.running, .idle, .completed].contains(record.state)
         case .completed:
+            // Ended and not restarted: exited 0, or exited with another status and parked as failed.
+            record.state == .completed || (record.state == .failed && record.lastRun?.exitCode != nil)
+        case .completedSuccessfully:
             record.state == .completed
         }
     }
@@ -36,6 +39,7 @@ struct DependencyGate: Sendable {
                 case .started: "to start"
                 case .ready: "to be ready"
                 case .completed: "to complete"
+                case .completedSuccessfully: "to complete successfully"
                 }
             let now = record.map { "\(dependency.name) is \($0.state)" } ?? "\(dependency.name) is not running"
             return "\(dependency.name) \(goal) (\(now))"

@@ -209,7 +209,7 @@ extension KubernetesExport {
                 )
                 continue
             }
-            if dependency.condition == .completed {
+            if dependency.condition.needsAnEnd {
                 warn(plan.daemon, "waits for \(dependency.name)'s Service to answer, not for it to complete")
             }
             let service = "\(target.objectName) \(port)"

@@ -77,7 +77,7 @@ extension SystemdExport {
         let restart = daemon.restart
         // A daemon others wait to see completed is a oneshot: systemd orders them after it has exited.
         let completes = manifest.daemons.contains { other in
-            other.enabled && other.dependencies.contains { $0.name == daemon.name && $0.condition == .completed }
+            other.enabled && other.dependencies.contains { $0.name == daemon.name && $0.condition.needsAnEnd }
         }
         var service = unitHeader(daemon, comment: ["\(daemon.name): the command itself, kept up by systemd."]) {
             $0.raw("StartLimitBurst", "\(restart.burst)")
