@@ -256,6 +256,32 @@ struct SupervisorStateMachineTests {
         #expect(machine.daemons["b"] == nil)
     }
 
+    @Test func aReloadThatRemovesSeveralDaemonsStopsDependentsFirst() throws {
+        var (machine, _) = try Self.started(
+            """
+            daemons:
+              db: {kind: process, command: x}
+              api: {kind: process, command: x, depends_on: [db]}
+              web: {kind: process, command: x, depends_on: [api]}
+              lone: {kind: process, command: x}
+            """
+        )
+        let answers = Answers()
+        let request = answers.reload()
+        _ = machine.handle(.reloadRequested(request))
+        let new = try Self.prepared(machine, "daemons:\n  lone: {kind: process, command: x}\n")
+        #expect(
+            Self.describe(machine.handle(.reloadPrepared(request, .success(new)))) == [
+                "commit", "stop web", "reorder lone",
+            ]
+        )
+        #expect(Self.describe(machine.handle(.ended("web", generation: 3))) == ["stop api", "remove web"])
+        #expect(Self.describe(machine.handle(.ended("api", generation: 2))) == ["stop db", "remove api"])
+        #expect(answers.all.isEmpty)
+        #expect(Self.describe(machine.handle(.ended("db", generation: 1))) == ["remove db", "reload ok recorded"])
+        #expect(answers.all == ["reload: ok"])
+    }
+
     @Test func aDaemonEndingWhileItsReplacementIsPlannedIsReplacedAtOnce() throws {
         var (machine, _) = try Self.started(Self.three)
         let answers = Answers()

@@ -100,6 +100,9 @@ struct SupervisorStateMachine<Service: Sendable> {
         var waiting: Set<String>
         /// The new services of changed and added daemons that are enabled.
         var services: [String: Service]
+        /// Daemons of ``waiting`` not yet asked to stop, each with the daemons stopping that depend on it: as in
+        /// `down`, dependents stop before what they depend on, each with its own stop timeout.
+        var stopsAfter: [String: Set<String>] = [:]
     }
 
     /// Where the supervisor is.
@@ -265,6 +268,12 @@ struct SupervisorStateMachine<Service: Sendable> {
             state = .stopping(told: told)
             return actions
         case .applyingReload(var applying, let queued) where applying.waiting.remove(name) != nil:
+            applying.stopsAfter[name] = nil
+            for (pending, blockers) in applying.stopsAfter where blockers.contains(name) {
+                let left = blockers.subtracting([name])
+                applying.stopsAfter[pending] = left.isEmpty ? nil : left
+                if left.isEmpty { actions += requestStop(pending) }
+            }
             if applying.plan.restarted.contains(name) {
                 if daemons[name]?.held == false { actions += launch(name) }
                 daemons[name]?.held = false
@@ -370,18 +379,26 @@ struct SupervisorStateMachine<Service: Sendable> {
         }
 
         // Committed from here on.
+        let previous = manifest
         manifest = prepared.manifest
         version += 1
         let plan = prepared.plan
         var actions: [Action] = [.commit(prepared.manifest, source: prepared.source, warnings: prepared.warnings)]
-        var waiting: Set<String> = []
-        for name in plan.removed + plan.changed + plan.restarted {
-            let stop = requestStop(name)
-            guard !stop.isEmpty else { continue }
-            actions += stop
-            waiting.insert(name)
+        // The old tasks to end, dependents first: a daemon is asked to stop once those of the others that depend on
+        // it (as they were started, by the previous manifest) have ended.
+        let stopping = (plan.removed + plan.changed + plan.restarted).filter { name in
+            daemons[name]?.running != nil && daemons[name]?.service != nil
         }
-        let applying = Applying(request: request, plan: plan, waiting: waiting, services: prepared.services)
+        let waiting = Set(stopping)
+        var stopsAfter: [String: Set<String>] = [:]
+        for name in stopping {
+            let dependents = waiting.filter { other in
+                previous[daemon: other]?.dependencies.contains { $0.name == name } == true
+            }
+            if dependents.isEmpty { actions += requestStop(name) } else { stopsAfter[name] = dependents }
+        }
+        var applying = Applying(request: request, plan: plan, waiting: waiting, services: prepared.services)
+        applying.stopsAfter = stopsAfter
         for name in plan.removed + plan.changed + plan.added where !waiting.contains(name) {
             actions += replace(name, with: applying)
         }
