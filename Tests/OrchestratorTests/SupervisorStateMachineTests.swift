@@ -127,16 +127,17 @@ struct SupervisorStateMachineTests {
         #expect(machine.runningNames == ["a", "b"])
     }
 
+    /// web depends on api, which depends on db; lone on nothing.
+    static let chain = """
+        daemons:
+          db: {kind: process, command: x}
+          api: {kind: process, command: x, depends_on: [db]}
+          web: {kind: process, command: x, depends_on: [api]}
+          lone: {kind: process, command: x}
+        """
+
     @Test func downStopsDependentsBeforeWhatTheyDependOnThenFinishes() throws {
-        var (machine, _) = try Self.started(
-            """
-            daemons:
-              db: {kind: process, command: x}
-              api: {kind: process, command: x, depends_on: [db]}
-              web: {kind: process, command: x, depends_on: [api]}
-              lone: {kind: process, command: x}
-            """
-        )
+        var (machine, _) = try Self.started(Self.chain)
         #expect(Self.describe(machine.handle(.down)) == ["stopping", "stop lone", "stop web"])
         #expect(Self.describe(machine.handle(.ended("web", generation: 3))) == ["stop api"])
         #expect(Self.describe(machine.handle(.ended("lone", generation: 4))).isEmpty)
@@ -257,15 +258,7 @@ struct SupervisorStateMachineTests {
     }
 
     @Test func aReloadThatRemovesSeveralDaemonsStopsDependentsFirst() throws {
-        var (machine, _) = try Self.started(
-            """
-            daemons:
-              db: {kind: process, command: x}
-              api: {kind: process, command: x, depends_on: [db]}
-              web: {kind: process, command: x, depends_on: [api]}
-              lone: {kind: process, command: x}
-            """
-        )
+        var (machine, _) = try Self.started(Self.chain)
         let answers = Answers()
         let request = answers.reload()
         _ = machine.handle(.reloadRequested(request))
