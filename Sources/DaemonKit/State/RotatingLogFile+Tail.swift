@@ -53,4 +53,22 @@ extension RotatingLogFile {
         if start > 0 && !parts.isEmpty { parts.removeFirst() }
         return parts.suffix(count).map { String(decoding: $0, as: UTF8.self) }
     }
+
+    /// Every line of the log at `path`, its rotated files first, oldest first (`NAME.log.2`, `.1`, then `NAME.log`).
+    public static func allLines(path: String) -> [String] {
+        var files: [String] = []
+        var generation = 1
+        while access("\(path).\(generation)", F_OK) == 0 {
+            files.append("\(path).\(generation)")
+            generation += 1
+        }
+        var lines: [String] = []
+        for file in files.reversed() + [path] {
+            guard let bytes = FileBytes.read(file), !bytes.isEmpty else { continue }
+            var parts = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            if bytes.last == UInt8(ascii: "\n") { parts.removeLast() }
+            lines += parts.map { String(decoding: $0, as: UTF8.self) }
+        }
+        return lines
+    }
 }

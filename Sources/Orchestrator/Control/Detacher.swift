@@ -120,7 +120,8 @@ public struct Detacher: Sendable {
             grew = false
             for name in pending.subtracting(blocked) {
                 let dependencies = manifest[daemon: name]?.dependencies ?? []
-                if dependencies.contains(where: { blocked.contains($0.name) }) {
+                // A failed dependency blocks, but for `completed`, which a failed end meets.
+                if dependencies.contains(where: { blocked.contains($0.name) && $0.condition != .completed }) {
                     blocked.insert(name)
                     grew = true
                 }

@@ -19,6 +19,19 @@ public struct LogReader: Sendable {
         public var daemon: String
         /// The line, with its timestamp, without its newline.
         public var text: String
+
+        /// Its timestamp (`2026-11-26T19:28:28.123Z`).
+        public var time: Substring { text.prefix { $0 != " " } }
+
+        /// What follows the timestamp.
+        public var message: Substring { text.drop { $0 != " " }.dropFirst() }
+
+        /// `orchestrate` for the supervisor's own log and its notes in a daemon's log (`[orchestrate] run 3 …`),
+        /// `output` for what the daemon's commands wrote (their standard output and error share one pipe, so that
+        /// their lines keep the order they were written in).
+        public var stream: String {
+            daemon == StateFolder.supervisorLogName || message.hasPrefix("[orchestrate] ") ? "orchestrate" : "output"
+        }
     }
 
     /// The state folder the logs are in.
@@ -42,6 +55,57 @@ public struct LogReader: Sendable {
 
     private func size(_ path: String) -> UInt64 {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+    }
+
+    /// Which lines to show: those written from ``since`` until ``until`` whose text (after the timestamp) matches
+    /// ``pattern``.
+    public struct Filter {
+        /// The earliest time shown.
+        public var since: Date?
+        /// The latest time shown.
+        public var until: Date?
+        /// Lines must match it somewhere.
+        public var pattern: Regex<AnyRegexOutput>?
+        /// The bounds as log timestamps, which compare as text.
+        private let earliest: String?
+        private let latest: String?
+
+        /// A filter; `grep` is a regular expression (Swift's syntax, as Perl's and Python's), which throws when it is
+        /// not valid.
+        public init(since: Date? = nil, until: Date? = nil, grep: String? = nil) throws {
+            self.since = since
+            self.until = until
+            pattern = try grep.map { try Regex($0) }
+            earliest = since.map(Timestamp.text)
+            latest = until.map(Timestamp.text)
+        }
+
+        /// Whether it lets every line through.
+        public var isEmpty: Bool { since == nil && until == nil && pattern == nil }
+
+        /// Whether `line` passes.
+        public func passes(_ line: Line) -> Bool {
+            let time = line.time
+            if let earliest, time < earliest { return false }
+            if let latest, time > latest { return false }
+            if let pattern, line.message.firstMatch(of: pattern) == nil { return false }
+            return true
+        }
+    }
+
+    /// Every line of each log that `filter` lets through, its rotated files too, by time; with `count`, the last
+    /// `count` of each log. Following goes on from the logs' ends.
+    public mutating func select(_ filter: Filter, last count: Int?) -> [Line] {
+        var lines: [Line] = []
+        for name in names {
+            let path = path(name)
+            let passed = RotatingLogFile.allLines(path: path).lazy.map { Line(daemon: name, text: $0) }
+                .filter(filter.passes)
+            lines += count.map { Array(passed.suffix($0)) } ?? Array(passed)
+            offsets[name] = size(path)
+            partial[name] = nil
+        }
+        return Self.byTime(lines)
     }
 
     /// The last `count` lines of each log, by time; following goes on from their end.
