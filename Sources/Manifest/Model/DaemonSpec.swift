@@ -39,8 +39,11 @@ public struct DaemonSpec: Hashable, Sendable {
     public var enabled: Bool
     /// The folder its commands run in, absolute.
     public var workingDirectory: String
-    /// The environment its commands get on top of the supervisor's: top-level `env`, then its own.
+    /// The environment its commands get on top of the supervisor's: top-level `env`, then its `env_file`s, then its
+    /// own `env`.
     public var environment: [String: String]
+    /// Its `env_file`s, absolute, in order: a save of one is a change of the daemon.
+    public var environmentFiles: [String] = []
     /// How its service is restarted.
     public var restart: RestartPolicy
     /// The signal that stops it.

@@ -76,12 +76,21 @@ extension DaemonSpec {
         let limit = restartFields.object("limit")!
         let logFields = fields.object("log")!
         let policy = restartFields.string("policy")
+        let files =
+            fields.node["env_file"].map { node in
+                (node.items ?? [node]).compactMap(\.scalarText).map { Paths.absolute($0, from: directory) }
+            } ?? []
+        var environment = topEnvironment
+        for file in files {
+            environment.merge(try Self.environment(of: file, processEnvironment)) { _, fromFile in fromFile }
+        }
+        environment.merge(fields.environment("env", processEnvironment)) { _, own in own }
         self.init(
             name: name,
             kind: try kinds.kind(named: fields.string("kind")!)!.init(fields: fields),
             enabled: fields.bool("enabled")!,
             workingDirectory: workingDirectory,
-            environment: topEnvironment.merging(fields.environment("env", processEnvironment)) { _, own in own },
+            environment: environment,
             restart: RestartPolicy(
                 mode: RestartPolicy.Mode.all.first { $0.name == policy }!,
                 initialBackoff: backoff.duration("initial")!,
@@ -96,6 +105,22 @@ extension DaemonSpec {
             restartWithDependencies: fields.bool("restart_with_dependencies")!,
             notify: fields.object("notify").map(Self.notify)
         )
+        environmentFiles = files
+    }
+
+    /// The variables of the dotenv file at `path`, read by docker compose's rules (`${VAR}` in it reads the process
+    /// environment); a sentence naming the file, line and column when it cannot be read.
+    static func environment(of path: String, _ processEnvironment: [String: String]) throws -> [String: String] {
+        let label = Paths.relative(path, to: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EnvironmentFileError(description: "env_file '\(label)' cannot be read")
+        }
+        do {
+            let pairs = try DotEnv.parse(String(decoding: data, as: UTF8.self), lookup: { processEnvironment[$0] })
+            return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        } catch {
+            throw EnvironmentFileError(description: "env_file \(label):\(error.line):\(error.column): \(error.message)")
+        }
     }
 
     /// The hooks of a `notify` object.
@@ -117,4 +142,9 @@ extension DaemonSpec {
             Dependency(name: pair.key.text, condition: .init(rawValue: pair.value.scalarText ?? "ready") ?? .ready)
         }
     }
+}
+
+/// Why a daemon's `env_file` could not be read, in a sentence.
+struct EnvironmentFileError: Error, CustomStringConvertible {
+    var description: String
 }

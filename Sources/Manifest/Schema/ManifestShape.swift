@@ -113,9 +113,16 @@ enum ManifestShape {
             example: .string("services/api")
         ),
         Property(
+            "env_file",
+            .either([.scalar(.path), .list(.scalar(.path), minCount: 1)]),
+            "Dotenv files (docker compose's rules) whose variables its commands get, over the top-level env and under its "
+                + "own env; relative to the manifest's folder. Saving one restarts the daemons that use it.",
+            example: .string(".env.web")
+        ),
+        Property(
             "env",
             environment,
-            "Environment variables for its commands, over the top-level env.",
+            "Environment variables for its commands, over the top-level env and its env_file.",
             example: .object([("PORT", .string("8000")), ("DEBUG", .string("1"))])
         ),
         Property("restart", .object(restart), "Restart policy of the service.", default: .object([])),

@@ -52,10 +52,7 @@ extension Supervisor {
         while !Task.isCancelled {
             let manifest = self.manifest
             if manifest.reload == .auto {
-                var files = [manifest.file]
-                if let envFile = manifest.envFile, FileManager.default.fileExists(atPath: envFile) {
-                    files.append(envFile)
-                }
+                let files = Self.watchedFiles(of: manifest)
                 let chain = Self.linkChains(of: files)
                 do {
                     let watcher = try InotifyWatcher(
@@ -84,7 +81,7 @@ extension Supervisor {
                     if Task.isCancelled { return }
                     if repointed { continue }
                     // Stopped for new settings (they are read at the top), or the manifest's folder went away.
-                    if self.manifest.reload == manifest.reload, self.manifest.envFile == manifest.envFile {
+                    if self.manifest.reload == manifest.reload, Self.watchedFiles(of: self.manifest) == files {
                         logger.warning("the manifest's folder is gone; saves are no longer watched")
                     } else {
                         continue
@@ -99,6 +96,16 @@ extension Supervisor {
             // Manual mode, or a watch that failed: wait for a reload that changes the settings.
             guard await settingsChanged.next() != nil else { return }
         }
+    }
+
+    /// The files whose saves are saves of `manifest`: the file, its env_file and its daemons' (those that exist).
+    static func watchedFiles(of manifest: Manifest) -> [String] {
+        var files = [manifest.file]
+        for file in [manifest.envFile].compactMap(\.self) + manifest.daemons.flatMap(\.environmentFiles)
+        where !files.contains(file) && FileManager.default.fileExists(atPath: file) {
+            files.append(file)
+        }
+        return files
     }
 
     /// The paths a watch of `files` covers: each file's chain of links, without repeats.

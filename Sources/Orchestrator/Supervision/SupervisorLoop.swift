@@ -182,7 +182,9 @@ struct SupervisorLoop {
         let before = supervisor.manifest
         source = newSource
         publish()
-        if before.reload != manifest.reload || before.envFile != manifest.envFile {
+        if before.reload != manifest.reload
+            || Supervisor.watchedFiles(of: before) != Supervisor.watchedFiles(of: manifest)
+        {
             supervisor.watchSettingsChanged.yield()
             supervisor.manifestWatch.withLock { $0?.stop() }
         }

@@ -49,6 +49,13 @@ struct KubernetesClusterManifest {
         if case .string(let cwd)? = daemon["cwd"] {
             daemon.setValue(.string(Paths.absolute(cwd, from: workingDirectory)), for: "cwd")
         }
+        if daemon["env_file"] != nil, let spec = manifest[daemon: name] {
+            // The pod has no env_file: what it gave is written into the daemon's env (what the top-level env gives
+            // alike is left to it).
+            daemon.removeValue(for: "env_file")
+            let own = spec.environment.filter { manifest.environment[$0.key] != $0.value }.sorted { $0.key < $1.key }
+            daemon.setValue(.object(own.map { ($0.key, JSONValue.string($0.value)) }), for: "env")
+        }
         if let env = daemon["env"] { daemon.setValue(withoutSecrets(env), for: "env") }
         if let rpc = manifest[daemon: name]?.settings(as: RPCSpec.self) {
             switch rpc.listen {
