@@ -72,7 +72,7 @@ public struct EventLine: Codable, Sendable {
             case "run.started", "run.finished": .run(try container.decode(RunReport.self, forKey: .data))
             case "reload": .reload(try container.decode(ReloadReport.self, forKey: .data))
             case "supervisor": .supervisor(try container.decode(SupervisorNotice.self, forKey: .data))
-            case "note": .note(try container.decode(SupervisorEvent.Note.self, forKey: .data))
+            case "note", "restart": .note(try container.decode(SupervisorEvent.Note.self, forKey: .data))
             case "missed": .missed(try container.decode(MissedEvents.self, forKey: .data))
             default:
                 throw DecodingError.dataCorruptedError(
@@ -104,7 +104,8 @@ extension EventLine.Payload {
             case .runStarted(let run), .runFinished(let run): .run(run)
             case .reload(let report): .reload(report)
             case .supervisor(let notice): .supervisor(notice)
-            case .note(let daemon, let text): .note(SupervisorEvent.Note(daemon: daemon, text: text))
+            case .note(let daemon, let text), .restarting(let daemon, let text):
+                .note(SupervisorEvent.Note(daemon: daemon, text: text))
             }
     }
 

@@ -24,6 +24,8 @@ public struct SupervisorEvent: Sendable {
         case supervisor(SupervisorNotice)
         /// A line of the supervisor's about one daemon, for that daemon's log.
         case note(daemon: String, text: String)
+        /// A daemon is being restarted, and why (`3 files changed: src/a.py, …`).
+        case restarting(daemon: String, reason: String)
     }
 
     /// The event's number: 1, 2, 3… in publishing order; 0 for the records a new subscription starts with.
@@ -52,6 +54,7 @@ public struct SupervisorEvent: Sendable {
         case .reload: "reload"
         case .supervisor: "supervisor"
         case .note: "note"
+        case .restarting: "restart"
         }
     }
 
@@ -62,7 +65,7 @@ public struct SupervisorEvent: Sendable {
         case .removed(let name): name
         case .stateChanged(let change): change.name
         case .runStarted(let run), .runFinished(let run): run.name
-        case .note(let daemon, _): daemon
+        case .note(let daemon, _), .restarting(let daemon, _): daemon
         case .reload, .supervisor: nil
         }
     }

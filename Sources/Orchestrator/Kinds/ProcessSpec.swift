@@ -41,6 +41,20 @@ public struct ProcessSpec: DaemonKind {
             "A check that restarts the process when it stops answering.",
             example: .object([("tcp", .string("127.0.0.1:8000")), ("period", .string("30s"))])
         ),
+        Property(
+            "watch",
+            .object(
+                ObjectShape(
+                    title: "process watch",
+                    properties: FileWatch.fieldNames.compactMap { name in
+                        WatcherSpec.fields.first { $0.name == name }
+                    }
+                )
+            ),
+            "Files whose change restarts the process gracefully (its stop_signal and stop_timeout), and the daemons "
+                + "that follow it with restart_with_dependencies; the fields of the watcher kind, with its defaults.",
+            example: .object([("paths", .array([.string("src")])), ("patterns", .array([.string("**/*.py")]))])
+        ),
     ]
 
     /// A one-shot process (restart policy `never` or `on-failure`) completes when it exits 0.
@@ -52,11 +66,14 @@ public struct ProcessSpec: DaemonKind {
     public var ready: Probe?
     /// How to tell it is still alive.
     public var liveness: Probe?
+    /// The files whose change restarts it.
+    public var watch: FileWatch?
 
-    public init(fields: ResolvedFields) {
+    public init(fields: ResolvedFields) throws {
         command = fields.command("command")!
         ready = fields.object("ready").map(Probe.init(fields:))
         liveness = fields.object("liveness").map(Probe.init(fields:))
+        watch = try fields.object("watch").map(FileWatch.init(fields:))
     }
 
     /// The readiness probe's timeout.

@@ -92,15 +92,7 @@ public struct WatcherDaemon: DaemonService {
         if let failure, !Task.isCancelled { throw failure }
     }
 
-    private func makeWatcher() throws(DaemonKitError) -> any FileWatcher {
-        let debouncing = Debouncer.Configuration(debounce: watcher.debounce, maxWait: watcher.maxWait)
-        switch watcher.mode {
-        case .events:
-            return try InotifyWatcher(watcher.files, debouncing: debouncing)
-        case .poll:
-            return try PollingWatcher(watcher.files, interval: watcher.pollInterval, debouncing: debouncing)
-        }
-    }
+    private func makeWatcher() throws(DaemonKitError) -> any FileWatcher { try watcher.watch.makeWatcher() }
 
     /// Writes `paths`, one per line, to ``changedFile`` (through a temporary file and a rename, so a command
     /// never reads a half-written list).

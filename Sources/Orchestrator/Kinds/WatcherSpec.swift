@@ -89,16 +89,18 @@ public struct WatcherSpec: DaemonKind {
 
     /// What each run executes.
     public var command: Command
+    /// The files watched and how.
+    public var watch: FileWatch
     /// The files covered, as the scanner and the watcher read them (absolute paths).
-    public var files: FileScanner.Configuration
+    public var files: FileScanner.Configuration { watch.files }
     /// Quiet time after the last change before a run.
-    public var debounce: Duration
+    public var debounce: Duration { watch.debounce }
     /// Longest a run waits while changes keep coming.
-    public var maxWait: Duration
+    public var maxWait: Duration { watch.maxWait }
     /// inotify or polling.
-    public var mode: Mode
+    public var mode: Mode { watch.mode }
     /// Time between scans in poll mode.
-    public var pollInterval: Duration
+    public var pollInterval: Duration { watch.pollInterval }
     /// What changes do while the command runs.
     public var onBusy: OnBusy
     /// Whether it runs once at start.
@@ -110,16 +112,7 @@ public struct WatcherSpec: DaemonKind {
 
     public init(fields: ResolvedFields) throws {
         command = fields.command("command")!
-        files = FileScanner.Configuration(
-            paths: fields.strings("paths").map { Paths.absolute($0, from: fields.workingDirectory) },
-            patterns: try fields.globs("patterns"),
-            ignore: try fields.globs("ignore"),
-            gitignore: fields.bool("gitignore")!
-        )
-        debounce = fields.duration("debounce")!
-        maxWait = fields.duration("max_wait")!
-        mode = Mode(rawValue: fields.string("mode")!)!
-        pollInterval = fields.duration("poll_interval")!
+        watch = try FileWatch(fields: fields)
         onBusy = OnBusy(rawValue: fields.string("on_busy")!)!
         runOnStart = fields.bool("run_on_start")!
         timeout = fields.duration("timeout")

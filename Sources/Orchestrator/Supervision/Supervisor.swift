@@ -68,6 +68,9 @@ public final class Supervisor: Sendable {
     /// Wakes the manifest watch when a reload changed what it watches (the mode, the env_file).
     let watchSettingsChanged: AsyncStream<Void>.Continuation
     let watchSettingsStream: AsyncStream<Void>
+    /// Wakes the watches of process daemons' files when a reload changed them.
+    let restartWatchesChanged: AsyncStream<Void>.Continuation
+    let restartWatchesStream: AsyncStream<Void>
     /// Ends the supervisor's own watches (the manifest, the state folder) as `down` begins: closing an inotify
     /// descriptor waits for the kernel (10 to 20 ms here), which then overlaps with the daemons stopping.
     let endWatches: AsyncStream<Void>.Continuation
@@ -97,6 +100,10 @@ public final class Supervisor: Sendable {
         stateFolder = manifest.stateFolder
         initialSource = source ?? ManifestLoader(file: manifest.file, kinds: manifest.kinds)
         (watchSettingsStream, watchSettingsChanged) = AsyncStream.makeStream(
+            of: Void.self,
+            bufferingPolicy: .bufferingNewest(1)
+        )
+        (restartWatchesStream, restartWatchesChanged) = AsyncStream.makeStream(
             of: Void.self,
             bufferingPolicy: .bufferingNewest(1)
         )
@@ -217,12 +224,14 @@ public final class Supervisor: Sendable {
                     await withDiscardingTaskGroup { watches in
                         watches.addTask { await self.watchManifest() }
                         watches.addTask { await self.watchStateFolder() }
+                        watches.addTask { await self.watchProcessFiles() }
                         for await _ in watchesEnded {}
                         watches.cancelAll()
                     }
                 }
                 if !finished { await loop.run(in: &group) }
                 watchSettingsChanged.finish()
+                restartWatchesChanged.finish()
                 if adoptsOrphans {
                     // Strays that left their command's process group (by setsid) outlive the group kill: end them.
                     let strays = await ChildReaper.endAdoptedOrphans(grace: .seconds(2))

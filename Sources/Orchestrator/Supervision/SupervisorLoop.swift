@@ -182,6 +182,9 @@ struct SupervisorLoop {
         let before = supervisor.manifest
         source = newSource
         publish()
+        if Supervisor.restartWatches(of: before) != Supervisor.restartWatches(of: manifest) {
+            supervisor.restartWatchesChanged.yield()
+        }
         if before.reload != manifest.reload
             || Supervisor.watchedFiles(of: before) != Supervisor.watchedFiles(of: manifest)
         {

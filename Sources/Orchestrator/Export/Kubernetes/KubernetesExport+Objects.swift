@@ -176,6 +176,13 @@ extension KubernetesExport {
                 "a watcher sees its own pod's files (\(paths), from the image), which change only when something in "
                     + "the pod writes them: mount a volume there, shared with what writes them"
             )
+        } else if let watch = daemon.settings(as: ProcessSpec.self)?.watch {
+            let paths = watch.files.paths.map(clusterPath).joined(separator: ", ")
+            warn(
+                daemon,
+                "its watch sees its own pod's files (\(paths), from the image), which change only when something in "
+                    + "the pod writes them: mount a volume there, shared with what writes them"
+            )
         }
     }
 

@@ -67,7 +67,8 @@ public struct SystemdExport {
             if let periodic = daemon.settings(as: PeriodicSpec.self) {
                 export.addPeriodic(daemon, periodic)
                 journaled.append(daemon.name)
-            } else if let process = daemon.settings(as: ProcessSpec.self) {
+            } else if let process = daemon.settings(as: ProcessSpec.self), process.watch == nil {
+                // A process that restarts when its files change keeps its watch under a supervisor of its own.
                 export.addProcess(daemon, process)
                 journaled.append(daemon.name)
             } else {

@@ -21,7 +21,7 @@ extension RPCDaemon {
             case .removed(let name): topic = "daemon.\(name).state"
             case .runStarted(let run), .runFinished(let run): topic = "daemon.\(run.name).run"
             case .reload: topic = "orchestrate.reload"
-            case .daemon, .supervisor, .note: continue
+            case .daemon, .supervisor, .note, .restarting: continue
             }
             guard let data = try? event.json(encoder) else { continue }
             bus.publish(topic: topic, data: String(decoding: data, as: UTF8.self))
