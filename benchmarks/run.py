@@ -478,7 +478,13 @@ def watcher_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[di
             "    debounce: 50ms\n"
             "    command: [\"sh\", \"-c\", \"echo $$(date +%s.%N) $$ORCHESTRATE_CHANGED_COUNT $$ORCHESTRATE_RESCAN >> storm-runs.txt;"
             " cat \\\"$$ORCHESTRATE_CHANGED_FILE\\\" >> storm-paths.txt\"]\n"
+            "  server:\n"
+            "    kind: process\n"
+            "    watch: {paths: [code], debounce: 50ms}\n"
+            "    command: [\"sh\", \"-c\", \"date +%s.%N >> server-started.txt; exec sleep 3600\"]\n"
         )
+        (root / "code").mkdir()
+        (root / "code" / "app.py").write_text("0\n")
         with detached(binary, manifest, env):
             latency = touch_latency(target, root / "quick-seen.txt", scale)
             results.append({"scenario": "file write to watcher command started (debounce 0)", **latency,
@@ -487,6 +493,11 @@ def watcher_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[di
                             **storm(root / "storm", root / "storm-runs.txt", root / "storm-paths.txt",
                                     scale.storm_files, scale.storm_timeout_s, scale.storm_quiet_s),
                             "target": "1 or 2 runs, every path, last run < 500 ms after the last file"})
+            # Restart on change (a process daemon's watch): a save to the new process started, the old one stopped
+            # (SIGTERM, which sleep obeys at once) and the debounce included.
+            restart = touch_latency(root / "code" / "app.py", root / "server-started.txt", scale)
+            results.append({"scenario": "file write to a process restarted (watch, debounce 50ms)", **restart,
+                            "debounce_ms": 50, "target": "debounce + stop + start"})
     return results
 
 
