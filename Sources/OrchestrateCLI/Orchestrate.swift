@@ -35,6 +35,7 @@ struct Orchestrate: AsyncParsableCommand {
             Stop.self,
             Restart.self,
             List.self, Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Install.self,
+            MCPCommand.self,
             Reference.self,
         ]
     )
