@@ -88,10 +88,14 @@ public struct ManifestLoader: Sendable {
             }
             errors += resolver.errors
         }
-        var interpolator = Interpolator(lookup: { environment[$0] ?? fileVariables[$0] })
+        let lookup = { (name: String) in environment[name] ?? fileVariables[name] }
+        var interpolator = Interpolator(lookup: lookup)
         interpolator.interpolate(&root, path: [])
         errors += interpolator.errors
         warnings += interpolator.warnings
+        let included = include(into: &root, lookup: lookup)
+        errors += included.errors
+        warnings += included.warnings
 
         let shapes = kinds.shapes
         var applier = OverrideApplier(shape: shapes.root)
@@ -113,7 +117,9 @@ public struct ManifestLoader: Sendable {
         checks.check(resolved)
         errors += checks.errors
         guard errors.isEmpty else { throw ManifestErrors(errors) }
-        let whole = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
+        var whole = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
+        whole.includedFiles = included.files
+        whole.includedFolders = included.folders
         let (manifest, selectionWarnings) = try selection.apply(to: whole)
         return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings + selectionWarnings)
     }
@@ -204,7 +210,7 @@ public struct LoadedManifest: Sendable {
 }
 
 /// Interpolates every scalar value of a tree (keys are left alone, as docker compose does).
-private struct Interpolator {
+struct Interpolator {
     let interpolation: Interpolation
     var errors: [ManifestError] = []
     var warnings: [String] = []

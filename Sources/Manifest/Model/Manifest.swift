@@ -48,6 +48,10 @@ public struct Manifest: Hashable, Sendable {
     var positions: [String: Int] = [:]
     /// The kinds the manifest was read with.
     public var kinds: DaemonKinds
+    /// The fragments its `include` read, absolute.
+    public var includedFiles: [String] = []
+    /// The folders the globs of its `include` look in, absolute.
+    public var includedFolders: [String] = []
 
     /// The daemon named `name`.
     public subscript(daemon name: String) -> DaemonSpec? { positions[name].map { daemons[$0] } }

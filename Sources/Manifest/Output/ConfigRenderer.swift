@@ -26,6 +26,13 @@ public struct ConfigRenderer {
             path: [],
             provenance: &provenance
         )
+        // A daemon from a fragment (`include`) is marked with where it was written.
+        for pair in loaded.resolved["daemons"]?.pairs ?? [] {
+            guard case .file(let path, _, _) = pair.key.origin, case .file(let main, _, _) = loaded.resolved.origin,
+                path != main
+            else { continue }
+            provenance.append(Provenance(path: "daemons." + pair.key.text, origin: pair.key.origin))
+        }
         self.provenance = provenance
     }
 

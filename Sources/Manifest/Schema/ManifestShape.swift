@@ -231,6 +231,14 @@ enum ManifestShape {
                     example: .int(1)
                 ),
                 Property(
+                    "include",
+                    .list(.scalar(.nonEmptyText), minCount: 0),
+                    "Fragments whose daemons join this file's: paths or globs relative to this folder, each a YAML file "
+                        + "of daemons, with env and defaults of its own for its own daemons; their relative paths are "
+                        + "read from their own folder.",
+                    example: .array([.string("daemons.d/*.yaml")])
+                ),
+                Property(
                     "state_dir",
                     .scalar(.path),
                     "PID lock, control socket and logs, relative to the manifest's folder.",

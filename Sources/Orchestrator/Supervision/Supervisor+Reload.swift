@@ -98,10 +98,14 @@ extension Supervisor {
         }
     }
 
-    /// The files whose saves are saves of `manifest`: the file, its env_file and its daemons' (those that exist).
+    /// The files whose saves are saves of `manifest`: the file, its env_file, its fragments and the folders its
+    /// `include` globs look in (a fragment added there), and its daemons' env_files (those that exist).
     static func watchedFiles(of manifest: Manifest) -> [String] {
         var files = [manifest.file]
-        for file in [manifest.envFile].compactMap(\.self) + manifest.daemons.flatMap(\.environmentFiles)
+        let others =
+            [manifest.envFile].compactMap(\.self) + manifest.includedFiles + manifest.includedFolders
+            + manifest.daemons.flatMap(\.environmentFiles)
+        for file in others
         where !files.contains(file) && FileManager.default.fileExists(atPath: file) {
             files.append(file)
         }

@@ -35,6 +35,8 @@ struct KubernetesClusterManifest {
         var root = resolved
         root.setValue(.string(KubernetesExport.stateFolder), for: "state_dir")
         root.removeValue(for: "env_file")
+        // The fragments' daemons are in the tree already, with their folders made absolute.
+        root.removeValue(for: "include")
         if !keepsControl { root.removeValue(for: "control") }
         if let env = root["env"] { root.setValue(withoutSecrets(env), for: "env") }
         if case .object(let pairs)? = root["daemons"] {
@@ -47,7 +49,9 @@ struct KubernetesClusterManifest {
     private func adjusted(_ daemon: JSONValue, name: String) -> JSONValue {
         var daemon = daemon
         if case .string(let cwd)? = daemon["cwd"] {
-            daemon.setValue(.string(Paths.absolute(cwd, from: workingDirectory)), for: "cwd")
+            // A fragment's daemon has its folder absolute on this machine: the same place under the image's folder.
+            let relative = cwd.hasPrefix("/") ? Paths.relative(cwd, to: manifest.directory) : cwd
+            daemon.setValue(.string(Paths.absolute(relative, from: workingDirectory)), for: "cwd")
         }
         if daemon["env_file"] != nil, let spec = manifest[daemon: name] {
             // The pod has no env_file: what it gave is written into the daemon's env (what the top-level env gives
