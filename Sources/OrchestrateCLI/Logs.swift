@@ -89,21 +89,7 @@ struct Logs: ParsableCommand {
     func run() throws {
         let filter = try filter()
         let manifest = logsManifest.manifestOptions
-        let stateFolder: StateFolder
-        var known: [String]
-        do {
-            let loaded = try manifest.load()
-            stateFolder = loaded.manifest.stateFolder
-            known = loaded.manifest.daemons.map(\.name)
-        } catch let failure as CommandFailure {
-            // The file is gone or not valid now, but its supervisor runs: its daemons' logs still are there.
-            guard let context = try? ControlContext(manifest), let document = try? context.client.status() else {
-                throw failure
-            }
-            stateFolder = context.client.stateFolder
-            known = document.daemons.map(\.name)
-        }
-        known.append(StateFolder.supervisorLogName)
+        let (stateFolder, known) = try Self.logs(of: manifest)
         for name in names where !known.contains(name) {
             let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
             throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
@@ -131,6 +117,20 @@ struct Logs: ParsableCommand {
         reader.follow { lines in
             show(lines.filter(filter.passes))
             return true
+        }
+    }
+
+    /// The state folder whose logs the manifest's daemons write, and their names with the supervisor's own: from the
+    /// manifest, or, when its file is gone or not valid now, from the supervisor that runs for it.
+    static func logs(of manifest: ManifestOptions) throws -> (stateFolder: StateFolder, names: [String]) {
+        do {
+            let loaded = try manifest.load()
+            return (loaded.manifest.stateFolder, loaded.manifest.daemons.map(\.name) + [StateFolder.supervisorLogName])
+        } catch let failure as CommandFailure {
+            guard let context = try? ControlContext(manifest), let document = try? context.client.status() else {
+                throw failure
+            }
+            return (context.client.stateFolder, document.daemons.map(\.name) + [StateFolder.supervisorLogName])
         }
     }
 }

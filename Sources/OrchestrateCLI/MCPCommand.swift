@@ -161,11 +161,7 @@ struct MCPTools: Sendable {
     }
 
     private func logs(_ arguments: JSONValue) throws -> MCPServer.Result {
-        let loaded = try? options.load()
-        let stateFolder = try loaded.map(\.manifest.stateFolder) ?? supervisor().client.stateFolder
-        var names = loaded?.manifest.daemons.map(\.name) ?? []
-        if loaded == nil, let document = try? supervisor().client.status() { names = document.daemons.map(\.name) }
-        names.append(StateFolder.supervisorLogName)
+        var (stateFolder, names) = try Logs.logs(of: options)
         if let name = text(arguments, "name") {
             guard names.contains(name) else { throw CommandFailure.usage("no daemon named '\(name)'") }
             names = [name]
