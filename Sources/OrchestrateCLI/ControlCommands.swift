@@ -256,8 +256,9 @@ extension LifecycleCommand {
         let context = try ControlContext(manifest)
         if Self.action != "stop" { try context.autoStart(manifest) }
         do {
-            let record = try context.client.lifecycle(Self.action, name)
-            Terminal.out("\(record.name): \(record.state)\n")
+            for record in try context.client.lifecycleOfEach(Self.action, name) {
+                Terminal.out("\(record.name): \(record.state)\n")
+            }
         } catch {
             throw context.fail(error)
         }
@@ -269,7 +270,8 @@ struct Start: LifecycleCommand {
         commandName: "start",
         abstract: "Start one daemon.",
         discussion: """
-            Starts a daemon that was stopped with `orchestrate stop`, or parked as failed. It prints the daemon's new state.
+            Starts a daemon that was stopped with `orchestrate stop`, or parked as failed. It prints the daemon's new state. \
+            NAME may be one copy of a daemon with replicas (web#2) or the daemon (web), which means every copy.
 
             Exit status: 0 done; 2 no such daemon; 3 no supervisor runs (with auto_start: true, one is started first).
 
@@ -288,7 +290,8 @@ struct Stop: LifecycleCommand {
         abstract: "Stop one daemon.",
         discussion: """
             Stops the daemon gracefully (stop_signal, then SIGKILL after stop_timeout); it stays stopped until `start`, \
-            `restart` or the next `up` (a reload that changes it installs the new version without starting it). It prints the daemon's new state.
+            `restart` or the next `up` (a reload that changes it installs the new version without starting it). It prints the daemon's new state. \
+            NAME may be one copy of a daemon with replicas (web#2) or the daemon (web), which means every copy.
 
             Exit status: 0 done; 2 no such daemon; 3 no supervisor runs.
 
@@ -307,7 +310,8 @@ struct Restart: LifecycleCommand {
         abstract: "Restart one daemon (also one parked as failed).",
         discussion: """
             Stops the daemon gracefully and starts it again; the daemons that follow it with \
-            restart_with_dependencies: true restart too. It prints the daemon's new state.
+            restart_with_dependencies: true restart too. It prints the daemon's new state. NAME may be one copy of a \
+            daemon with replicas (web#2) or the daemon (web), which means every copy.
 
             Exit status: 0 done; 2 no such daemon; 3 no supervisor runs (with auto_start: true, one is started first).
 
@@ -378,5 +382,51 @@ struct Reload: ParsableCommand {
         }
         Terminal.out(plan.lines.map { $0 + "\n" }.joined())
         Terminal.out(dryRun ? "dry run, nothing applied: \(plan.summary)\n" : "applied: \(plan.summary)\n")
+    }
+}
+
+struct Scale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Run a process daemon as N copies, starting or stopping only the difference.",
+        discussion: """
+            The copies are NAME#1…NAME#N, each with ORCHESTRATE_REPLICA (1…N) in its environment; scaling up starts the \
+            new copies (the running ones are not touched), scaling down stops the highest-numbered ones gracefully. A \
+            daemon without replicas becomes NAME#1…NAME#N. The count holds over later reloads until the manifest's own \
+            `replicas` of the daemon changes (that newer decision wins); `down` and `up` start the manifest's count. It \
+            prints the plan once every copy it started is launched (`status NAME --ready` or `up --wait` for readiness).
+
+            Exit status: 0 applied; 1 the daemon's kind has no replicas; 2 no such daemon, or N out of 1…1000; 3 no \
+            supervisor runs.
+
+            Examples:
+              orchestrate scale web 4
+              orchestrate scale web 1
+            """
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+
+    @Argument(help: "The process daemon.", completion: .daemonNames { $0.kind is ProcessSpec })
+    var name: String
+
+    @Argument(help: "How many copies run from now on (1 to 1000).")
+    var replicas: Int
+
+    func run() throws {
+        let context = try ControlContext(manifest)
+        let outcome: ReloadOutcome
+        do {
+            outcome = try context.client.scale(name, to: replicas)
+        } catch {
+            throw error.status == 400 ? CommandFailure.usage(error.message) : context.fail(error)
+        }
+        guard outcome.ok, let plan = outcome.plan else {
+            throw CommandFailure.failure(
+                "\(name) was not scaled:\n" + outcome.errors.map { "  " + $0 }.joined(separator: "\n")
+            )
+        }
+        Terminal.out(plan.lines.filter { !$0.hasPrefix("= ") }.map { $0 + "\n" }.joined())
+        Terminal.out("\(name): \(replicas) \(replicas == 1 ? "replica" : "replicas"): \(plan.summary)\n")
     }
 }

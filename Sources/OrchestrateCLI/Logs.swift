@@ -90,14 +90,20 @@ struct Logs: ParsableCommand {
         let filter = try filter()
         let manifest = logsManifest.manifestOptions
         let (stateFolder, known) = try Self.logs(of: manifest)
-        for name in names where !known.contains(name) {
-            let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
-            throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
+        // A daemon with replicas is each of its copies (`web` for web#1…web#N).
+        var selected: [String] = []
+        for name in names {
+            let copies = known.contains(name) ? [name] : known.filter { DaemonSpec.group(of: $0) == name }
+            guard !copies.isEmpty else {
+                let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
+                throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
+            }
+            selected += copies
         }
         if follow {
             try ControlContext(manifest).autoStart(manifest)
         }
-        let selected = names.isEmpty ? known : names
+        if names.isEmpty { selected = known }
         let width = selected.map(\.count).max() ?? 0
         func show(_ lines: [LogReader.Line]) {
             Terminal.out(
@@ -123,14 +129,11 @@ struct Logs: ParsableCommand {
     /// The state folder whose logs the manifest's daemons write, and their names with the supervisor's own: from the
     /// manifest, or, when its file is gone or not valid now, from the supervisor that runs for it.
     static func logs(of manifest: ManifestOptions) throws -> (stateFolder: StateFolder, names: [String]) {
-        do {
-            let loaded = try manifest.load()
-            return (loaded.manifest.stateFolder, loaded.manifest.daemons.map(\.name) + [StateFolder.supervisorLogName])
-        } catch let failure as CommandFailure {
-            guard let context = try? ControlContext(manifest), let document = try? context.client.status() else {
-                throw failure
-            }
+        // The running supervisor's daemons first: it may run copies the file does not say (`orchestrate scale`).
+        if let context = try? ControlContext(manifest), let document = try? context.client.status() {
             return (context.client.stateFolder, document.daemons.map(\.name) + [StateFolder.supervisorLogName])
         }
+        let loaded = try manifest.load()
+        return (loaded.manifest.stateFolder, loaded.manifest.daemons.map(\.name) + [StateFolder.supervisorLogName])
     }
 }

@@ -197,7 +197,9 @@ struct MCPTools: Sendable {
     private func lifecycle(_ action: String, _ arguments: JSONValue) throws -> MCPServer.Result {
         let context = try supervisor()
         do {
-            return MCPServer.Result(json(try context.client.lifecycle(action, text(arguments, "name") ?? "")))
+            // A daemon with replicas answers with the record of each copy.
+            let records = try context.client.lifecycleOfEach(action, text(arguments, "name") ?? "")
+            return MCPServer.Result(records.count == 1 ? json(records[0]) : json(records))
         } catch let failure {
             throw context.fail(failure)
         }

@@ -33,7 +33,7 @@ struct Orchestrate: AsyncParsableCommand {
             Up.self, Down.self, Reload.self, Status.self, Top.self, DashboardCommand.self, Logs.self, Events.self,
             Trigger.self, Start.self,
             Stop.self,
-            Restart.self,
+            Restart.self, Scale.self,
             List.self, Validate.self, Config.self, Files.self, Schema.self, RunCommand.self, Export.self, Install.self,
             MCPCommand.self,
             Reference.self,

@@ -58,10 +58,13 @@ struct Status: ParsableCommand {
                     return
                 }
                 let document = try context.client.status()
-                guard let record = document.daemons.first(where: { $0.name == name }) else {
-                    throw CommandFailure.usage("no daemon named '\(name)'")
-                }
-                Terminal.out(String(decoding: try StatusDocument.encoder.encode(record), as: UTF8.self) + "\n")
+                let records = document.records(named: name)
+                guard let record = records.first else { throw CommandFailure.usage("no daemon named '\(name)'") }
+                // One daemon's record; a daemon with replicas, its copies' records in a list.
+                let encoded =
+                    records.count == 1 && record.name == name
+                    ? try StatusDocument.encoder.encode(record) : try StatusDocument.encoder.encode(records)
+                Terminal.out(String(decoding: encoded, as: UTF8.self) + "\n")
             } catch let failure as SupervisorClient.Failure {
                 throw context.fail(failure)
             }
@@ -89,11 +92,11 @@ struct Status: ParsableCommand {
         } catch {
             throw context.fail(error)
         }
-        guard let record = document.daemons.first(where: { $0.name == name }) else {
-            throw CommandFailure.usage("no daemon named '\(name)'")
-        }
-        guard [.running, .idle, .completed].contains(record.state) else {
-            throw CommandFailure.failure("\(name) is not ready: it is \(record.state)")
+        let records = document.records(named: name)
+        guard !records.isEmpty else { throw CommandFailure.usage("no daemon named '\(name)'") }
+        // A daemon with replicas is ready when every copy is.
+        for record in records where ![.running, .idle, .completed].contains(record.state) {
+            throw CommandFailure.failure("\(record.name) is not ready: it is \(record.state)")
         }
     }
 }

@@ -58,15 +58,17 @@ final class LiveStatus: @unchecked Sendable {
         self.context = context
         self.interactive = interactive
         self.only = only
+        let first: StatusDocument
         do {
-            document = try context.client.status()
+            first = try context.client.status()
         } catch {
             throw context.fail(error)
         }
-        if let only, !document.daemons.contains(where: { $0.name == only }) {
+        document = first
+        if let only, first.records(named: only).isEmpty {
             throw CommandFailure.usage("no daemon named '\(only)'")
         }
-        selected = only ?? document.daemons.first?.name
+        selected = only.flatMap { first.records(named: $0).first?.name } ?? first.daemons.first?.name
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw CommandFailure.failure("cannot make a pipe") }
         _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
@@ -203,7 +205,7 @@ final class LiveStatus: @unchecked Sendable {
 
     // MARK: The model
 
-    private var shown: [DaemonRecord] { document.daemons.filter { only == nil || $0.name == only } }
+    private var shown: [DaemonRecord] { only.map { document.records(named: $0) } ?? document.daemons }
 
     private func drainEvents() {
         let lines = incoming.withLock { lines in

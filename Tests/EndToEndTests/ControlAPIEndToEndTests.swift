@@ -169,7 +169,7 @@ extension SupervisorBinaryTests {
             #expect(action.status == 404)
             #expect(
                 try action.object()["error"] as? String
-                    == "unknown action 'pause'; expected trigger, start, stop or restart"
+                    == "unknown action 'pause'; expected trigger, start, stop, restart or scale"
             )
 
             // The event stream, briefly: every daemon's record first.

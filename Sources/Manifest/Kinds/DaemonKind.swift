@@ -59,6 +59,10 @@ public protocol DaemonKind: Hashable, Sendable {
     /// wait for it with `depends_on: {NAME: completed}`. False by default.
     static var canComplete: Bool { get }
 
+    /// Whether a daemon of this kind may run as several copies (`replicas: N`, `orchestrate scale`): the loader then
+    /// adds the `replicas` field to the kind's fields. False by default.
+    static var takesReplicas: Bool { get }
+
     /// Decodes a daemon's kind fields, resolved (interpolated, overridden, defaults filled in) and validated
     /// against ``fields``: a declared field with a default, or a required one, is always there and reads as its
     /// shape says, so reading it cannot fail. Throw for a problem the shape cannot express: it is reported as an
@@ -94,6 +98,8 @@ extension DaemonKind {
     public static var runsOnTrigger: Bool { false }
 
     public static var canComplete: Bool { false }
+
+    public static var takesReplicas: Bool { false }
 
     public static func check(_ daemon: inout DaemonCheck) {}
 

@@ -81,7 +81,7 @@ public struct DaemonKinds: Sendable, Hashable, RandomAccessCollection, Expressib
         var shapes: ManifestShape.Kinds {
             madeShapes.withLock { made in
                 if let made { return made }
-                let reserved = Set(["kind"] + ManifestShape.commonProperties.map(\.name))
+                let reserved = Set(["kind", ManifestShape.replicas.name] + ManifestShape.commonProperties.map(\.name))
                 for kind in kinds {
                     for field in kind.fields where reserved.contains(field.name) {
                         preconditionFailure("the \(kind.name) kind declares '\(field.name)', which every daemon has")

@@ -18,6 +18,9 @@ public struct ManifestLoader: Sendable {
     public var setArguments: [String]
     /// The daemons kept (`up --only`, `--except`); every daemon by default.
     public var selection: DaemonSelection
+    /// The copies `orchestrate scale` asked for, by daemon, each with the `replicas` the manifest said then: a scale
+    /// holds over later loads until the manifest's own `replicas` of the daemon changes (a newer decision).
+    public var scales: [String: ReplicaCount] = [:]
 
     /// Makes a loader for daemons of `kinds`; by default it reads the process environment.
     public init(
@@ -120,8 +123,21 @@ public struct ManifestLoader: Sendable {
         var whole = try Manifest(resolved: resolved, file: file, environment: environment, kinds: kinds)
         whole.includedFiles = included.files
         whole.includedFolders = included.folders
-        let (manifest, selectionWarnings) = try selection.apply(to: whole)
-        return LoadedManifest(manifest: manifest, resolved: resolved, warnings: warnings + selectionWarnings)
+        var (manifest, selectionWarnings) = try selection.apply(to: whole)
+        var keptScales: [String: ReplicaCount] = [:]
+        for (name, scale) in scales where manifest.replicated[name]?.declared == scale.declared {
+            guard let spec = manifest.members(of: name).first, type(of: spec.kind).takesReplicas,
+                let scaled = manifest.scaled(name, to: scale.running)
+            else { continue }
+            manifest = scaled
+            keptScales[name] = scale
+        }
+        return LoadedManifest(
+            manifest: manifest,
+            resolved: resolved,
+            warnings: warnings + selectionWarnings,
+            scales: keptScales
+        )
     }
 
     private func overrides() -> ([Override], [Override], [ManifestError]) {
@@ -207,6 +223,8 @@ public struct LoadedManifest: Sendable {
     public var resolved: YAMLNode
     /// Things worth saying that are not errors, such as variables that were not set.
     public var warnings: [String]
+    /// The loader's ``ManifestLoader/scales`` that still hold (the daemon is there, with the same `replicas`).
+    public var scales: [String: ReplicaCount] = [:]
 }
 
 /// Interpolates every scalar value of a tree (keys are left alone, as docker compose does).

@@ -7,6 +7,8 @@
 public enum CommandVariable: String, CaseIterable, Sendable {
     /// The daemon's name; every kind.
     case daemon = "ORCHESTRATE_DAEMON"
+    /// The copy's number, 1…N, of a daemon with `replicas` (process daemons).
+    case replica = "ORCHESTRATE_REPLICA"
     /// The run's number: a process daemon's life, a periodic or watcher daemon's run.
     case run = "ORCHESTRATE_RUN"
     /// The attempt of the run, 1 for the first and more for retries (periodic and watcher daemons).

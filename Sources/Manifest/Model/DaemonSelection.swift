@@ -36,9 +36,9 @@ public struct DaemonSelection: Hashable, Sendable {
     /// each name the manifest does not have.
     public func apply(to manifest: Manifest) throws(ManifestErrors) -> (manifest: Manifest, warnings: [String]) {
         guard !isEverything else { return (manifest, []) }
-        let names = manifest.daemons.map(\.name)
+        let names = manifest.declaredDaemons.map(\.name)
         let unknown = [("--only", only), ("--except", except)].flatMap { option, given in
-            given.filter { manifest[daemon: $0] == nil }.map { name in
+            given.filter { manifest.members(of: $0).isEmpty }.map { name in
                 ManifestError(
                     code: .selection,
                     origin: nil,
@@ -55,7 +55,7 @@ public struct DaemonSelection: Hashable, Sendable {
         if withDependencies {
             var next = Array(kept)
             while let name = next.popLast() {
-                for dependency in manifest[daemon: name]?.dependencies ?? []
+                for dependency in manifest.members(of: name).first?.dependencies ?? []
                 where !left.contains(dependency.name) && kept.insert(dependency.name).inserted {
                     next.append(dependency.name)
                 }
@@ -63,15 +63,16 @@ public struct DaemonSelection: Hashable, Sendable {
         }
         var warnings: [String] = []
         var selected = manifest
-        selected.daemons = manifest.daemons.filter { kept.contains($0.name) }.map { daemon in
+        selected.replicated = manifest.replicated.filter { kept.contains($0.key) }
+        selected.daemons = manifest.daemons.filter { kept.contains(String($0.group)) }.map { daemon in
             var daemon = daemon
             let dropped = daemon.dependencies.filter { !kept.contains($0.name) }
             guard !dropped.isEmpty else { return daemon }
             daemon.dependencies.removeAll { !kept.contains($0.name) }
             let list = dropped.map { "'\($0.name)'" }.joined(separator: ", ")
-            warnings.append(
-                "\(daemon.name) depends on \(list), which this supervisor does not run: it starts without waiting"
-            )
+            let warning =
+                "\(daemon.group) depends on \(list), which this supervisor does not run: it starts without waiting"
+            if !warnings.contains(warning) { warnings.append(warning) }
             return daemon
         }
         return (selected, warnings)

@@ -26,8 +26,10 @@ public struct DaemonSpec: Hashable, Sendable {
         public var condition: Condition
     }
 
-    /// The daemon's name.
+    /// The daemon's name: as the manifest gives it, or `NAME#N` for copy N of a daemon with `replicas`.
     public var name: String
+    /// Which copy this is, 1…N, of a daemon with `replicas`; nil for a daemon run once.
+    public var replica: Int?
     /// What it is: its kind's spec, with the kind's fields (read it typed with ``settings(as:)``).
     public var kind: any DaemonKind {
         get { kindValue.value }
@@ -86,6 +88,15 @@ public struct DaemonSpec: Hashable, Sendable {
         self.dependencies = dependencies
         self.restartWithDependencies = restartWithDependencies
         self.notify = notify
+    }
+
+    /// The name the manifest gives the daemon: `web` for `web#2`, its own name for a daemon run once. A dependency
+    /// on `web` is a dependency on each copy.
+    public var group: Substring { Self.group(of: name) }
+
+    /// The name the manifest gives daemon `name` (`web` for `web#2`): names in a manifest cannot hold `#`.
+    public static func group(of name: String) -> Substring {
+        name.firstIndex(of: "#").map { name[..<$0] } ?? name[...]
     }
 
     /// The kind's manifest name (`periodic`).

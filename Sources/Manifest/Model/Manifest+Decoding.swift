@@ -31,6 +31,9 @@ extension Manifest {
         var daemons: [DaemonSpec] = []
         var errors: [ManifestError] = []
         for pair in root["daemons"]?.pairs ?? [] {
+            if let count = pair.value[ManifestShape.replicas.name]?.scalarText.flatMap({ Int($0) }) {
+                replicated[pair.key.text] = ReplicaCount(declared: count, running: count)
+            }
             do {
                 daemons.append(
                     try DaemonSpec(
@@ -56,6 +59,7 @@ extension Manifest {
         guard errors.isEmpty else { throw ManifestErrors(errors) }
         self.daemons = daemons
         positions = Self.positionsByName(daemons)
+        expandReplicas()
     }
 }
 

@@ -39,7 +39,7 @@ public struct Manifest: Hashable, Sendable {
     public var autoStart: Bool
     /// The control API over TCP, if configured.
     public var control: Control?
-    /// The daemons, in the manifest's order.
+    /// The daemons, in the manifest's order; a daemon with `replicas` is its copies, `NAME#1`…`NAME#N`, in its place.
     public var daemons: [DaemonSpec] {
         didSet { positions = Self.positionsByName(daemons) }
     }
@@ -48,6 +48,8 @@ public struct Manifest: Hashable, Sendable {
     var positions: [String: Int] = [:]
     /// The kinds the manifest was read with.
     public var kinds: DaemonKinds
+    /// The daemons run as copies, by the name the manifest gives them: how many its `replicas` says and how many run.
+    public var replicated: [String: ReplicaCount] = [:]
     /// The fragments its `include` read, absolute.
     public var includedFiles: [String] = []
     /// The folders the globs of its `include` look in, absolute.

@@ -144,7 +144,7 @@ public enum ManifestReference {
                 }
                 text += "\n"
             }
-            try fields(kind.fields, under: path)
+            try fields(kind.fields + (kind.takesReplicas ? [ManifestShape.replicas] : []), under: path)
         }
 
         /// A daemon of the variant `tag`, `shape`, with its required fields and the first of those it needs one of,

@@ -102,6 +102,16 @@ enum ManifestShape {
         ),
     ])
 
+    /// How many copies of a daemon run, for the kinds that take it (``DaemonKind/takesReplicas``).
+    static let replicas = Property(
+        "replicas",
+        .integer(min: 1, max: Manifest.maximumReplicas),
+        "How many copies of the daemon run, named NAME#1…NAME#N, each with ORCHESTRATE_REPLICA (1…N) in its "
+            + "environment and its own readiness, restarts and log; a daemon depending on NAME waits for all of them. "
+            + "`orchestrate scale NAME N` changes it live, and a save of a new N starts or stops only the difference.",
+        example: .int(3)
+    )
+
     /// Fields every daemon has, and the only fields `defaults` may set.
     static let commonProperties: [Property] = [
         Property("enabled", .boolean, "Whether the daemon runs.", default: .bool(true), example: .bool(false)),
@@ -315,7 +325,8 @@ enum ManifestShape {
             variants = kinds.map { kind in
                 let shape = ObjectShape(
                     title: kind.title,
-                    properties: [kindProperty] + kind.fields + commonProperties,
+                    properties: [kindProperty] + kind.fields + (kind.takesReplicas ? [replicas] : [])
+                        + commonProperties,
                     allowsExtensions: true,
                     exactlyOneOf: kind.exactlyOneOf
                 )

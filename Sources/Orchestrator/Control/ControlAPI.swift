@@ -40,7 +40,7 @@ struct ControlAPI: Sendable {
             // The table `orchestrate status` prints, rendered here so that the command need not decode JSON.
             let document = supervisor.statusDocument()
             let name = query["daemon"].map(String.init)
-            if let name, !document.daemons.contains(where: { $0.name == name }) {
+            if let name, document.records(named: name).isEmpty {
                 return Self.error(unknownDaemonFailure(name, in: supervisor.manifest))
             }
             let text = StatusTable.render(document, only: name, colour: query["colour"] == "1")
@@ -102,8 +102,20 @@ struct ControlAPI: Sendable {
                 )
             case "start", "stop", "restart":
                 return await lifecycle(name, action: action)
+            case "scale":
+                let bytes = try await request.body.collect(upTo: Self.maxBody)
+                let count: Int
+                do {
+                    count = try JSONDecoder().decode(ScaleBody.self, from: Data(bytes.readableBytesView)).replicas
+                } catch {
+                    return Self.error(.badRequest, "the scale request must be JSON like {\"replicas\": 3}: \(error)")
+                }
+                return await scale(name, to: count)
             default:
-                return Self.error(.notFound, "unknown action '\(action)'; expected trigger, start, stop or restart")
+                return Self.error(
+                    .notFound,
+                    "unknown action '\(action)'; expected trigger, start, stop, restart or scale"
+                )
             }
         }
         return router
@@ -123,6 +135,17 @@ struct ControlAPI: Sendable {
         case .success(let record): return (try? Self.json(record)) ?? Self.error(.internalServerError, "cannot encode")
         case .failure(let failure): return Self.error(failure)
         }
+    }
+
+    /// `POST /v1/daemons/NAME/scale`: runs the daemon as that many copies, starting or stopping only the difference;
+    /// answers with the plan once it is applied.
+    private func scale(_ name: String, to count: Int) async -> Response {
+        if let refusal = scaleRefusal(name, to: count, in: supervisor.manifest) { return Self.error(refusal) }
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<ReloadOutcome, Never>) in
+            supervisor.scale(name, to: count) { continuation.resume(returning: $0) }
+        }
+        return (try? Self.json(outcome, status: outcome.ok ? .ok : .unprocessableContent))
+            ?? Self.error(.internalServerError, "cannot encode")
     }
 
     private func trigger(_ name: String, wait: Bool) async -> Response {

@@ -121,7 +121,8 @@ public struct Detacher: Sendable {
             for name in pending.subtracting(blocked) {
                 let dependencies = manifest[daemon: name]?.dependencies ?? []
                 // A failed dependency blocks, but for `completed`, which a failed end meets.
-                if dependencies.contains(where: { blocked.contains($0.name) && $0.condition != .completed }) {
+                let blockedGroups = Set(blocked.map { String(DaemonSpec.group(of: $0)) })
+                if dependencies.contains(where: { blockedGroups.contains($0.name) && $0.condition != .completed }) {
                     blocked.insert(name)
                     grew = true
                 }

@@ -1,5 +1,6 @@
 import DaemonKit
 import FoundationEssentials
+import Manifest
 
 #if canImport(Glibc)
 import Glibc
@@ -63,4 +64,13 @@ public struct StatusDocument: Codable, Sendable {
 public enum OrchestrateVersion {
     /// The version of this build.
     public static let current = "0.1.0"
+}
+
+extension StatusDocument {
+    /// The records `name` stands for: the daemon of that name, or each copy of a daemon with replicas (`web` for
+    /// web#1…web#N); empty when there is neither.
+    public func records(named name: String) -> [DaemonRecord] {
+        let exact = daemons.filter { $0.name == name }
+        return exact.isEmpty ? daemons.filter { DaemonSpec.group(of: $0.name) == name } : exact
+    }
 }

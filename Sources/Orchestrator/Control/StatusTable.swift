@@ -9,7 +9,7 @@ import Glibc
 /// command prints it without decoding the status document: decoding costs the short-lived process more than the
 /// rest of its work.
 public enum StatusTable {
-    /// The table of `document`'s daemons (only `name`'s when given), with the last reload's outcome above it;
+    /// The table of `document`'s daemons (only `name`'s when given, or its copies'), with the last reload's outcome above it;
     /// `colour` adds ANSI colours (bold header, failed in red, backoff in yellow). With `selected` (`orchestrate
     /// top`), each row starts with a marker column, `>` on the selected daemon's row (shown in reverse with colour).
     public static func render(
@@ -18,7 +18,7 @@ public enum StatusTable {
         colour: Bool = false,
         selected: String?? = nil
     ) -> String {
-        let records = document.daemons.filter { name == nil || $0.name == name }
+        let records = name.map { document.records(named: $0) } ?? document.daemons
         let header = ["NAME", "KIND", "STATE", "RUNS", "FAILED", "RESTARTS", "LAST RUN", "NEXT RUN", "PIDS"]
         let rows = records.map { record -> [String] in
             [

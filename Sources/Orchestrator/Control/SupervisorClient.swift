@@ -64,17 +64,25 @@ public struct SupervisorClient: Sendable {
 
     /// `POST /v1/reload`: the plan applied (or made, for a dry run), or the errors that kept the manifest from
     /// applying (`ok` false).
-    public func reload(_ body: ReloadBody) throws(Failure) -> ReloadOutcome {
+    public func reload(_ body: ReloadBody) throws(Failure) -> ReloadOutcome { try outcome(of: "/v1/reload", body) }
+
+    /// `POST /v1/daemons/NAME/scale`: the plan that started or stopped copies of the daemon, once applied.
+    public func scale(_ name: String, to count: Int) throws(Failure) -> ReloadOutcome {
+        try outcome(of: "/v1/daemons/\(Self.escape(name))/scale", ScaleBody(replicas: count))
+    }
+
+    /// Posts `body` to `path`, which answers with a reload's outcome.
+    private func outcome(of path: String, _ body: some Encodable) throws(Failure) -> ReloadOutcome {
         let payload: [UInt8]
         do {
             payload = Array(try JSONEncoder().encode(body))
         } catch {
-            throw Failure(notRunning: false, message: "cannot encode the reload request: \(error)")
+            throw Failure(notRunning: false, message: "cannot encode the request: \(error)")
         }
         let response: IPCClient.Response
         do {
             response = try answered { () throws(DaemonKitError) in
-                try client.send("POST", "/v1/reload", body: payload, headers: [("Content-Type", "application/json")])
+                try client.send("POST", path, body: payload, headers: [("Content-Type", "application/json")])
             }
         } catch {
             throw Self.failure(error)
@@ -97,6 +105,20 @@ public struct SupervisorClient: Sendable {
             return try StatusDocument.decoder.decode(DaemonRecord.self, from: Data(response.body))
         } catch {
             throw Failure(notRunning: false, message: "unreadable answer from the supervisor: \(error)")
+        }
+    }
+
+    /// ``lifecycle(_:_:)`` of daemon `name`, or of each of its copies when it runs as several (`replicas`): the API
+    /// acts on one daemon, and `orchestrate restart web` means every copy of `web`.
+    public func lifecycleOfEach(_ action: String, _ name: String) throws(Failure) -> [DaemonRecord] {
+        do {
+            return [try lifecycle(action, name)]
+        } catch  where error.status == 404 {
+            let copies = ((try? status())?.daemons ?? []).filter { DaemonSpec.group(of: $0.name) == name }
+            guard !copies.isEmpty else { throw error }
+            var records: [DaemonRecord] = []
+            for copy in copies { records.append(try lifecycle(action, copy.name)) }
+            return records
         }
     }
 

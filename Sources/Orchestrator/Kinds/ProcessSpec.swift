@@ -60,6 +60,9 @@ public struct ProcessSpec: DaemonKind {
     /// A one-shot process (restart policy `never` or `on-failure`) completes when it exits 0.
     public static let canComplete = true
 
+    /// A process may run as `replicas` copies, `NAME#1`…`NAME#N`.
+    public static let takesReplicas = true
+
     /// The long-running command.
     public var command: Command
     /// How to tell it is ready.

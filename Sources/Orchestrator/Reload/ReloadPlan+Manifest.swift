@@ -32,13 +32,15 @@ extension ReloadPlan {
     /// depend on one of them, and on one of those in turn; in the manifest's order, `names` left out.
     public static func followers(of names: Set<String>, in manifest: Manifest) -> [String] {
         var restarting = names
+        // A dependency names a daemon as the manifest does: any copy of `web` restarting restarts web's followers.
+        var groups = Set(names.map { String(DaemonSpec.group(of: $0)) })
         var grew = true
         while grew {
             grew = false
             for spec in manifest.daemons where spec.enabled && spec.restartWithDependencies {
-                if !restarting.contains(spec.name), spec.dependencies.contains(where: { restarting.contains($0.name) })
-                {
+                if !restarting.contains(spec.name), spec.dependencies.contains(where: { groups.contains($0.name) }) {
                     restarting.insert(spec.name)
+                    groups.insert(String(spec.group))
                     grew = true
                 }
             }

@@ -16,6 +16,14 @@ struct ReloadRequest: Sendable {
         case signal
         /// `orchestrate reload` (`POST /v1/reload`).
         case api
+        /// `orchestrate scale` (`POST /v1/daemons/NAME/scale`).
+        case scale
+    }
+
+    /// `orchestrate scale NAME N`: the running manifest with daemon `name` run as `count` copies, the file unread.
+    struct Scale: Sendable {
+        var name: String
+        var count: Int
     }
 
     var origin: Origin
@@ -25,6 +33,8 @@ struct ReloadRequest: Sendable {
     var setArguments: [String]? = nil
     /// Plan only: nothing is applied.
     var dryRun = false
+    /// A scale instead of a load of the file.
+    var scale: Scale? = nil
     /// Told the outcome once the plan is applied (every stop and start done), or refused.
     var reply: (@Sendable (ReloadOutcome) -> Void)? = nil
 }
@@ -73,4 +83,12 @@ public struct ReloadBody: Codable, Sendable {
         self.set = set
         self.dryRun = dryRun
     }
+}
+
+/// The body of `POST /v1/daemons/NAME/scale`.
+public struct ScaleBody: Codable, Sendable {
+    /// How many copies of the daemon run from now on.
+    public var replicas: Int
+
+    public init(replicas: Int) { self.replicas = replicas }
 }

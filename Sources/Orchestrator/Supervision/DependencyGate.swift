@@ -4,7 +4,7 @@ import Manifest
 /// Holds a daemon back until its dependencies meet their conditions (`depends_on`).
 ///
 /// The gate reads the registry, the one source of every daemon's state, and waits on its change stream: no
-/// polling. While it waits, the daemon is `waiting` and its health's `waiting_for` names each dependency, its
+/// polling. A dependency on a daemon with `replicas` waits for every copy. While it waits, the daemon is `waiting` and its health's `waiting_for` names each dependency, its
 /// condition, and where it is now (`db to be ready (db is failed)`), so a dependency that fails leaves its
 /// dependents visibly waiting instead of started against a broken peer.
 struct DependencyGate: Sendable {
@@ -32,8 +32,12 @@ struct DependencyGate: Sendable {
     /// The dependencies not met now, described: `db to be ready (db is starting)`.
     func unmet() -> [String] {
         dependencies.compactMap { dependency in
-            let record = registry.record(dependency.name)
-            if let record, Self.meets(record, dependency.condition) { return nil }
+            // A daemon run as copies is met when every copy meets the condition; the first that does not is shown.
+            let records =
+                registry.record(dependency.name).map { [$0] }
+                ?? registry.list().filter { DaemonSpec.group(of: $0.name) == dependency.name }
+            let record = records.first { !Self.meets($0, dependency.condition) }
+            if record == nil, !records.isEmpty { return nil }
             let goal =
                 switch dependency.condition {
                 case .started: "to start"
@@ -41,7 +45,7 @@ struct DependencyGate: Sendable {
                 case .completed: "to complete"
                 case .completedSuccessfully: "to complete successfully"
                 }
-            let now = record.map { "\(dependency.name) is \($0.state)" } ?? "\(dependency.name) is not running"
+            let now = record.map { "\($0.name) is \($0.state)" } ?? "\(dependency.name) is not running"
             return "\(dependency.name) \(goal) (\(now))"
         }
     }

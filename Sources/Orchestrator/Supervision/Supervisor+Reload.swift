@@ -36,6 +36,16 @@ extension Supervisor {
         )
     }
 
+    /// Runs daemon `name` as `count` copies (`orchestrate scale`): the running manifest changed and applied as a reload
+    /// is, later reloads keeping the count until the manifest's own `replicas` of the daemon changes.
+    public func scale(_ name: String, to count: Int, reply: @escaping @Sendable (ReloadOutcome) -> Void) {
+        post(
+            .reloadRequested(
+                ReloadRequest(origin: .scale, scale: ReloadRequest.Scale(name: name, count: count), reply: reply)
+            )
+        )
+    }
+
     /// Watches the manifest and its env_file while `reload: auto`, posting a reload for each settled save; with
     /// `reload: manual` nothing is watched. Runs until the task is cancelled; a reload that changes the mode or
     /// the env_file restarts the watch with the new settings.

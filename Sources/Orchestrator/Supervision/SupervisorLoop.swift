@@ -147,14 +147,29 @@ struct SupervisorLoop {
         if let environment = request.environment { source.environment = environment }
         if let setArguments = request.setArguments { source.setArguments = setArguments }
         let old = machine.manifest
-        let loaded: LoadedManifest
-        do {
-            loaded = try source.load()
-        } catch {
-            return .failure(Machine.ReloadRefusal(errors: error.errors.map(\.description)))
+        let loaded: Manifest
+        var warnings: [String] = []
+        if let scale = request.scale {
+            // A scale changes the running manifest, whatever the file holds now; later loads keep it.
+            if let refusal = scaleRefusal(scale.name, to: scale.count, in: old) {
+                return .failure(Machine.ReloadRefusal(errors: [refusal.message]))
+            }
+            loaded = old.scaled(scale.name, to: scale.count)!
+            source.scales[scale.name] = ReplicaCount(
+                declared: old.replicated[scale.name]?.declared,
+                running: scale.count
+            )
+        } else {
+            do {
+                let file = try source.load()
+                (loaded, warnings) = (file.manifest, file.warnings)
+                source.scales = file.scales
+            } catch {
+                return .failure(Machine.ReloadRefusal(errors: error.errors.map(\.description)))
+            }
         }
-        let plan = ReloadPlan(from: old, to: loaded.manifest)
-        let new = ReloadPlan.applicable(loaded.manifest, keeping: old)
+        let plan = ReloadPlan(from: old, to: loaded)
+        let new = ReloadPlan.applicable(loaded, keeping: old)
         var services: [String: ServiceSupervisor] = [:]
         if !request.dryRun {
             for name in plan.added + plan.changed {
@@ -172,7 +187,7 @@ struct SupervisorLoop {
                 source: source,
                 plan: plan,
                 services: services,
-                warnings: loaded.warnings
+                warnings: warnings
             )
         )
     }

@@ -326,7 +326,7 @@ struct SupervisorStateMachine<Service: Sendable> {
             for dependency in manifest[daemon: name]?.dependencies ?? [] { needed.insert(dependency.name) }
         }
         var actions: [Action] = []
-        for name in running where !needed.contains(name) && !told.contains(name) {
+        for name in running where !needed.contains(String(DaemonSpec.group(of: name))) && !told.contains(name) {
             told.insert(name)
             actions += requestStop(name)
         }
@@ -393,7 +393,7 @@ struct SupervisorStateMachine<Service: Sendable> {
         var stopsAfter: [String: Set<String>] = [:]
         for name in stopping {
             let dependents = waiting.filter { other in
-                previous[daemon: other]?.dependencies.contains { $0.name == name } == true
+                previous[daemon: other]?.dependencies.contains { $0.name == DaemonSpec.group(of: name) } == true
             }
             if dependents.isEmpty { actions += requestStop(name) } else { stopsAfter[name] = dependents }
         }
@@ -446,9 +446,39 @@ func unknownDaemonFailure(_ name: String, in manifest: Manifest) -> ControlFailu
     if manifest[daemon: name] != nil {
         return ControlFailure(status: 409, message: "daemon '\(name)' is disabled in the manifest")
     }
+    if let count = manifest.replicated[name]?.running {
+        let copies = count == 1 ? Manifest.replicaName(name, 1) : "\(name)#1…\(name)#\(count)"
+        return ControlFailure(
+            status: 404,
+            message: "'\(name)' runs as \(count) \(count == 1 ? "copy" : "copies") (\(copies)): name one of them"
+        )
+    }
     return ControlFailure(
         status: 404,
         message: "no daemon named '\(name)'",
         suggestion: Suggestion.didYouMean(name, among: manifest.daemons.map(\.name))
     )
+}
+
+/// Why daemon `name` of `manifest` cannot run as `count` copies: unknown (404), of a kind without replicas (409), or a
+/// count out of range (400); nil when it can.
+func scaleRefusal(_ name: String, to count: Int, in manifest: Manifest) -> ControlFailure? {
+    guard let spec = manifest.members(of: name).first else { return unknownDaemonFailure(name, in: manifest) }
+    guard spec.replica == nil || spec.group == name else {
+        return ControlFailure(status: 409, message: "'\(name)' is one copy of '\(spec.group)': scale '\(spec.group)'")
+    }
+    guard type(of: spec.kind).takesReplicas else {
+        return ControlFailure(
+            status: 409,
+            message: "'\(name)' is \(spec.kindTitle), which runs once: it has no replicas"
+        )
+    }
+    guard (1...Manifest.maximumReplicas).contains(count) else {
+        return ControlFailure(
+            status: 400,
+            message: "replicas must be from 1 to \(Manifest.maximumReplicas), not \(count) (`orchestrate stop \(name)` "
+                + "stops every copy)"
+        )
+    }
+    return nil
 }

@@ -53,7 +53,7 @@ struct KubernetesClusterManifest {
             let relative = cwd.hasPrefix("/") ? Paths.relative(cwd, to: manifest.directory) : cwd
             daemon.setValue(.string(Paths.absolute(relative, from: workingDirectory)), for: "cwd")
         }
-        if daemon["env_file"] != nil, let spec = manifest[daemon: name] {
+        if daemon["env_file"] != nil, let spec = manifest.members(of: name).first {
             // The pod has no env_file: what it gave is written into the daemon's env (what the top-level env gives
             // alike is left to it).
             daemon.removeValue(for: "env_file")
@@ -61,7 +61,7 @@ struct KubernetesClusterManifest {
             daemon.setValue(.object(own.map { ($0.key, JSONValue.string($0.value)) }), for: "env")
         }
         if let env = daemon["env"] { daemon.setValue(withoutSecrets(env), for: "env") }
-        if let rpc = manifest[daemon: name]?.settings(as: RPCSpec.self) {
+        if let rpc = manifest.members(of: name).first?.settings(as: RPCSpec.self) {
             switch rpc.listen {
             case .tcp(let host, let port) where !Self.isWildcard(host):
                 daemon.setValue(.string("0.0.0.0:\(port)"), for: "listen")

@@ -93,7 +93,7 @@ public struct KubernetesExport {
         let folder = loaded.manifest.directory.split(separator: "/").last.map(String.init) ?? "orchestrate"
         app = KubernetesNames.label(options.name ?? folder)
         var secrets = Set(options.secrets)
-        for daemon in loaded.manifest.daemons {
+        for daemon in loaded.manifest.declaredDaemons {
             if let key = daemon.settings(as: RPCSpec.self)?.apiKeyEnvironment { secrets.insert(key) }
         }
         if Self.keepsControl(loaded.manifest), let key = loaded.manifest.control?.apiKeyEnvironment {
@@ -156,10 +156,19 @@ public struct KubernetesExport {
     /// a warning.
     private mutating func plan() {
         var names = KubernetesNames()
-        for daemon in loaded.manifest.daemons {
+        for daemon in loaded.manifest.declaredDaemons {
             guard daemon.enabled else {
                 warnings.append(.init(daemon: daemon.name, "disabled: no object is written for it"))
                 continue
+            }
+            if let count = loaded.manifest.replicated[daemon.name]?.running {
+                warnings.append(
+                    .init(
+                        daemon: daemon.name,
+                        "its \(count) replicas run in one pod, under that pod's supervisor (as `up --only` runs them): "
+                            + "to spread copies over nodes, set replicas: 1 and scale the Deployment instead"
+                    )
+                )
             }
             var schedule: String?
             if let periodic = daemon.settings(as: PeriodicSpec.self) {
@@ -270,7 +279,7 @@ public struct KubernetesExport {
         var names = Set(daemon.environment.keys.filter(secrets.contains))
         if let key = daemon.settings(as: RPCSpec.self)?.apiKeyEnvironment { names.insert(key) }
         if keepsControl, let key = loaded.manifest.control?.apiKeyEnvironment { names.insert(key) }
-        let named = Set(loaded.manifest.daemons.flatMap(\.environment.keys))
+        let named = Set(loaded.manifest.declaredDaemons.flatMap(\.environment.keys))
         names.formUnion(options.secrets.filter { !named.contains($0) })
         return names.sorted()
     }

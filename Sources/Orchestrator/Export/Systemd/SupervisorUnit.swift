@@ -34,7 +34,7 @@ public struct SupervisorUnit {
     /// stop_timeout, so the slowest chain along depends_on is the sum of its daemons' stop_timeouts.
     public var longestStop: Duration {
         var memo: [String: Duration] = [:]
-        let enabled = manifest.daemons.filter(\.enabled)
+        let enabled = manifest.declaredDaemons.filter(\.enabled)
         // Dependents of each daemon: what is stopped before it.
         var dependents: [String: [String]] = [:]
         for daemon in enabled {
@@ -42,7 +42,7 @@ public struct SupervisorUnit {
         }
         func chain(_ name: String, depth: Int) -> Duration {
             if let known = memo[name] { return known }
-            let own = manifest[daemon: name]?.stopTimeout ?? .zero
+            let own = enabled.first { $0.name == name }?.stopTimeout ?? .zero
             // The manifest's checks refuse cycles; the depth bound keeps a bad graph from recursing forever.
             let before =
                 depth > enabled.count

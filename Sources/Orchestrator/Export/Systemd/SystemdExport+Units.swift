@@ -76,7 +76,7 @@ extension SystemdExport {
     mutating func addProcess(_ daemon: DaemonSpec, _ process: ProcessSpec) {
         let restart = daemon.restart
         // A daemon others wait to see completed is a oneshot: systemd orders them after it has exited.
-        let completes = manifest.daemons.contains { other in
+        let completes = manifest.declaredDaemons.contains { other in
             other.enabled && other.dependencies.contains { $0.name == daemon.name && $0.condition.needsAnEnd }
         }
         var service = unitHeader(daemon, comment: ["\(daemon.name): the command itself, kept up by systemd."]) {

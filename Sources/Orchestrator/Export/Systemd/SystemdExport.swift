@@ -59,7 +59,7 @@ public struct SystemdExport {
     public func export() -> ExportOutput {
         var export = self
         var journaled: [String] = []
-        for daemon in manifest.daemons {
+        for daemon in manifest.declaredDaemons {
             guard daemon.enabled else {
                 export.warn(daemon, "disabled: no unit written")
                 continue
@@ -67,8 +67,11 @@ public struct SystemdExport {
             if let periodic = daemon.settings(as: PeriodicSpec.self) {
                 export.addPeriodic(daemon, periodic)
                 journaled.append(daemon.name)
-            } else if let process = daemon.settings(as: ProcessSpec.self), process.watch == nil {
-                // A process that restarts when its files change keeps its watch under a supervisor of its own.
+            } else if let process = daemon.settings(as: ProcessSpec.self), process.watch == nil,
+                manifest.replicated[daemon.name] == nil
+            {
+                // A process that restarts when its files change keeps its watch under a supervisor of its own, and
+                // one run as copies keeps them (and `orchestrate scale`) under one too.
                 export.addProcess(daemon, process)
                 journaled.append(daemon.name)
             } else {
@@ -172,7 +175,7 @@ public struct SystemdExport {
             )
         }
         for dependency in daemon.dependencies where dependency.condition == .ready {
-            guard manifest[daemon: dependency.name]?.kind.readinessTimeout != nil else { continue }
+            guard manifest.members(of: dependency.name).first?.kind.readinessTimeout != nil else { continue }
             warn(
                 daemon,
                 "depends_on \(dependency.name) (ready): systemd starts this unit once \(dependency.name)'s has "
