@@ -52,7 +52,7 @@ import install  # noqa: E402  (installs the peers and tools when missing)
 import peers  # noqa: E402  (supervisord, circus, entr and inotifywait, measured in the same run)
 import processes  # noqa: E402  (the process kind beside them)
 import summary  # noqa: E402  (the table at the end)
-from common import (FULL, QUICK, TIMEOUT, Binaries, Scale, UnixHTTPConnection, assert_all_gone,  # noqa: E402
+from common import (FULL, QUICK, TIMEOUT, Binaries, Scale, UnixHTTPConnection, alive, assert_all_gone,  # noqa: E402
                     cpu_seconds, memory_mib, request_json, spread_ms, status_mib)
 
 
@@ -325,6 +325,8 @@ def reload_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[dic
                             "command_own_start_ms": command_start_cost(scale.command_start_runs),
                             "target": "50 ms plus the debounce"})
 
+        results += scale_scenarios(binary, root, runs, env)
+
         # Leaks: manual mode, so each reload is exactly one POST /v1/reload after a save.
         manifest.write_text(reload_manifest(20, manual=True))
         with detached(binary, manifest, env) as supervisor:
@@ -348,6 +350,50 @@ def reload_scenarios(binary: str, scale: Scale, env: dict[str, str]) -> list[dic
                             "per_reload_ms": round(elapsed * 1000 / leak_reloads, 2),
                             "target": "descriptors, threads and memory flat"})
     return results
+
+
+def scale_scenarios(binary: str, root: pathlib.Path, runs: int, env: dict[str, str]) -> list[dict]:
+    """Issue 19's figure: `orchestrate scale web 20` of a process daemon run once, to every copy running (each with
+    its PID in the status document), and back to 1, to the 19 copies' processes gone; `runs` times each."""
+    folder = root / "scale"
+    folder.mkdir()
+    manifest = folder / "daemons.yaml"
+    manifest.write_text('reload: manual\ndaemons:\n  web:\n    kind: process\n    replicas: 1\n'
+                        '    command: ["sleep", "3600"]\n    stop_timeout: 5s\n')
+    up, down, answered = [], [], []
+    with detached(binary, manifest, env) as supervisor:
+        socket_path = supervisor.socket_path
+
+        def copies() -> list[dict]:
+            daemons = request_json(socket_path, "GET", "/v1/status")["daemons"]
+            return [daemon for daemon in daemons if daemon["name"].startswith("web#")]
+
+        for _ in range(runs):
+            begun = time.perf_counter()
+            answer = request_json(socket_path, "POST", "/v1/daemons/web/scale", {"replicas": 20})
+            answered.append((time.perf_counter() - begun) * 1000)
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                now = copies()
+                if len(now) == 20 and all(d["state"] == "running" and d["pids"] for d in now):
+                    up.append((time.perf_counter() - begun) * 1000)
+                    break
+                time.sleep(0.001)
+            stopped = [pid for d in copies() if d["name"] != "web#1" for pid in d["pids"]]
+            begun = time.perf_counter()
+            answer = request_json(socket_path, "POST", "/v1/daemons/web/scale", {"replicas": 1})
+            deadline = time.time() + 10
+            while answer.get("ok") and time.time() < deadline:
+                if not any(alive(pid) for pid in stopped):
+                    down.append((time.perf_counter() - begun) * 1000)
+                    break
+                time.sleep(0.001)
+    return [
+        {"scenario": "scale from 1 to 20 replicas, to all running", **spread_ms(up), "missed": runs - len(up),
+         "answer_median_ms": spread_ms(answered)["median_ms"], "target": "as up -d with 20 children"},
+        {"scenario": "scale from 20 to 1 replica, to the 19 gone", **spread_ms(down), "missed": runs - len(down),
+         "target": "as down with 20 children"},
+    ]
 
 
 def wrk(wrk_path: str, url: str, script: pathlib.Path | None = None, seconds: int = 10, connections: int = 64) -> dict:
@@ -781,7 +827,7 @@ SECTIONS = ("manifest", "supervisor", "reload", "rpc", "process", "watchers", "l
 
 # What a section must have, beyond figures that are not None: (section, number of rows) for the sections that are
 # lists of rows. A row that is missing is a scenario that broke.
-EXPECTED_ROWS = {"supervisor": 4, "reload": 3, "rpc": 4, "lateness": 3}
+EXPECTED_ROWS = {"supervisor": 4, "reload": 5, "rpc": 4, "lateness": 3}
 # Figures that may be None: the time to the last run of a storm that was cut before it settled.
 MAY_BE_NONE = {"last_run_after_last_file_ms"}
 

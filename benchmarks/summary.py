@@ -172,6 +172,11 @@ def rows(document: dict) -> list[Row]:
         found.append(Row(f"periodic runs in {late.get('seconds', 10):g} s, {every}",
                          f"{late['runs_counted']:,} of {late['runs_due']:,} due", [], "all (no drift)",
                          late["runs_counted"], higher_is_better=True))
+    for row in document.get("reload") or []:
+        # No peer scales live here: supervisord's numprocs changes only by `update`, which restarts the whole group.
+        if row["scenario"].startswith("scale from 1 to 20") and row.get("median_ms") is not None:
+            found.append(Row(f"scale 1 → 20 replicas, to all running (n={row['runs']})", number(row["median_ms"], "ms"),
+                             [], "as up -d with 20 children", row["median_ms"]))
     health = next((row for row in document.get("rpc", []) if row["scenario"].startswith("GET /health")), None)
     if health and health.get("requests_per_s") is not None:
         found.append(Row(f"rpc GET /health (wrk, {scale.wrk_s} s)", f"{health['requests_per_s']:,} req/s", [],
@@ -224,8 +229,8 @@ PEERS_HEADER = "peers (peer/orchestrate)"
 def text(found: list[Row], width: int = 120, labels: tuple[str, str] = ("new", "baseline")) -> str:
     """The table for a terminal: the peers' cells on one line when they fit, else one peer a line."""
     header, fronts = _columns(found, labels)
-    widths = [max(len(header[index]), *(len(front[index]) for front in fronts)) for index in range(len(header))]
-    last = max(len("target"), *(len(row.target) for row in found))
+    widths = [max([len(header[index])] + [len(front[index]) for front in fronts]) for index in range(len(header))]
+    last = max([len("target")] + [len(row.target) for row in found])
     peers_width = max(20, width - sum(widths) - last - 2 * (len(widths) + 1))
     columns = [*widths, peers_width]
 

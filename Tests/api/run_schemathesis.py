@@ -62,6 +62,7 @@ daemons:
 #   cache (413);
 # - a reload whose overrides are well formed can still make the manifest invalid (an override that names nothing):
 #   422 with the errors;
+# - a scale of a well-formed count can still name no daemon (404) or one that runs once (409);
 # - the control API's event stream and a daemon's log are asked not to follow (`follow=false`: they end after what
 #   is kept; following never ends, and the end-to-end tests' recorded streams check it), and a `since` of the
 #   documented shape can still name no time (a 30th of February): 400; an rpc daemon's stream, which has nothing to
@@ -78,6 +79,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 413]
 [[operations]]
 include-operation-id = "reload"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 404, 409, 422]
+
+[[operations]]
+include-operation-id = "scaleDaemon"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 404, 409]
 
 [[operations]]
 include-operation-id = "controlEvents"
