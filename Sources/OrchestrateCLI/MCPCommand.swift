@@ -11,8 +11,8 @@ struct MCPCommand: AsyncParsableCommand {
         discussion: """
             An MCP client (a coding agent, an editor) starts `orchestrate mcp` and talks to it over standard input and \\
             output, for the manifest found the usual way (-f, $ORCHESTRATE_FILE, ./daemons.yaml or the nearest one \\
-            above). Its tools: status, logs (name, lines, grep), trigger (name, wait), start, stop, restart, reload (the \\
-            plan or the errors), validate and config. A tool that needs a supervisor says so when none runs, and starts \\
+            above). Its tools: status, logs (name, lines, grep), trigger (name, wait), start, stop, restart, scale (name, \\
+            replicas), reload (the plan or the errors), validate and config. A tool that needs a supervisor says so when none runs, and starts \\
             one when the manifest has auto_start: true. Nothing but the protocol is written to standard output.
 
             Exit status: 0 once standard input ends.
@@ -29,8 +29,8 @@ struct MCPCommand: AsyncParsableCommand {
             name: "orchestrate",
             version: Orchestrate.configuration.version,
             instructions: "The daemons of a project's daemons.yaml, supervised by orchestrate: read their status and "
-                + "logs, run a periodic or watcher daemon now (trigger), start, stop or restart one, and apply the "
-                + "manifest after editing it (validate, then reload).",
+                + "logs, run a periodic or watcher daemon now (trigger), start, stop or restart one, scale a process, and apply "
+                + "the manifest after editing it (validate, then reload).",
             tools: MCPTools(options: manifest).tools
         )
         await server.serve()
@@ -84,6 +84,12 @@ struct MCPTools: Sendable {
                 [name],
                 required: ["name"]
             ) { try lifecycle("restart", $0) },
+            tool(
+                "scale",
+                "Run a process daemon as N copies (NAME#1…NAME#N), starting or stopping only the difference.",
+                [name, ("replicas", Self.property("integer", "How many copies run from now on (1 to 1000)."))],
+                required: ["name", "replicas"]
+            ) { try scale($0) },
             tool("reload", "Apply daemons.yaml now: the plan (added, changed, removed, unchanged), or every error.", [])
             {
                 _ in try reload()
@@ -200,6 +206,19 @@ struct MCPTools: Sendable {
             // A daemon with replicas answers with the record of each copy.
             let records = try context.client.lifecycleOfEach(action, text(arguments, "name") ?? "")
             return MCPServer.Result(records.count == 1 ? json(records[0]) : json(records))
+        } catch let failure {
+            throw context.fail(failure)
+        }
+    }
+
+    private func scale(_ arguments: JSONValue) throws -> MCPServer.Result {
+        let context = try supervisor()
+        guard case .int(let replicas)? = arguments["replicas"] else {
+            return MCPServer.Result("replicas: expected an integer from 1 to 1000", isError: true)
+        }
+        do {
+            let outcome = try context.client.scale(text(arguments, "name") ?? "", to: replicas)
+            return MCPServer.Result(json(outcome), isError: !outcome.ok)
         } catch let failure {
             throw context.fail(failure)
         }

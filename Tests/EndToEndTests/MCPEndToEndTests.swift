@@ -48,10 +48,21 @@ extension SupervisorBinaryTests {
                 #expect(seen["server"] as? String == "orchestrate")
                 #expect(
                     seen["tools"] as? [String]
-                        == ["config", "logs", "reload", "restart", "start", "status", "stop", "trigger", "validate"]
+                        == [
+                            "config", "logs", "reload", "restart", "scale", "start", "status", "stop", "trigger",
+                            "validate",
+                        ]
                 )
                 let schemas = try #require(seen["schemas"] as? [String: [String: Any]])
                 #expect(schemas["trigger"]?["required"] as? [String] == ["name"])
+                #expect(schemas["scale"]?["required"] as? [String] == ["name", "replicas"])
+                // A periodic daemon runs once: the refusal reaches the client as the tool's error.
+                let scale = Self.text(seen, "scale")
+                #expect(scale.isError == true)
+                #expect(
+                    scale.text.contains("'tick' is a periodic daemon, which runs once: it has no replicas"),
+                    "\(scale.text)"
+                )
 
                 let status = Self.text(seen, "status")
                 #expect(status.isError == false)

@@ -111,5 +111,32 @@ extension SupervisorBinaryTests {
                 #expect(copy.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("web#3 |") }, "\(copy.stdout)")
             }
         }
+
+        /// The copies share one watch of their files: a change restarts each of them, and a scale keeps the watch.
+        @Test func aChangeToWatchedFilesRestartsEveryCopy() async throws {
+            let manifest = """
+                daemons:
+                  web:
+                    kind: process
+                    replicas: 2
+                    command: [sleep, '300']
+                    watch: {paths: [src], debounce: 50ms}
+                """
+            try await Supervisor.withSupervisor(manifest) { directory in
+                _ = try await E2E.run(["scale", "web", "3"], in: directory.path)
+                #expect(await waitUntil { (try? await Self.pids(directory))?["web#3"]?.count == 1 })
+                let before = try await Self.pids(directory)
+                try directory.write("src/app.py", "print('hi')\n")
+                #expect(
+                    await waitUntil {
+                        guard let now = try? await Self.pids(directory) else { return false }
+                        return ["web#1", "web#2", "web#3"].allSatisfy { now[$0]?.count == 1 && now[$0] != before[$0] }
+                    }
+                )
+                let status = try await Supervisor.status(directory)
+                let health = status["web#3"]?["health"] as? [String: String]
+                #expect(health?["restart_reason"] == "1 file changed: src/app.py", "\(String(describing: health))")
+            }
+        }
     }
 }

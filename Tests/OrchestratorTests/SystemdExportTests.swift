@@ -259,3 +259,26 @@ struct SystemdExportTests {
         #expect(unit.file.contents.contains("\nWorkingDirectory=/srv/app\n"))
     }
 }
+
+extension SystemdExportTests {
+    /// A process with replicas keeps its copies (and `orchestrate scale`) under a supervisor of its own; a dependent
+    /// orders after that one unit.
+    @Test func aProcessWithReplicasRunsUnderItsOwnSupervisor() throws {
+        let output = try export(
+            """
+            daemons:
+              worker: {kind: process, replicas: 3, command: [sleep, '60']}
+              dispatcher: {kind: process, command: [sleep, '60'], depends_on: [worker]}
+            """
+        )
+        #expect(output.files.map(\.name).sorted() == ["dispatcher.service", "worker.service"])
+        let worker = try file("worker.service", in: output)
+        #expect(
+            worker.contains(
+                #"ExecStart="/usr/local/bin/orchestrate" "-f" "/srv/app/daemons.yaml" "up" "--only" "worker" "--no-deps""#
+            ),
+            "\(worker)"
+        )
+        #expect(try file("dispatcher.service", in: output).contains("After=worker.service\n"))
+    }
+}

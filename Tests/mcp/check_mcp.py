@@ -42,6 +42,7 @@ async def main(binary: str, manifest: str, daemon: str) -> None:
                 "trigger": text(await session.call_tool("trigger", {"name": daemon, "wait": True})),
                 "logs": text(await session.call_tool("logs", {"name": daemon, "lines": 20})),
                 "unknown": text(await session.call_tool("trigger", {"name": "no-such-daemon"})),
+                "scale": text(await session.call_tool("scale", {"name": daemon, "replicas": 2})),
             }
     print(json.dumps(seen))
 

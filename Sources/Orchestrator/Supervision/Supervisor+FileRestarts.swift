@@ -2,11 +2,12 @@ import DaemonKit
 import Manifest
 
 extension Supervisor {
-    /// The `watch` of each enabled process daemon that has one, by name.
+    /// The `watch` of each enabled process daemon that has one, by the name the manifest gives it: the copies of a
+    /// daemon with `replicas` share one watch (and a scale leaves the watches as they are).
     static func restartWatches(of manifest: Manifest) -> [String: FileWatch] {
         var watches: [String: FileWatch] = [:]
         for daemon in manifest.daemons where daemon.enabled {
-            if let watch = daemon.settings(as: ProcessSpec.self)?.watch { watches[daemon.name] = watch }
+            if let watch = daemon.settings(as: ProcessSpec.self)?.watch { watches[String(daemon.group)] = watch }
         }
         return watches
     }
@@ -31,33 +32,41 @@ extension Supervisor {
         }
     }
 
-    /// Watches `watch`'s files for daemon `name` until cancelled, restarting it after each settled batch of changes.
-    private func restart(_ name: String, onChangesTo watch: FileWatch) async {
+    /// Watches `watch`'s files for daemon `group` (each of its copies, when it has `replicas`) until cancelled,
+    /// restarting it after each settled batch of changes.
+    private func restart(_ group: String, onChangesTo watch: FileWatch) async {
+        let names = { self.manifest.members(of: group).map(\.name) }
         let watcher: any FileWatcher
         do {
             watcher = try watch.makeWatcher()
         } catch {
-            registry.report(name, .note("cannot watch its files, so changes do not restart it: \(error)"))
+            for name in names() {
+                registry.report(name, .note("cannot watch its files, so changes do not restart it: \(error)"))
+            }
             return
         }
         defer { watcher.stop() }
         await withTaskCancellationHandler {
             do {
                 for try await batch in watcher.batches {
-                    guard let state = registry.record(name)?.state,
-                        [.running, .starting, .backoff, .waiting].contains(state)
-                    else { continue }
                     let paths = batch.paths.map { Paths.relative($0, to: manifest.directory) }
                     let count = batch.rescan ? "files changed (a full rescan)" : Self.files(paths.count) + " changed"
                     let shown = paths.prefix(3).joined(separator: ", ") + (paths.count > 3 ? ", …" : "")
                     let why = count + (shown.isEmpty ? "" : ": " + shown)
-                    registry.report(name, .health("restart_reason", why))
-                    registry.report(name, .note("restarting: " + why))
-                    registry.publish(.restarting(daemon: name, reason: why))
-                    post(.restart(name, { _ in }))
+                    for name in names() {
+                        guard let state = registry.record(name)?.state,
+                            [.running, .starting, .backoff, .waiting].contains(state)
+                        else { continue }
+                        registry.report(name, .health("restart_reason", why))
+                        registry.report(name, .note("restarting: " + why))
+                        registry.publish(.restarting(daemon: name, reason: why))
+                        post(.restart(name, { _ in }))
+                    }
                 }
             } catch {
-                registry.report(name, .note("its watch ended, so changes no longer restart it: \(error)"))
+                for name in names() {
+                    registry.report(name, .note("its watch ended, so changes no longer restart it: \(error)"))
+                }
             }
         } onCancel: {
             watcher.stop()
