@@ -76,5 +76,23 @@ extension SupervisorBinaryTests {
                 #expect(!missing.stderr.contains("none.d"), "a glob that matches nothing is no error")
             }
         }
+
+        /// `--set include=…` and `ORCHESTRATE__INCLUDE` name the fragments that are read, not only the value shown.
+        @Test func anOverrideOfIncludeReadsItsFragments() async throws {
+            try await E2E.withManifest("daemons:\n  web: {kind: process, command: x}\n") { directory in
+                try directory.write("extra.yaml", "daemons:\n  jobs: {kind: process, command: y}\n")
+                let set = try await E2E.run(["validate", "--set", "include=[extra.yaml]"], in: directory.path)
+                #expect(set.stdout == "2 daemons: 2 process\n", "\(set.stderr)")
+                let environment = try await E2E.run(
+                    ["config"],
+                    in: directory.path,
+                    environment: ["ORCHESTRATE__INCLUDE": "[extra.yaml]"]
+                )
+                #expect(environment.stdout.contains("  jobs:  # from extra.yaml:2:3\n"), "\(environment.stdout)")
+                let missing = try await E2E.run(["validate", "--set", "include=[none.yaml]"], in: directory.path)
+                #expect(missing.status == 2)
+                #expect(missing.stderr.contains("include 'none.yaml': no such file"), "\(missing.stderr)")
+            }
+        }
     }
 }

@@ -96,11 +96,20 @@ public struct ManifestLoader: Sendable {
         interpolator.interpolate(&root, path: [])
         errors += interpolator.errors
         warnings += interpolator.warnings
+        let shapes = kinds.shapes
+        // An override of `include` names the fragments to read, so it applies before they are read (its errors are
+        // reported once, by the full pass below, which sets the same value again).
+        let includeOverrides = (environmentOverrides + argumentOverrides).filter { override in
+            override.segments.map(Suggestion.normalize) == ["include"]
+        }
+        if !includeOverrides.isEmpty {
+            var early = OverrideApplier(shape: shapes.root)
+            early.apply(includeOverrides, to: &root)
+        }
         let included = include(into: &root, lookup: lookup)
         errors += included.errors
         warnings += included.warnings
 
-        let shapes = kinds.shapes
         var applier = OverrideApplier(shape: shapes.root)
         applier.apply(environmentOverrides + argumentOverrides, to: &root)
         errors += applier.errors
