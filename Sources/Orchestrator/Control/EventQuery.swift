@@ -114,9 +114,11 @@ public struct EventQuery: Sendable, Equatable {
         return parts.joined(separator: "&")
     }
 
-    /// Whether `event` is one the client asked for.
+    /// Whether `event` is one the client asked for: about a daemon named, or a copy of one (`web` for web#2).
     func includes(_ event: SupervisorEvent) -> Bool {
-        daemons.isEmpty || event.daemon.map(daemons.contains) == true
+        guard !daemons.isEmpty else { return true }
+        guard let daemon = event.daemon else { return false }
+        return daemons.contains(daemon) || daemons.contains(String(DaemonSpec.group(of: daemon)))
     }
 
     static func flag(_ value: String) -> Bool? {
