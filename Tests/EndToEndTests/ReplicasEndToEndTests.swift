@@ -106,6 +106,13 @@ extension SupervisorBinaryTests {
                 let logs = try await E2E.run(["logs", "web", "-n", "100", "--grep", "started"], in: directory.path)
                 let prefixes = Set(logs.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first })
                 #expect(prefixes == ["web#1", "web#2", "web#3"], "\(logs.stdout)")
+                let events = try await E2E.run(["events", "web", "--since", "1m", "--json"], in: directory.path)
+                let named = Set(
+                    events.stdout.split(separator: "\n").compactMap { line in
+                        (try? E2E.jsonObject(String(line)))?["daemon"] as? String
+                    }
+                )
+                #expect(named == ["web#1", "web#2", "web#3"], "\(events.stdout.prefix(400))")
                 let copy = try await E2E.run(["logs", "web#3", "-n", "5"], in: directory.path)
                 #expect(copy.status == 0)
                 #expect(copy.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("web#3 |") }, "\(copy.stdout)")
