@@ -52,10 +52,7 @@ struct Events: ParsableCommand {
                 throw context.fail(error)
             }
         }
-        for name in names where !known.contains(name) && !known.contains(where: { DaemonSpec.group(of: $0) == name }) {
-            let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
-            throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
-        }
+        for name in names { _ = try CommandFailure.daemons(name, among: known) }
         var start: EventQuery.Since?
         if let since {
             guard let parsed = EventQuery.Since(since) else {

@@ -92,14 +92,7 @@ struct Logs: ParsableCommand {
         let (stateFolder, known) = try Self.logs(of: manifest)
         // A daemon with replicas is each of its copies (`web` for web#1…web#N).
         var selected: [String] = []
-        for name in names {
-            let copies = known.contains(name) ? [name] : known.filter { DaemonSpec.group(of: $0) == name }
-            guard !copies.isEmpty else {
-                let hint = Suggestion.didYouMean(name, among: known).map { "; \($0)" } ?? ""
-                throw CommandFailure.usage("no daemon named '\(name)'\(hint)")
-            }
-            selected += copies
-        }
+        for name in names { selected += try CommandFailure.daemons(name, among: known) }
         if follow {
             try ControlContext(manifest).autoStart(manifest)
         }

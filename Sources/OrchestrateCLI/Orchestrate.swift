@@ -1,6 +1,7 @@
 import ArgumentParser
 import DaemonKit
 import FoundationEssentials
+import Manifest
 
 #if canImport(Glibc)
 import Glibc
@@ -91,6 +92,17 @@ struct CommandFailure: Error {
     static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 2) }
     /// Anything else that failed: exit status 1.
     static func failure(_ message: String) -> CommandFailure { CommandFailure(message: message, status: 1) }
+
+    /// The daemons `name` stands for among `known`: itself, or the copies of a daemon with replicas (`web` for
+    /// web#1…web#N); "no daemon named 'wbe'; did you mean 'web'?" (exit status 2) when neither.
+    static func daemons(_ name: String, among known: [String]) throws(CommandFailure) -> [String] {
+        if known.contains(name) { return [name] }
+        let copies = known.filter { DaemonSpec.group(of: $0) == name }
+        guard copies.isEmpty else { return copies }
+        let groups = Set(known.map { String(DaemonSpec.group(of: $0)) })
+        let hint = Suggestion.didYouMean(name, among: groups.sorted()).map { "; \($0)" } ?? ""
+        throw .usage("no daemon named '\(name)'\(hint)")
+    }
 }
 
 /// Writes to the standard streams through file descriptors (the C `stdout` global is not concurrency-safe).

@@ -113,6 +113,9 @@ extension SupervisorBinaryTests {
                     }
                 )
                 #expect(named == ["web#1", "web#2", "web#3"], "\(events.stdout.prefix(400))")
+                let misspelt = try await E2E.run(["logs", "wbe"], in: directory.path)
+                #expect(misspelt.status == 2)
+                #expect(misspelt.stderr.contains("no daemon named 'wbe'; did you mean 'web'?"), "\(misspelt.stderr)")
                 let copy = try await E2E.run(["logs", "web#3", "-n", "5"], in: directory.path)
                 #expect(copy.status == 0)
                 #expect(copy.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("web#3 |") }, "\(copy.stdout)")
