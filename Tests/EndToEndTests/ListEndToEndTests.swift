@@ -44,6 +44,41 @@ extension SupervisorBinaryTests {
             try await body(first, second, ["XDG_RUNTIME_DIR": runtime.path])
         }
 
+        /// Two supervisors of one manifest, each for a part of it with a state folder of its own (as the units of
+        /// `export systemd` run them): both are listed, and `down --all` stops both.
+        @Test func everySupervisorOfOneManifestIsListed() async throws {
+            try await Self.withProjects { first, _, environment in
+                var folders: [String] = []
+                defer {
+                    for folder in folders {
+                        let pid = (try? String(contentsOfFile: folder + "/orchestrate.pid", encoding: .utf8))
+                            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                        if let pid, pid > 0 { kill(pid, SIGKILL) }
+                    }
+                }
+                for name in ["tick", "web"] {
+                    let folder = first.url("units/\(name)")
+                    folders.append(folder)
+                    let up = try await E2E.run(
+                        ["up", "-d", "--only", name, "--no-deps"],
+                        in: first.path,
+                        environment: environment.merging(["ORCHESTRATE__STATE_DIR": folder]) { _, new in new }
+                    )
+                    #expect(up.status == 0, "\(up.stderr)")
+                }
+                let json = try await E2E.run(["ls", "--json"], in: "/", environment: environment)
+                let listed = try #require(
+                    try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+                )
+                #expect(Set(listed.compactMap { $0["state_dir"] as? String }) == Set(folders), "\(json.stdout)")
+                let down = try await E2E.run(["down", "--all"], in: "/", environment: environment)
+                #expect(down.status == 0, "\(down.stderr)")
+                #expect(down.stdout.split(separator: "\n").count == 2, "\(down.stdout)")
+                let none = try await E2E.run(["ls", "--json"], in: "/", environment: environment)
+                #expect(none.stdout == "[\n\n]\n" || none.stdout == "[]\n", "\(none.stdout)")
+            }
+        }
+
         @Test func lsListsEverySupervisorAndDownAllStopsThem() async throws {
             try await Self.withProjects { first, second, environment in
                 for directory in [first, second] {

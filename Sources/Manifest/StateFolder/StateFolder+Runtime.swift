@@ -12,14 +12,22 @@ import Glibc
 extension StateFolder {
     /// Records this folder as the one of the supervisor running `manifest`. Best effort: nothing is recorded when
     /// the runtime folder cannot be made safely.
+    ///
+    /// The folder is recorded under its own path too: several supervisors of one manifest (each with a state folder of
+    /// its own, as the units of `export systemd` run them) are all listed by ``allRunning()``, while the manifest's
+    /// record names the last one started.
     public func recordRunning(manifest: String) {
         guard let folder = Self.runtimeFolder(create: true) else { return }
         FileBytes.replace(folder + "/" + Self.recordName(manifest), with: Array(path.utf8))
+        FileBytes.replace(folder + "/" + Self.folderRecordName(path), with: Array(path.utf8))
     }
 
-    /// Removes the record of `manifest` if it still names this folder (its supervisor stopping).
+    /// Removes this folder's record, and the record of `manifest` if it still names this folder (its supervisor
+    /// stopping).
     public func forgetRunning(manifest: String) {
-        guard Self.running(manifest: manifest) == self, let folder = Self.runtimeFolder(create: false) else { return }
+        guard let folder = Self.runtimeFolder(create: false) else { return }
+        unlink(folder + "/" + Self.folderRecordName(path))
+        guard Self.running(manifest: manifest) == self else { return }
         unlink(folder + "/" + Self.recordName(manifest))
     }
 
@@ -39,7 +47,7 @@ extension StateFolder {
             let names = try? FileManager.default.contentsOfDirectory(atPath: folder)
         else { return [] }
         var folders: Set<String> = []
-        for name in names where name.hasPrefix("manifest-") {
+        for name in names where name.hasPrefix("manifest-") || name.hasPrefix("folder-") {
             guard let text = FileBytes.text(folder + "/" + name) else { continue }
             let path = text.trimmingWhitespace()
             if !path.isEmpty, PIDLock.isRunning(path: StateFolder(path).lockFile) { folders.insert(path) }
@@ -66,4 +74,6 @@ extension StateFolder {
     }
 
     private static func recordName(_ manifest: String) -> String { "manifest-\(stableHash(manifest))" }
+
+    private static func folderRecordName(_ path: String) -> String { "folder-\(stableHash(path))" }
 }
