@@ -43,7 +43,10 @@ final class LockHoldingProcess {
     var pid: Int32 { process.processIdentifier }
 
     /// The state letter of `/proc/PID/stat` (`S`, `Z`, …); nil once the process is gone.
-    var state: Character? {
+    var state: Character? { Self.state(of: pid) }
+
+    /// The state letter of process `pid`; nil once it is gone.
+    static func state(of pid: Int32) -> Character? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let parenthesis = text.lastIndex(of: ")")
         else { return nil }

@@ -167,14 +167,23 @@ struct PIDLockTests {
                 case .gone: try LockHoldingProcess(path: path, content: gonePID, holdFor: .milliseconds(500))
                 }
             defer { child.kill() }
-            #expect(
-                await waitUntil {
-                    switch kind {
-                    case .zombie: child.state == "Z" && contents(of: path) == "\(child.pid)\n"
-                    case .gone: contents(of: path) == gonePID
-                    }
+            // Watched from a thread of its own: the holder lets go after 500 ms (and Foundation then reaps it), a
+            // window that a busy cooperative pool, shared with the other tests, can let pass unseen.
+            let pid = child.pid
+            let seen = try await offPool {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < deadline {
+                    let dying =
+                        switch kind {
+                        case .zombie: LockHoldingProcess.state(of: pid) == "Z" && contents(of: path) == "\(pid)\n"
+                        case .gone: contents(of: path) == gonePID
+                        }
+                    if dying { return true }
+                    usleep(1_000)
                 }
-            )
+                return false
+            }
+            #expect(seen)
             if acquiring {
                 let lock = try PIDLock.acquire(path: path)
                 defer { lock.release() }
