@@ -394,10 +394,11 @@ struct Scale: ParsableCommand {
             new copies (the running ones are not touched), scaling down stops the highest-numbered ones gracefully. A \
             daemon without replicas becomes NAME#1…NAME#N. The count holds over later reloads until the manifest's own \
             `replicas` of the daemon changes (that newer decision wins); `down` and `up` start the manifest's count. It \
-            prints the plan once every copy it started is launched (`status NAME --ready` or `up --wait` for readiness).
+            prints the plan once the new copies are launched; `orchestrate status NAME --ready` exits 0 once every copy \
+            is ready.
 
-            Exit status: 0 applied; 1 the daemon's kind has no replicas; 2 no such daemon, or N out of 1…1000; 3 no \
-            supervisor runs.
+            Exit status: 0 applied; 1 the daemon's kind has no replicas, or NAME is one copy (web#2: scale web); 2 no \
+            such daemon, or N out of 1…1000; 3 no supervisor runs.
 
             Examples:
               orchestrate scale web 4
