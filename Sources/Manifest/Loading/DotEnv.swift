@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// Parses a docker compose .env file.
 ///
 /// The grammar is compose-go's `dotenv` parser (v2), statement by statement rather than line by line:
@@ -37,6 +39,17 @@ struct DotEnv {
             var parser = Parser(contents: contents, lookup: lookup)
             return try parser.parse()
         }
+    }
+
+    /// The variables of the file at `path`, each key with the value of its last definition; nil when the file
+    /// cannot be read. `lookup` is as for ``parse(_:lookup:)``.
+    static func variables(
+        ofFile path: String,
+        lookup: (String) -> String?
+    ) throws(DotEnvError) -> [String: String]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let pairs = try parse(String(decoding: data, as: UTF8.self), lookup: lookup)
+        return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 }
 

@@ -169,22 +169,21 @@ public struct ManifestLoader: Sendable {
         errors: inout [ManifestError]
     ) -> [String: String] {
         let absolute = Paths.absolute(path, from: directory)
-        guard let data = FileManager.default.contents(atPath: absolute) else {
-            errors.append(
-                ManifestError(
-                    code: .envFile,
-                    origin: origin,
-                    path: "env_file",
-                    message: "env_file '\(path)' cannot be read"
-                )
-            )
-            return [:]
-        }
-        let label = Paths.relative(absolute, to: FileManager.default.currentDirectoryPath)
         do {
-            let pairs = try DotEnv.parse(String(decoding: data, as: UTF8.self), lookup: { environment[$0] })
-            return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+            guard let variables = try DotEnv.variables(ofFile: absolute, lookup: { environment[$0] }) else {
+                errors.append(
+                    ManifestError(
+                        code: .envFile,
+                        origin: origin,
+                        path: "env_file",
+                        message: "env_file '\(path)' cannot be read"
+                    )
+                )
+                return [:]
+            }
+            return variables
         } catch {
+            let label = Paths.relative(absolute, to: FileManager.default.currentDirectoryPath)
             errors.append(
                 ManifestError(
                     code: .envFile,

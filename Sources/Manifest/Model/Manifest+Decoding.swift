@@ -116,15 +116,14 @@ extension DaemonSpec {
     /// environment); a sentence naming the file, line and column when it cannot be read.
     static func environment(of path: String, _ processEnvironment: [String: String]) throws -> [String: String] {
         let label = Paths.relative(path, to: FileManager.default.currentDirectoryPath)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EnvironmentFileError(description: "env_file '\(label)' cannot be read")
-        }
+        let variables: [String: String]?
         do {
-            let pairs = try DotEnv.parse(String(decoding: data, as: UTF8.self), lookup: { processEnvironment[$0] })
-            return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+            variables = try DotEnv.variables(ofFile: path, lookup: { processEnvironment[$0] })
         } catch {
             throw EnvironmentFileError(description: "env_file \(label):\(error.line):\(error.column): \(error.message)")
         }
+        guard let variables else { throw EnvironmentFileError(description: "env_file '\(label)' cannot be read") }
+        return variables
     }
 
     /// The hooks of a `notify` object.
