@@ -59,7 +59,10 @@ struct ProcessDaemonTests {
         #expect(harness.record.health["ready"]?.hasPrefix("127.0.0.1:\(port) accepted a connection after ") == true)
         // The child's output reaches the log through the output thread, maybe after the probe got in.
         #expect(await waitUntil { harness.logText.contains("listening") })
-        #expect(harness.logText.contains("[orchestrate] ready: 127.0.0.1:\(port) accepted a connection"))
+        // The note is written just after the state is reported, so it too is waited for.
+        #expect(
+            await waitUntil { harness.logText.contains("[orchestrate] ready: 127.0.0.1:\(port) accepted a connection") }
+        )
         task.cancel()
         #expect(await failure(of: task) == nil)
     }
