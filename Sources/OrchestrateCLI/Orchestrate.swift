@@ -96,9 +96,8 @@ struct CommandFailure: Error {
     /// The daemons `name` stands for among `known`: itself, or the copies of a daemon with replicas (`web` for
     /// web#1…web#N); "no daemon named 'wbe'; did you mean 'web'?" (exit status 2) when neither.
     static func daemons(_ name: String, among known: [String]) throws(CommandFailure) -> [String] {
-        if known.contains(name) { return [name] }
-        let copies = known.filter { DaemonSpec.group(of: $0) == name }
-        guard copies.isEmpty else { return copies }
+        let named = DaemonSpec.named(name, in: known, by: { $0 })
+        guard named.isEmpty else { return named }
         let groups = Set(known.map { String(DaemonSpec.group(of: $0)) })
         let hint = Suggestion.didYouMean(name, among: groups.sorted()).map { "; \($0)" } ?? ""
         throw .usage("no daemon named '\(name)'\(hint)")

@@ -25,7 +25,7 @@ struct ReplicasTests {
         #expect(manifest.daemons.map(\.replica) == [1, 2, 3, nil])
         #expect(manifest.daemons.map(\.group) == ["web", "web", "web", "client"])
         #expect(manifest.daemons.map { $0.environment["ORCHESTRATE_REPLICA"] } == ["1", "2", "3", nil])
-        #expect(manifest.replicated == ["web": ReplicaCount(declared: 3, running: 3)])
+        #expect(manifest.declaredReplicas == ["web": 3])
         #expect(manifest.members(of: "web").map(\.name) == ["web#1", "web#2", "web#3"])
         #expect(manifest.members(of: "web#2").map(\.name) == ["web#2"])
         #expect(manifest.members(of: "nope").isEmpty)
@@ -41,7 +41,8 @@ struct ReplicasTests {
         let manifest = try load(Self.manifest).manifest
         let up = try #require(manifest.scaled("web", to: 5))
         #expect(up.daemons.map(\.name) == ["web#1", "web#2", "web#3", "web#4", "web#5", "client"])
-        #expect(up.replicated["web"] == ReplicaCount(declared: 3, running: 5))
+        #expect(up.declaredReplicas["web"] == 3)
+        #expect(up.members(of: "web").count == 5)
         #expect(up[daemon: "web#5"]?.environment["ORCHESTRATE_REPLICA"] == "5")
         let plan = ReloadPlan(from: manifest, to: up)
         #expect(plan.added == ["web#4", "web#5"])
@@ -55,14 +56,15 @@ struct ReplicasTests {
         // A daemon run once becomes copy 1 of N.
         let client = try #require(manifest.scaled("client", to: 2))
         #expect(client.daemons.map(\.name).suffix(2) == ["client#1", "client#2"])
-        #expect(client.replicated["client"] == ReplicaCount(declared: nil, running: 2))
+        #expect(client.declaredReplicas["client"] == nil)
+        #expect(client.members(of: "client").map(\.name) == ["client#1", "client#2"])
         #expect(manifest.scaled("nope", to: 2) == nil)
     }
 
     @Test func aScaleHoldsUntilTheManifestsOwnReplicasChange() throws {
         var loader = ManifestLoader(file: "/project/daemons.yaml", fileLabel: "daemons.yaml", kinds: .builtIn)
         loader.scales = [
-            "web": ReplicaCount(declared: 3, running: 5), "client": ReplicaCount(declared: nil, running: 2),
+            "web": ReplicaScale(declared: 3, count: 5), "client": ReplicaScale(declared: nil, count: 2),
         ]
         let kept = try loader.load(bytes: Array(Self.manifest.utf8))
         #expect(kept.manifest.members(of: "web").count == 5)
@@ -72,7 +74,7 @@ struct ReplicasTests {
         let edited = Self.manifest.replacing("replicas: 3", with: "replicas: 2")
         let newer = try loader.load(bytes: Array(edited.utf8))
         #expect(newer.manifest.members(of: "web").count == 2, "the manifest's new count wins")
-        #expect(newer.scales == ["client": ReplicaCount(declared: nil, running: 2)])
+        #expect(newer.scales == ["client": ReplicaScale(declared: nil, count: 2)])
 
         // A scaled daemon that became another kind, or went away, drops its scale.
         let periodic = "daemons:\n  client: {kind: periodic, interval: 1h, command: x}\n"

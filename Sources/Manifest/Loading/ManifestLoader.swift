@@ -20,7 +20,7 @@ public struct ManifestLoader: Sendable {
     public var selection: DaemonSelection
     /// The copies `orchestrate scale` asked for, by daemon, each with the `replicas` the manifest said then: a scale
     /// holds over later loads until the manifest's own `replicas` of the daemon changes (a newer decision).
-    public var scales: [String: ReplicaCount] = [:]
+    public var scales: [String: ReplicaScale] = [:]
 
     /// Makes a loader for daemons of `kinds`; by default it reads the process environment.
     public init(
@@ -133,10 +133,10 @@ public struct ManifestLoader: Sendable {
         whole.includedFiles = included.files
         whole.includedFolders = included.folders
         var (manifest, selectionWarnings) = try selection.apply(to: whole)
-        var keptScales: [String: ReplicaCount] = [:]
-        for (name, scale) in scales where manifest.replicated[name]?.declared == scale.declared {
+        var keptScales: [String: ReplicaScale] = [:]
+        for (name, scale) in scales where manifest.declaredReplicas[name] == scale.declared {
             guard let spec = manifest.members(of: name).first, type(of: spec.kind).takesReplicas,
-                let scaled = manifest.scaled(name, to: scale.running)
+                let scaled = manifest.scaled(name, to: scale.count)
             else { continue }
             manifest = scaled
             keptScales[name] = scale
@@ -232,7 +232,7 @@ public struct LoadedManifest: Sendable {
     /// Things worth saying that are not errors, such as variables that were not set.
     public var warnings: [String]
     /// The loader's ``ManifestLoader/scales`` that still hold (the daemon is there, with the same `replicas`).
-    public var scales: [String: ReplicaCount] = [:]
+    public var scales: [String: ReplicaScale] = [:]
 }
 
 /// Interpolates every scalar value of a tree (keys are left alone, as docker compose does).

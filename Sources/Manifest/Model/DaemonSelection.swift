@@ -63,7 +63,7 @@ public struct DaemonSelection: Hashable, Sendable {
         }
         var warnings: [String] = []
         var selected = manifest
-        selected.replicated = manifest.replicated.filter { kept.contains($0.key) }
+        selected.declaredReplicas = manifest.declaredReplicas.filter { kept.contains($0.key) }
         selected.daemons = manifest.daemons.filter { kept.contains(String($0.group)) }.map { daemon in
             var daemon = daemon
             let dropped = daemon.dependencies.filter { !kept.contains($0.name) }

@@ -99,6 +99,13 @@ public struct DaemonSpec: Hashable, Sendable {
         name.firstIndex(of: "#").map { name[..<$0] } ?? name[...]
     }
 
+    /// Of `items`, those `name` stands for: the one named `name`, or else the copies of the daemon with replicas the
+    /// manifest names so (`web` for web#1…web#N); empty when there is neither.
+    public static func named<Item>(_ name: String, in items: [Item], by itemName: (Item) -> String) -> [Item] {
+        let exact = items.filter { itemName($0) == name }
+        return exact.isEmpty ? items.filter { group(of: itemName($0)) == name } : exact
+    }
+
     /// The kind's manifest name (`periodic`).
     public var kindName: String { type(of: kind).name }
 

@@ -32,7 +32,7 @@ extension Manifest {
         var errors: [ManifestError] = []
         for pair in root["daemons"]?.pairs ?? [] {
             if let count = pair.value[ManifestShape.replicas.name]?.scalarText.flatMap({ Int($0) }) {
-                replicated[pair.key.text] = ReplicaCount(declared: count, running: count)
+                declaredReplicas[pair.key.text] = count
             }
             do {
                 daemons.append(

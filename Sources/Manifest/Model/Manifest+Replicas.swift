@@ -1,16 +1,17 @@
 import DaemonKit
 
-/// How many copies of a daemon run (`replicas`).
-public struct ReplicaCount: Hashable, Sendable {
-    /// What the manifest's `replicas` says; nil when the manifest has none (the copies come from `orchestrate scale`).
+/// How many copies of a daemon `orchestrate scale` asked for, and the `replicas` the manifest said then (nil when it
+/// said none): the scale holds until the manifest says another.
+public struct ReplicaScale: Hashable, Sendable {
+    /// What the manifest's `replicas` said when the scale was asked for.
     public var declared: Int?
-    /// How many run.
-    public var running: Int
+    /// How many copies run.
+    public var count: Int
 
-    /// Makes a count.
-    public init(declared: Int?, running: Int) {
+    /// Makes a scale.
+    public init(declared: Int?, count: Int) {
         self.declared = declared
-        self.running = running
+        self.count = count
     }
 }
 
@@ -21,16 +22,17 @@ extension Manifest {
     /// The name of copy `number` of daemon `name`: `web#2`.
     public static func replicaName(_ name: some StringProtocol, _ number: Int) -> String { "\(name)#\(number)" }
 
-    /// The daemons `name` stands for: the daemon of that name, or the copies of the daemon the manifest names so;
-    /// empty when there is neither.
+    /// The daemons `name` stands for: the daemon of that name, or the copies of the daemon the manifest names so
+    /// (numbered from 1 without a gap); empty when there is neither.
     public func members(of name: String) -> [DaemonSpec] {
         if let spec = self[daemon: name] { return [spec] }
-        guard let count = replicated[name]?.running else { return [] }
-        return (1...max(count, 1)).compactMap { self[daemon: Self.replicaName(name, $0)] }
+        var copies: [DaemonSpec] = []
+        while let copy = self[daemon: Self.replicaName(name, copies.count + 1)] { copies.append(copy) }
+        return copies
     }
 
     /// Each daemon once, as the manifest declares it: the copies of a daemon with `replicas` folded into one spec
-    /// under its own name (what an export maps; ``replicated`` says how many copies run).
+    /// under its own name (what an export maps; ``members(of:)`` are the copies).
     public var declaredDaemons: [DaemonSpec] {
         daemons.compactMap { spec in
             guard let number = spec.replica else { return spec }
@@ -43,11 +45,11 @@ extension Manifest {
         }
     }
 
-    /// Replaces each daemon of ``replicated`` by its copies, as many as its count says.
+    /// Replaces each daemon of ``declaredReplicas`` by its copies, as many as its `replicas` says.
     mutating func expandReplicas() {
-        guard !replicated.isEmpty else { return }
+        guard !declaredReplicas.isEmpty else { return }
         daemons = daemons.flatMap { spec -> [DaemonSpec] in
-            guard spec.replica == nil, let count = replicated[spec.name]?.running else { return [spec] }
+            guard spec.replica == nil, let count = declaredReplicas[spec.name] else { return [spec] }
             return (1...count).map { Self.copy(spec, number: $0) }
         }
     }
@@ -67,7 +69,6 @@ extension Manifest {
             defer { placed = true }
             return placed ? [] : copies
         }
-        result.replicated[name] = ReplicaCount(declared: replicated[name]?.declared, running: count)
         return result
     }
 

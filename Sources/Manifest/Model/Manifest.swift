@@ -48,8 +48,9 @@ public struct Manifest: Hashable, Sendable {
     var positions: [String: Int] = [:]
     /// The kinds the manifest was read with.
     public var kinds: DaemonKinds
-    /// The daemons run as copies, by the name the manifest gives them: how many its `replicas` says and how many run.
-    public var replicated: [String: ReplicaCount] = [:]
+    /// The `replicas` of each daemon that has the field, by the name the manifest gives it (``members(of:)`` are the
+    /// copies that run, which `orchestrate scale` may have made more or fewer, or made of a daemon without the field).
+    public var declaredReplicas: [String: Int] = [:]
     /// The fragments its `include` read, absolute.
     public var includedFiles: [String] = []
     /// The folders the globs of its `include` look in, absolute.

@@ -69,8 +69,5 @@ public enum OrchestrateVersion {
 extension StatusDocument {
     /// The records `name` stands for: the daemon of that name, or each copy of a daemon with replicas (`web` for
     /// web#1…web#N); empty when there is neither.
-    public func records(named name: String) -> [DaemonRecord] {
-        let exact = daemons.filter { $0.name == name }
-        return exact.isEmpty ? daemons.filter { DaemonSpec.group(of: $0.name) == name } : exact
-    }
+    public func records(named name: String) -> [DaemonRecord] { DaemonSpec.named(name, in: daemons, by: \.name) }
 }

@@ -114,7 +114,7 @@ public struct SupervisorClient: Sendable {
         do {
             return [try lifecycle(action, name)]
         } catch  where error.status == 404 {
-            let copies = ((try? status())?.daemons ?? []).filter { DaemonSpec.group(of: $0.name) == name }
+            let copies = (try? status())?.records(named: name) ?? []
             guard !copies.isEmpty else { throw error }
             var records: [DaemonRecord] = []
             for copy in copies { records.append(try lifecycle(action, copy.name)) }

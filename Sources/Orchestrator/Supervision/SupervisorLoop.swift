@@ -155,10 +155,7 @@ struct SupervisorLoop {
                 return .failure(Machine.ReloadRefusal(errors: [refusal.message]))
             }
             loaded = old.scaled(scale.name, to: scale.count)!
-            source.scales[scale.name] = ReplicaCount(
-                declared: old.replicated[scale.name]?.declared,
-                running: scale.count
-            )
+            source.scales[scale.name] = ReplicaScale(declared: old.declaredReplicas[scale.name], count: scale.count)
         } else {
             do {
                 let file = try source.load()

@@ -446,7 +446,8 @@ func unknownDaemonFailure(_ name: String, in manifest: Manifest) -> ControlFailu
     if manifest[daemon: name] != nil {
         return ControlFailure(status: 409, message: "daemon '\(name)' is disabled in the manifest")
     }
-    if let count = manifest.replicated[name]?.running {
+    let count = manifest.members(of: name).count
+    if count > 0 {
         let copies = count == 1 ? Manifest.replicaName(name, 1) : "\(name)#1…\(name)#\(count)"
         return ControlFailure(
             status: 404,

@@ -161,7 +161,7 @@ public struct KubernetesExport {
                 warnings.append(.init(daemon: daemon.name, "disabled: no object is written for it"))
                 continue
             }
-            if let count = loaded.manifest.replicated[daemon.name]?.running {
+            if let count = loaded.manifest.declaredReplicas[daemon.name] {
                 warnings.append(
                     .init(
                         daemon: daemon.name,

@@ -68,7 +68,7 @@ public struct SystemdExport {
                 export.addPeriodic(daemon, periodic)
                 journaled.append(daemon.name)
             } else if let process = daemon.settings(as: ProcessSpec.self), process.watch == nil,
-                manifest.replicated[daemon.name] == nil
+                manifest.declaredReplicas[daemon.name] == nil
             {
                 // A process that restarts when its files change keeps its watch under a supervisor of its own, and
                 // one run as copies keeps them (and `orchestrate scale`) under one too.
